@@ -1,0 +1,98 @@
+#pragma once
+// Server configuration: the JSON file in Sockudo's shape, ${VAR} interpolation, env overrides.
+// Loaded once at start-up (exceptions allowed there); read-only afterwards, shared by all workers.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace server {
+
+/// Per-app limits (`policy.limits`). Every field has the project default applied when unset
+/// (see README "Configuration": a deliberate deviation from Sockudo's "unlimited").
+struct AppLimits {
+  std::uint64_t max_connections = 0;                 ///< 0 = unlimited
+  std::uint64_t max_client_events_per_second = 0;    ///< 0 = unlimited
+  std::uint64_t client_event_decay_seconds = 1;      ///< fixed window length
+  std::uint64_t max_presence_members_per_channel = 100;
+  double max_presence_member_size_in_kb = 2;         ///< compared as bytes <= kb*1024
+  std::uint64_t max_channel_name_length = 200;
+  std::uint64_t max_event_name_length = 200;
+  double max_event_payload_in_kb = 100;              ///< bytes <= kb*1024
+  std::uint64_t max_event_channels_at_once = 100;
+  std::uint64_t max_event_batch_size = 10;
+  std::uint64_t max_channels_per_connection = 1000;  ///< subscriptions per socket
+};
+
+struct App {
+  std::string id;
+  std::string key;
+  std::string secret;
+  bool enabled = true;
+  AppLimits limits;
+  bool enable_client_messages = false;       ///< policy.features.enable_client_messages
+  bool enable_user_authentication = false;   ///< policy.features.enable_user_authentication
+  bool enable_watchlist_events = false;      ///< policy.features.enable_watchlist_events
+  std::vector<std::string> allowed_origins;  ///< empty = all allowed
+  /// What to send when the app's max_connections is reached: 4004 (default, Sockudo's
+  /// code, pusher-js stops) or 4100 (Soketi's, pusher-js backs off and retries).
+  int quota_close_code = 4004;
+};
+
+struct Config {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6001;                 ///< 0 = pick a free port (tests)
+  std::chrono::seconds activity_timeout{120};
+  std::chrono::seconds pong_timeout{30};
+  std::chrono::seconds user_authentication_timeout{3600};
+  std::chrono::seconds handshake_timeout{10};   ///< HTTP request / WS upgrade deadline
+  std::chrono::seconds close_timeout{5};        ///< close handshake deadline
+  std::chrono::seconds shutdown_grace{5};       ///< graceful shutdown period
+  std::chrono::seconds cache_ttl{3600};         ///< cache channel last-event lifetime
+  std::uint64_t max_connections = 0;            ///< node-wide, 0 = unlimited
+  std::uint32_t workers = 0;                    ///< 0 = one per core
+  std::uint64_t websocket_max_payload_kb = 64;  ///< inbound message cap (close 1009 above)
+  std::uint64_t send_queue_max_bytes = 1 << 20; ///< per connection outbound budget
+  std::uint64_t send_queue_max_messages = 1000; ///< per connection outbound budget
+  std::uint64_t http_request_limit_mb = 10;     ///< http_api.request_limit_in_mb
+  std::string cors_origin = "*";                ///< cors.origin
+  std::string path_prefix;                      ///< optional WebSocket route prefix, "" = none
+  bool metrics_enabled = true;
+  std::string metrics_host = "127.0.0.1";
+  std::uint16_t metrics_port = 9601;
+  std::string log_level = "info";
+  std::vector<App> apps;
+  bool embedded_default = false;  ///< true when no --config was given
+};
+
+/// Thrown for any invalid configuration; what() names the key and the problem.
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Environment lookup, injectable for tests. Returns nullopt when the variable is unset.
+using EnvLookup = std::optional<std::string> (*)(std::string_view name);
+std::optional<std::string> process_env(std::string_view name);
+
+/// Parses a config JSON text (after ${VAR} / ${VAR:-default} interpolation), then applies env
+/// overrides (HOST, PORT, ACTIVITY_TIMEOUT, SOCKUDO_DEFAULT_APP_ID/KEY/SECRET,
+/// SOCKUDO_MAX_CONNECTIONS). Unknown keys are reported through `warnings` (one line each),
+/// invalid values throw ConfigError naming the key. Numbers may be JSON numbers or numeric
+/// strings.
+Config parse_config(std::string_view json_text, EnvLookup env, std::vector<std::string>& warnings);
+
+/// Reads FILE and calls parse_config. Throws ConfigError when the file cannot be read.
+Config load_config_file(const std::string& path, EnvLookup env, std::vector<std::string>& warnings);
+
+/// The embedded default (app-id / app-key / app-secret on 127.0.0.1:6001), env overrides applied.
+Config default_config(EnvLookup env, std::vector<std::string>& warnings);
+
+/// `${VAR}` and `${VAR:-default}` interpolation. An unset ${VAR} without default throws
+/// ConfigError naming the variable.
+std::string interpolate_env(std::string_view text, EnvLookup env);
+
+}  // namespace server
