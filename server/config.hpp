@@ -15,14 +15,14 @@ namespace server {
 /// Per-app limits (`policy.limits`). Every field has the project default applied when unset
 /// (see README "Configuration": a deliberate deviation from Sockudo's "unlimited").
 struct AppLimits {
-  std::uint64_t max_connections = 0;                 ///< 0 = unlimited
-  std::uint64_t max_client_events_per_second = 0;    ///< 0 = unlimited
-  std::uint64_t client_event_decay_seconds = 1;      ///< fixed window length
+  std::uint64_t max_connections = 0;               ///< 0 = unlimited
+  std::uint64_t max_client_events_per_second = 0;  ///< 0 = unlimited
+  std::uint64_t client_event_decay_seconds = 1;    ///< fixed window length
   std::uint64_t max_presence_members_per_channel = 100;
-  double max_presence_member_size_in_kb = 2;         ///< compared as bytes <= kb*1024
+  double max_presence_member_size_in_kb = 2;  ///< compared as bytes <= kb*1024
   std::uint64_t max_channel_name_length = 200;
   std::uint64_t max_event_name_length = 200;
-  double max_event_payload_in_kb = 100;              ///< bytes <= kb*1024
+  double max_event_payload_in_kb = 100;  ///< bytes <= kb*1024
   std::uint64_t max_event_channels_at_once = 100;
   std::uint64_t max_event_batch_size = 10;
   std::uint64_t max_channels_per_connection = 1000;  ///< subscriptions per socket
@@ -45,26 +45,32 @@ struct App {
 
 struct Config {
   std::string host = "127.0.0.1";
-  std::uint16_t port = 6001;                 ///< 0 = pick a free port (tests)
+  std::uint16_t port = 6001;  ///< 0 = pick a free port (tests)
   std::chrono::seconds activity_timeout{120};
   std::chrono::seconds pong_timeout{30};
   std::chrono::seconds user_authentication_timeout{3600};
-  std::chrono::seconds handshake_timeout{10};   ///< HTTP request / WS upgrade deadline
-  std::chrono::seconds close_timeout{5};        ///< close handshake deadline
-  std::chrono::seconds shutdown_grace{5};       ///< graceful shutdown period
-  std::chrono::seconds cache_ttl{3600};         ///< cache channel last-event lifetime
-  std::uint64_t max_connections = 0;            ///< node-wide, 0 = unlimited
-  std::uint32_t workers = 0;                    ///< 0 = one per core
-  std::uint64_t websocket_max_payload_kb = 64;  ///< inbound message cap (close 1009 above)
-  std::uint64_t send_queue_max_bytes = 1 << 20; ///< per connection outbound budget
-  std::uint64_t send_queue_max_messages = 1000; ///< per connection outbound budget
-  std::uint64_t http_request_limit_mb = 10;     ///< http_api.request_limit_in_mb
-  std::string cors_origin = "*";                ///< cors.origin
-  std::string path_prefix;                      ///< optional WebSocket route prefix, "" = none
+  std::chrono::seconds handshake_timeout{10};    ///< HTTP request / WS upgrade deadline
+  std::chrono::seconds close_timeout{5};         ///< close handshake deadline
+  std::chrono::seconds shutdown_grace{5};        ///< graceful shutdown period
+  std::chrono::seconds cache_ttl{3600};          ///< cache channel last-event lifetime
+  std::uint64_t max_connections = 0;             ///< node-wide, 0 = unlimited
+  std::uint32_t workers = 0;                     ///< 0 = one per core
+  std::uint64_t websocket_max_payload_kb = 64;   ///< inbound message cap (close 1009 above)
+  std::uint64_t send_queue_max_bytes = 1 << 20;  ///< per connection outbound budget
+  std::uint64_t send_queue_max_messages = 1000;  ///< per connection outbound budget
+  std::uint64_t http_request_limit_mb = 10;      ///< http_api.request_limit_in_mb
+  std::string cors_origin = "*";                 ///< cors.origin: "*", or the first listed origin
+  /// cors.origin as configured (a string or an array). Contains "*" when any origin is allowed.
+  /// With several origins a server should echo the request's Origin when it is listed here.
+  std::vector<std::string> cors_origins{"*"};
+  std::string path_prefix;  ///< optional WebSocket route prefix, "" = none
   bool metrics_enabled = true;
   std::string metrics_host = "127.0.0.1";
   std::uint16_t metrics_port = 9601;
   std::string log_level = "info";
+  /// Limits of apps that leave a value unset: the AppLimits defaults, overridden by the
+  /// server-level `event_limits`, `presence` and `channel_limits.max_name_length` sections.
+  AppLimits default_limits;
   std::vector<App> apps;
   bool embedded_default = false;  ///< true when no --config was given
 };
@@ -83,6 +89,32 @@ std::optional<std::string> process_env(std::string_view name);
 /// SOCKUDO_MAX_CONNECTIONS). Unknown keys are reported through `warnings` (one line each),
 /// invalid values throw ConfigError naming the key. Numbers may be JSON numbers or numeric
 /// strings.
+///
+/// Details:
+/// - Key paths in messages are written `app_manager.array.apps[0].policy.limits.max_connections`.
+/// - Integers must be non-negative and whole (`5`, `5.0`, `"5"`); `*_in_kb` limits may be
+///   fractions (`0.5`, `"0.001"`). Booleans are `true`/`false` or the strings "true"/"false".
+///   Durations are whole seconds. `null` means "unset". A duplicated key warns; the last wins.
+/// - Per-app settings may sit in `policy.limits` / `policy.features` /
+///   `policy.channels.allowed_origins` or directly on the app object (Sockudo's flat keys);
+///   `policy` wins when both are given. Unset limits come from `Config::default_limits`.
+/// - Known Sockudo sections this server does not implement (adapter, database, queue, ssl,
+///   webhooks, ...) are ignored with one warning each.
+/// - Env overrides: an empty variable counts as unset. SOCKUDO_DEFAULT_APP_ID/KEY/SECRET replace
+///   the fields of the first app; with no app configured they create it (starting from the
+///   default app below). A malformed PORT / ACTIVITY_TIMEOUT / SOCKUDO_MAX_CONNECTIONS throws.
+/// - With no app at all, the default app is added: app-id / app-key / app-secret, client
+///   messages enabled, user authentication disabled.
+/// - Apps need a non-empty id, key and secret; ids and keys must be unique. A numeric `id`
+///   (12345) is taken as its decimal text.
+/// - Ranges: port / metrics.port 0..65535; activity, pong, handshake, close and
+///   user_authentication timeouts >= 1 s; send_queue sizes, websocket_max_payload_kb and
+///   http_api.request_limit_in_mb >= 1; decay seconds >= 1; quota_close_code 4004 or 4100.
+/// - `debug: true` means log_level "debug" unless log_level is given ("trace" -> "debug",
+///   "warning" -> "warn"). `mode` is accepted and has no effect. `path_prefix` "/" means none;
+///   otherwise it gets one leading "/" and no trailing "/".
+/// - Cache-channel TTL: `cache.ttl`, or Sockudo's `channel_limits.cache_ttl` (cache.ttl wins).
+/// `env` may be nullptr (no environment).
 Config parse_config(std::string_view json_text, EnvLookup env, std::vector<std::string>& warnings);
 
 /// Reads FILE and calls parse_config. Throws ConfigError when the file cannot be read.
@@ -93,6 +125,13 @@ Config default_config(EnvLookup env, std::vector<std::string>& warnings);
 
 /// `${VAR}` and `${VAR:-default}` interpolation. An unset ${VAR} without default throws
 /// ConfigError naming the variable.
+///
+/// Runs on the raw text before JSON parsing, and values are inserted as-is (no JSON escaping):
+/// `"port": ${PORT:-6001}` yields a number, and a value containing `"` or `\` inside a JSON
+/// string breaks the JSON (the parse error then reports it). `${VAR:-default}` uses the default
+/// when VAR is unset or empty (shell semantics); the default cannot contain `}`. VAR must match
+/// [A-Za-z_][A-Za-z0-9_]*; anything else after `${` is left untouched, and `$${` writes a literal
+/// `${`.
 std::string interpolate_env(std::string_view text, EnvLookup env);
 
 }  // namespace server

@@ -1,0 +1,18 @@
+#pragma once
+
+/// JSON string escaping for the frame encoders.
+
+#include <string>
+#include <string_view>
+
+namespace protocol {
+
+/// Appends `s` to `out` as a quoted JSON string. Escapes `"` and `\`, writes control characters
+/// (< 0x20) as `\b \f \n \r \t` or `\u00XX`, and copies everything else (including UTF-8 and `/`)
+/// unchanged, which is how Sockudo serializes strings. `s` is not checked for valid UTF-8.
+void append_json_string(std::string& out, std::string_view s);
+
+/// Returns `s` as a quoted JSON string (see `append_json_string`).
+[[nodiscard]] std::string json_string(std::string_view s);
+
+}  // namespace protocol

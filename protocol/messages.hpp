@@ -1,0 +1,89 @@
+#pragma once
+
+/// Server → client Pusher frames, encoded as JSON text (not WebSocket-framed; wrap with
+/// `make_frame`). Shapes and key order (`event`, `channel`, `data`, `user_id`) follow Sockudo
+/// byte for byte (protocol.md §0 and Appendix A). Strings are escaped with
+/// `append_json_string`; arguments documented as "raw JSON" are copied unchanged and must be
+/// valid JSON (they come from parsed client input).
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace protocol {
+
+/// `{"event":"pusher:connection_established","data":"{\"socket_id\":\"1.2\",\"activity_timeout\":120}"}`
+[[nodiscard]] std::string connection_established(std::string_view socket_id,
+                                                 std::uint64_t activity_timeout_seconds);
+/// Same as above, with the timeout as a duration (whole seconds are sent).
+[[nodiscard]] std::string connection_established(std::string_view socket_id,
+                                                 std::chrono::seconds activity_timeout);
+
+/// `{"event":"pusher:error","data":{"code":4009,"message":"..."}}` (no `channel`, §8.1).
+[[nodiscard]] std::string error(int code, std::string_view message);
+
+/// `{"event":"pusher:ping"}`: server-initiated ping, no `data` (§2.2).
+[[nodiscard]] std::string ping();
+
+/// `{"event":"pusher:pong"}`: reply to a client `pusher:ping`, no `data` (§2.1).
+[[nodiscard]] std::string pong();
+
+/// `{"event":"pusher_internal:subscription_succeeded","channel":"<ch>","data":"{}"}`.
+[[nodiscard]] std::string subscription_succeeded(std::string_view channel);
+
+/// One presence member for `presence_data`. Views; the caller owns the bytes.
+struct PresenceMember {
+  std::string_view user_id;    ///< The member's user id (always emitted as a JSON string).
+  std::string_view user_info;  ///< Raw JSON of its `user_info`; empty is emitted as `{}`.
+};
+
+/// The presence object (not stringified):
+/// `{"presence":{"ids":["1","2"],"hash":{"1":{...},"2":{...}},"count":2}}`. `members` must hold
+/// each distinct user once; the order is kept.
+[[nodiscard]] std::string presence_data(std::span<const PresenceMember> members);
+
+/// `{"event":"pusher_internal:subscription_succeeded","channel":"<ch>","data":"<presence_data
+/// as a JSON string>"}`.
+[[nodiscard]] std::string subscription_succeeded_presence(std::string_view channel,
+                                                          std::span<const PresenceMember> members);
+
+/// `{"event":"pusher_internal:member_added","channel":"<ch>",
+/// "data":"{\"user_id\":\"1\",\"user_info\":{...}}"}`. `user_info_raw` is raw JSON; empty → `{}`.
+[[nodiscard]] std::string member_added(std::string_view channel, std::string_view user_id,
+                                       std::string_view user_info_raw);
+
+/// `{"event":"pusher_internal:member_removed","channel":"<ch>","data":"{\"user_id\":\"1\"}"}`.
+[[nodiscard]] std::string member_removed(std::string_view channel, std::string_view user_id);
+
+/// `{"event":"pusher:cache_miss","channel":"<ch>","data":"{}"}` (§3.6).
+[[nodiscard]] std::string cache_miss(std::string_view channel);
+
+/// An HTTP API publish: `{"event":"<name>","channel":"<ch>","data":"<data>"}`. `data` is the
+/// event's data text (already a string, or the compact JSON of a non-string value, or `null`);
+/// it is emitted as a JSON string. This is also the frame a cache channel stores.
+[[nodiscard]] std::string api_event(std::string_view name, std::string_view channel,
+                                    std::string_view data);
+
+/// A relayed client event: `{"event":"client-x","channel":"<ch>","data":<data_raw>}` plus
+/// `,"user_id":"<id>"` last when `user_id` is set (presence channels, [deviate] §6).
+/// `data_raw` is the sender's raw JSON, relayed byte for byte; empty → `null`.
+[[nodiscard]] std::string client_event(std::string_view name, std::string_view channel,
+                                       std::string_view data_raw,
+                                       std::optional<std::string_view> user_id);
+
+/// `{"event":"pusher:signin_success","data":{"user_data":"<user_data>"}}` (§7.1).
+[[nodiscard]] std::string signin_success(std::string_view user_data);
+
+/// Pusher-format watchlist frame ([deviate] §7.4):
+/// `{"event":"pusher_internal:watchlist_events","data":{"events":[{"name":"online",
+/// "user_ids":[...]},{"name":"offline","user_ids":[...]}]}}`. An empty list leaves its event out.
+[[nodiscard]] std::string watchlist_events(std::span<const std::string_view> online_ids,
+                                           std::span<const std::string_view> offline_ids);
+/// Same as above for owned strings.
+[[nodiscard]] std::string watchlist_events(std::span<const std::string> online_ids,
+                                           std::span<const std::string> offline_ids);
+
+}  // namespace protocol

@@ -1,0 +1,1047 @@
+#include "server/config.hpp"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <sstream>
+#include <unordered_set>
+#include <utility>
+
+namespace server {
+namespace {
+
+namespace dom = simdjson::dom;
+
+// The configuration used when no --config is given. Env overrides still apply.
+constexpr std::string_view embedded_default_json = R"({
+  "host": "127.0.0.1",
+  "port": 6001,
+  "app_manager": {
+    "driver": "array",
+    "array": {
+      "apps": [
+        {
+          "id": "app-id",
+          "key": "app-key",
+          "secret": "app-secret",
+          "enabled": true,
+          "policy": {
+            "features": {"enable_client_messages": true, "enable_user_authentication": false}
+          }
+        }
+      ]
+    }
+  }
+})";
+
+constexpr std::uint64_t u64_max = std::numeric_limits<std::uint64_t>::max();
+
+// Sockudo options that this server does not implement: accepted with one warning each so that
+// a Sockudo config file loads unchanged.
+constexpr std::string_view unsupported_top_level[] = {
+    "adapter", "cleanup",      "database", "database_pooling", "instance", "logging",
+    "queue",   "rate_limiter", "ssl",      "unix_socket",      "webhooks"};
+constexpr std::string_view unsupported_app_keys[] = {
+    "max_backend_events_per_second", "max_read_requests_per_second", "webhooks",
+    "channel_delta_compression", "enable_delta_compression"};
+
+// ================================================================================================
+// Low-level helpers: paths, messages, scalar conversions
+// ================================================================================================
+
+std::string join_path(std::string_view parent, std::string_view key) {
+  std::string out(parent);
+  if (!out.empty()) {
+    out += '.';
+  }
+  out += key;
+  return out;
+}
+
+std::string index_path(std::string_view parent, std::size_t index) {
+  return std::string(parent) + "[" + std::to_string(index) + "]";
+}
+
+// The offending value as JSON text, shortened for the message.
+std::string show(dom::element value) {
+  std::string text = simdjson::minify(value);
+  constexpr std::size_t max_chars = 60;
+  if (text.size() > max_chars) {
+    text.resize(max_chars - 3);
+    text += "...";
+  }
+  return text;
+}
+
+std::string in_quotes(std::string_view text) {
+  return "\"" + std::string(text) + "\"";
+}
+
+[[noreturn]] void fail(std::string_view path, std::string_view problem) {
+  throw ConfigError(std::string(path) + ": " + std::string(problem));
+}
+
+[[noreturn]] void fail_value(std::string_view path, std::string_view expected,
+                             std::string_view got) {
+  fail(path, "expected " + std::string(expected) + ", got " + std::string(got));
+}
+
+std::string_view trim(std::string_view s) {
+  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!s.empty() && is_space(s.front())) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && is_space(s.back())) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto lower = [](char c) {
+      return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    };
+    if (lower(a[i]) != lower(b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A finite number written in full, e.g. "12", "0.5", "1e3". No sign prefix "+", no hex.
+std::optional<double> parse_number_text(std::string_view text) {
+  text = trim(text);
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() ||
+      !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// A whole, non-negative double that fits in 64 bits.
+std::optional<std::uint64_t> whole(double value) {
+  // 2^64 as a double; every double below it converts exactly.
+  constexpr double two_pow_64 = 18446744073709551616.0;
+  if (!(value >= 0) || value >= two_pow_64 || std::floor(value) != value) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint64_t>(value);
+}
+
+std::optional<std::uint64_t> parse_uint_text(std::string_view text) {
+  text = trim(text);
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (!text.empty() && ec == std::errc{} && end == text.data() + text.size()) {
+    return value;
+  }
+  if (const auto number = parse_number_text(text)) {
+    return whole(*number);  // "5.0", "1e3"
+  }
+  return std::nullopt;
+}
+
+std::string range_text(std::uint64_t min, std::uint64_t max) {
+  if (max == u64_max) {
+    return min == 0 ? "a non-negative integer" : "an integer >= " + std::to_string(min);
+  }
+  return "an integer in " + std::to_string(min) + ".." + std::to_string(max);
+}
+
+// A JSON integer (or whole double, or numeric string) in [min, max].
+std::uint64_t to_uint(dom::element value, std::string_view path, std::uint64_t min = 0,
+                      std::uint64_t max = u64_max) {
+  std::optional<std::uint64_t> result;
+  switch (value.type()) {
+    case dom::element_type::UINT64:
+      result = value.get_uint64().value_unsafe();
+      break;
+    case dom::element_type::INT64: {
+      const std::int64_t v = value.get_int64().value_unsafe();
+      if (v >= 0) {
+        result = static_cast<std::uint64_t>(v);
+      }
+      break;
+    }
+    case dom::element_type::DOUBLE:
+      result = whole(value.get_double().value_unsafe());
+      break;
+    case dom::element_type::STRING:
+      result = parse_uint_text(value.get_string().value_unsafe());
+      break;
+    default:
+      break;
+  }
+  if (!result) {
+    fail_value(path, "a non-negative integer", show(value));
+  }
+  if (*result < min || *result > max) {
+    fail_value(path, range_text(min, max), show(value));
+  }
+  return *result;
+}
+
+// A non-negative JSON number (fractions allowed) or numeric string.
+double to_number(dom::element value, std::string_view path) {
+  std::optional<double> result;
+  switch (value.type()) {
+    case dom::element_type::UINT64:
+      result = static_cast<double>(value.get_uint64().value_unsafe());
+      break;
+    case dom::element_type::INT64:
+      result = static_cast<double>(value.get_int64().value_unsafe());
+      break;
+    case dom::element_type::DOUBLE:
+      result = value.get_double().value_unsafe();
+      break;
+    case dom::element_type::STRING:
+      result = parse_number_text(value.get_string().value_unsafe());
+      break;
+    default:
+      break;
+  }
+  if (!result || !(*result >= 0)) {
+    fail_value(path, "a non-negative number", show(value));
+  }
+  return *result;
+}
+
+bool to_bool(dom::element value, std::string_view path) {
+  if (value.type() == dom::element_type::BOOL) {
+    return value.get_bool().value_unsafe();
+  }
+  if (value.type() == dom::element_type::STRING) {
+    const std::string_view text = trim(value.get_string().value_unsafe());
+    if (iequals(text, "true")) {
+      return true;
+    }
+    if (iequals(text, "false")) {
+      return false;
+    }
+  }
+  fail_value(path, "true or false", show(value));
+}
+
+std::string to_string(dom::element value, std::string_view path) {
+  if (value.type() != dom::element_type::STRING) {
+    fail_value(path, "a string", show(value));
+  }
+  return std::string(value.get_string().value_unsafe());
+}
+
+std::string to_nonempty_string(dom::element value, std::string_view path) {
+  std::string text = to_string(value, path);
+  if (text.empty()) {
+    fail_value(path, "a non-empty string", show(value));
+  }
+  return text;
+}
+
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    const std::string_view item = trim(text.substr(0, comma));
+    if (!item.empty()) {
+      out.emplace_back(item);
+    }
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+// An array of strings, or one string holding a comma-separated list.
+std::vector<std::string> to_string_list(dom::element value, std::string_view path) {
+  if (value.type() == dom::element_type::STRING) {
+    return split_list(value.get_string().value_unsafe());
+  }
+  if (value.type() != dom::element_type::ARRAY) {
+    fail_value(path, "an array of strings", show(value));
+  }
+  std::vector<std::string> out;
+  std::size_t index = 0;
+  for (const dom::element item : dom::array(value)) {
+    out.push_back(to_string(item, index_path(path, index)));
+    ++index;
+  }
+  return out;
+}
+
+std::chrono::seconds to_seconds(dom::element value, std::string_view path, std::uint64_t min) {
+  // Bounded so that adding a duration to a time_point cannot overflow (~31 years).
+  constexpr std::uint64_t max_seconds = 1'000'000'000;
+  return std::chrono::seconds(static_cast<std::int64_t>(to_uint(value, path, min, max_seconds)));
+}
+
+std::uint16_t to_port(dom::element value, std::string_view path) {
+  return static_cast<std::uint16_t>(to_uint(value, path, 0, 65535));
+}
+
+int to_quota_close_code(dom::element value, std::string_view path) {
+  const std::uint64_t code = to_uint(value, path);
+  if (code != 4004 && code != 4100) {
+    fail_value(path, "4004 or 4100", show(value));
+  }
+  return static_cast<int>(code);
+}
+
+std::optional<std::string> lookup(EnvLookup env, std::string_view name) {
+  if (env == nullptr) {
+    return std::nullopt;
+  }
+  auto value = env(name);
+  if (value && value->empty()) {
+    return std::nullopt;  // an empty variable counts as unset
+  }
+  return value;
+}
+
+// An env value parsed like a JSON numeric string, with the variable as the "path".
+std::uint64_t env_uint(std::string_view name, const std::string& text, std::uint64_t min,
+                       std::uint64_t max) {
+  const auto value = parse_uint_text(text);
+  if (!value) {
+    fail_value(name, "a non-negative integer", in_quotes(text));
+  }
+  if (*value < min || *value > max) {
+    fail_value(name, range_text(min, max), in_quotes(text));
+  }
+  return *value;
+}
+
+bool valid_env_name(std::string_view name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) {
+    return false;
+  }
+  for (const char c : name) {
+    const bool ok =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// "/" or "" -> "" (no prefix); otherwise one leading "/" and no trailing "/".
+std::string normalize_path_prefix(std::string prefix) {
+  while (!prefix.empty() && prefix.back() == '/') {
+    prefix.pop_back();
+  }
+  if (!prefix.empty() && prefix.front() != '/') {
+    prefix.insert(prefix.begin(), '/');
+  }
+  return prefix;
+}
+
+// ================================================================================================
+// Intermediate, optional-valued pieces (resolved once everything is read)
+// ================================================================================================
+
+struct LimitsIn {
+  std::optional<std::uint64_t> max_connections;
+  std::optional<std::uint64_t> max_client_events_per_second;
+  std::optional<std::uint64_t> client_event_decay_seconds;
+  std::optional<std::uint64_t> max_presence_members_per_channel;
+  std::optional<double> max_presence_member_size_in_kb;
+  std::optional<std::uint64_t> max_channel_name_length;
+  std::optional<std::uint64_t> max_event_name_length;
+  std::optional<double> max_event_payload_in_kb;
+  std::optional<std::uint64_t> max_event_channels_at_once;
+  std::optional<std::uint64_t> max_event_batch_size;
+  std::optional<std::uint64_t> max_channels_per_connection;
+  std::optional<int> quota_close_code;  // not a limit, but accepted here too
+
+  void apply_to(AppLimits& out) const {
+    const auto set = [](auto& field, const auto& value) {
+      if (value) {
+        field = *value;
+      }
+    };
+    set(out.max_connections, max_connections);
+    set(out.max_client_events_per_second, max_client_events_per_second);
+    set(out.client_event_decay_seconds, client_event_decay_seconds);
+    set(out.max_presence_members_per_channel, max_presence_members_per_channel);
+    set(out.max_presence_member_size_in_kb, max_presence_member_size_in_kb);
+    set(out.max_channel_name_length, max_channel_name_length);
+    set(out.max_event_name_length, max_event_name_length);
+    set(out.max_event_payload_in_kb, max_event_payload_in_kb);
+    set(out.max_event_channels_at_once, max_event_channels_at_once);
+    set(out.max_event_batch_size, max_event_batch_size);
+    set(out.max_channels_per_connection, max_channels_per_connection);
+  }
+};
+
+struct FeaturesIn {
+  std::optional<bool> enable_client_messages;
+  std::optional<bool> enable_user_authentication;
+  std::optional<bool> enable_watchlist_events;
+
+  void apply_to(App& out) const {
+    if (enable_client_messages) {
+      out.enable_client_messages = *enable_client_messages;
+    }
+    if (enable_user_authentication) {
+      out.enable_user_authentication = *enable_user_authentication;
+    }
+    if (enable_watchlist_events) {
+      out.enable_watchlist_events = *enable_watchlist_events;
+    }
+  }
+};
+
+// Reads one per-app limit key (shared by `policy.limits` and the flat app keys). Returns false
+// for a key that is not a limit.
+bool read_limit(std::string_view key, dom::element value, std::string_view path, LimitsIn& out) {
+  const auto whole_limit = [&](std::optional<std::uint64_t>& field) {
+    field = to_uint(value, path);
+  };
+  if (key == "max_connections") {
+    whole_limit(out.max_connections);
+  } else if (key == "max_client_events_per_second") {
+    whole_limit(out.max_client_events_per_second);
+  } else if (key == "client_event_decay_seconds" || key == "decay_seconds") {
+    out.client_event_decay_seconds = to_uint(value, path, 1);
+  } else if (key == "max_presence_members_per_channel") {
+    whole_limit(out.max_presence_members_per_channel);
+  } else if (key == "max_presence_member_size_in_kb") {
+    out.max_presence_member_size_in_kb = to_number(value, path);
+  } else if (key == "max_channel_name_length") {
+    whole_limit(out.max_channel_name_length);
+  } else if (key == "max_event_name_length") {
+    whole_limit(out.max_event_name_length);
+  } else if (key == "max_event_payload_in_kb") {
+    out.max_event_payload_in_kb = to_number(value, path);
+  } else if (key == "max_event_channels_at_once") {
+    whole_limit(out.max_event_channels_at_once);
+  } else if (key == "max_event_batch_size") {
+    whole_limit(out.max_event_batch_size);
+  } else if (key == "max_channels_per_connection") {
+    whole_limit(out.max_channels_per_connection);
+  } else if (key == "quota_close_code") {
+    out.quota_close_code = to_quota_close_code(value, path);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool read_feature(std::string_view key, dom::element value, std::string_view path,
+                  FeaturesIn& out) {
+  if (key == "enable_client_messages") {
+    out.enable_client_messages = to_bool(value, path);
+  } else if (key == "enable_user_authentication") {
+    out.enable_user_authentication = to_bool(value, path);
+  } else if (key == "enable_watchlist_events") {
+    out.enable_watchlist_events = to_bool(value, path);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+struct AppIn {
+  std::string path;  // "app_manager.array.apps[N]"
+  App app;           // id/key/secret/enabled as read; limits and features resolved later
+  LimitsIn flat_limits;
+  LimitsIn policy_limits;
+  FeaturesIn flat_features;
+  FeaturesIn policy_features;
+  std::optional<std::vector<std::string>> flat_origins;
+  std::optional<std::vector<std::string>> policy_origins;
+};
+
+App make_default_app(const AppLimits& limits) {
+  App app;
+  app.id = "app-id";
+  app.key = "app-key";
+  app.secret = "app-secret";
+  app.enabled = true;
+  app.limits = limits;
+  app.enable_client_messages = true;
+  app.enable_user_authentication = false;
+  return app;
+}
+
+// ================================================================================================
+// The document walker
+// ================================================================================================
+
+class Reader {
+ public:
+  explicit Reader(std::vector<std::string>& warnings) : warnings_(warnings) {}
+
+  Config read(dom::element root) {
+    read_root(root);
+    resolve();
+    return std::move(config_);
+  }
+
+ private:
+  using FieldFn =
+      std::function<bool(std::string_view key, dom::element value, const std::string& path)>;
+
+  void warn(std::string message) { warnings_.push_back(std::move(message)); }
+  void warn_unknown(const std::string& path) { warn(path + ": unknown key, ignored"); }
+  void warn_unsupported(const std::string& path) {
+    warn(path + ": Sockudo option not supported by this server, ignored");
+  }
+
+  // Visits each field of an object value. `fn` returns false for an unknown key (one warning).
+  // A null value means "unset" and is skipped; a repeated key warns and the last one wins.
+  void for_each_field(dom::element value, std::string_view path, const FieldFn& fn) {
+    if (value.type() != dom::element_type::OBJECT) {
+      fail_value(path.empty() ? std::string_view("config") : path, "an object", show(value));
+    }
+    std::unordered_set<std::string_view> seen;
+    for (const dom::key_value_pair field : dom::object(value)) {
+      const std::string field_path = join_path(path, field.key);
+      if (!seen.insert(field.key).second) {
+        warn(field_path + ": duplicate key, the last value wins");
+      }
+      if (field.value.is_null()) {
+        continue;
+      }
+      if (!fn(field.key, field.value, field_path)) {
+        warn_unknown(field_path);
+      }
+    }
+  }
+
+  // Visits an object whose every key is a known-but-unsupported option.
+  void ignore_fields(dom::element value, std::string_view path) {
+    for_each_field(value, path, [this](std::string_view, dom::element, const std::string& p) {
+      warn_unsupported(p);
+      return true;
+    });
+  }
+
+  void read_root(dom::element root) {
+    for_each_field(root, "", [this](std::string_view k, dom::element v, const std::string& p) {
+      Config& c = config_;
+      if (k == "host") {
+        c.host = to_nonempty_string(v, p);
+      } else if (k == "port") {
+        c.port = to_port(v, p);
+      } else if (k == "activity_timeout") {
+        c.activity_timeout = to_seconds(v, p, 1);
+      } else if (k == "pong_timeout") {
+        c.pong_timeout = to_seconds(v, p, 1);
+      } else if (k == "user_authentication_timeout") {
+        c.user_authentication_timeout = to_seconds(v, p, 1);
+      } else if (k == "handshake_timeout") {
+        c.handshake_timeout = to_seconds(v, p, 1);
+      } else if (k == "close_timeout") {
+        c.close_timeout = to_seconds(v, p, 1);
+      } else if (k == "shutdown_grace_period") {
+        c.shutdown_grace = to_seconds(v, p, 0);
+      } else if (k == "max_connections") {
+        c.max_connections = to_uint(v, p);
+      } else if (k == "workers") {
+        c.workers = static_cast<std::uint32_t>(to_uint(v, p, 0, 4096));
+      } else if (k == "websocket_max_payload_kb") {
+        c.websocket_max_payload_kb = to_uint(v, p, 1, 1024 * 1024);
+      } else if (k == "debug") {
+        debug_ = to_bool(v, p);
+      } else if (k == "mode") {
+        (void)to_string(v, p);  // Sockudo's "production"/"development": no effect here
+      } else if (k == "log_level") {
+        log_level_ = read_log_level(v, p);
+      } else if (k == "path_prefix") {
+        c.path_prefix = normalize_path_prefix(to_string(v, p));
+      } else if (k == "send_queue") {
+        read_send_queue(v, p);
+      } else if (k == "cache") {
+        read_cache(v, p);
+      } else if (k == "channel_limits") {
+        read_channel_limits(v, p);
+      } else if (k == "event_limits") {
+        read_event_limits(v, p);
+      } else if (k == "presence") {
+        read_presence_limits(v, p);
+      } else if (k == "http_api") {
+        read_http_api(v, p);
+      } else if (k == "cors") {
+        read_cors(v, p);
+      } else if (k == "metrics") {
+        read_metrics(v, p);
+      } else if (k == "app_manager") {
+        read_app_manager(v, p);
+      } else if (is_one_of(k, unsupported_top_level)) {
+        warn_unsupported(p);
+      } else {
+        return false;
+      }
+      return true;
+    });
+  }
+
+  template <std::size_t N>
+  static bool is_one_of(std::string_view key, const std::string_view (&list)[N]) {
+    for (const std::string_view item : list) {
+      if (item == key) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static std::string read_log_level(dom::element v, std::string_view p) {
+    const std::string level = to_string(v, p);
+    if (iequals(level, "trace") || iequals(level, "debug")) {
+      return "debug";
+    }
+    if (iequals(level, "info")) {
+      return "info";
+    }
+    if (iequals(level, "warn") || iequals(level, "warning")) {
+      return "warn";
+    }
+    if (iequals(level, "error")) {
+      return "error";
+    }
+    fail_value(p, "one of \"debug\", \"info\", \"warn\", \"error\"", show(v));
+  }
+
+  void read_send_queue(dom::element value, std::string_view path) {
+    for_each_field(value, path, [this](std::string_view k, dom::element v, const std::string& p) {
+      if (k == "max_bytes") {
+        config_.send_queue_max_bytes = to_uint(v, p, 1);
+      } else if (k == "max_messages") {
+        config_.send_queue_max_messages = to_uint(v, p, 1);
+      } else {
+        return false;
+      }
+      return true;
+    });
+  }
+
+  void read_cache(dom::element value, std::string_view path) {
+    for_each_field(value, path, [this](std::string_view k, dom::element v, const std::string& p) {
+      if (k == "ttl") {
+        cache_ttl_ = to_seconds(v, p, 0);
+      } else if (k == "driver" || k == "redis" || k == "memory") {
+        warn_unsupported(p);
+      } else {
+        return false;
+      }
+      return true;
+    });
+  }
+
+  void read_channel_limits(dom::element value, std::string_view path) {
+    for_each_field(value, path, [this](std::string_view k, dom::element v, const std::string& p) {
+      if (k == "max_name_length") {
+        server_limits_.max_channel_name_length = to_uint(v, p);
+      } else if (k == "cache_ttl") {
+        channel_cache_ttl_ = to_seconds(v, p, 0);
+      } else {
+        return false;
+      }
+      return true;
+    });
+  }
+
+  void read_event_limits(dom::element value, std::string_view path) {
+    for_each_field(value, path, [this](std::string_view k, dom::element v, const std::string& p) {
+      if (k == "max_channels_at_once") {
+        server_limits_.max_event_channels_at_once = to_uint(v, p);
+      } else if (k == "max_name_length") {
+        server_limits_.max_event_name_length = to_uint(v, p);
+      } else if (k == "max_payload_in_kb") {
+        server_limits_.max_event_payload_in_kb = to_number(v, p);
+      } else if (k == "max_batch_size") {
+        server_limits_.max_event_batch_size = to_uint(v, p);
+      } else {
+        return false;
+      }
+      return true;
+    });
+  }
+
+  void read_presence_limits(dom::element value, std::string_view path) {
+    for_each_field(value, path, [this](std::string_view k, dom::element v, const std::string& p) {
+      if (k == "max_members_per_channel") {
+        server_limits_.max_presence_members_per_channel = to_uint(v, p);
+      } else if (k == "max_member_size_in_kb") {
+        server_limits_.max_presence_member_size_in_kb = to_number(v, p);
+      } else {
+        return false;
+      }
+      return true;
+    });
+  }
+
+  void read_http_api(dom::element value, std::string_view path) {
+    for_each_field(value, path, [this](std::string_view k, dom::element v, const std::string& p) {
+      if (k == "request_limit_in_mb") {
+        config_.http_request_limit_mb = to_uint(v, p, 1, 4096);
+      } else if (k == "accept_traffic") {
+        warn_unsupported(p);
+      } else {
+        return false;
+      }
+      return true;
+    });
+  }
+
+  void read_cors(dom::element value, std::string_view path) {
+    for_each_field(value, path, [this](std::string_view k, dom::element v, const std::string& p) {
+      if (k == "origin") {
+        std::vector<std::string> origins = to_string_list(v, p);
+        if (origins.empty()) {
+          origins.emplace_back("*");
+        }
+        const bool any = std::find(origins.begin(), origins.end(), "*") != origins.end();
+        config_.cors_origin = any ? "*" : origins.front();
+        config_.cors_origins = std::move(origins);
+      } else if (k == "credentials" || k == "methods" || k == "allowed_headers") {
+        warn_unsupported(p);
+      } else {
+        return false;
+      }
+      return true;
+    });
+  }
+
+  void read_metrics(dom::element value, std::string_view path) {
+    for_each_field(value, path, [this](std::string_view k, dom::element v, const std::string& p) {
+      if (k == "enabled") {
+        config_.metrics_enabled = to_bool(v, p);
+      } else if (k == "host") {
+        config_.metrics_host = to_nonempty_string(v, p);
+      } else if (k == "port") {
+        config_.metrics_port = to_port(v, p);
+      } else if (k == "driver") {
+        if (!iequals(to_string(v, p), "prometheus")) {
+          fail_value(p, "\"prometheus\"", show(v));
+        }
+      } else if (k == "prometheus") {
+        warn_unsupported(p);
+      } else {
+        return false;
+      }
+      return true;
+    });
+  }
+
+  void read_app_manager(dom::element value, std::string_view path) {
+    for_each_field(value, path, [this](std::string_view k, dom::element v, const std::string& p) {
+      if (k == "driver") {
+        const std::string driver = to_string(v, p);
+        if (!iequals(driver, "array") && !iequals(driver, "memory")) {
+          fail_value(p, "\"array\" or \"memory\" (apps from the config file)", show(v));
+        }
+      } else if (k == "array") {
+        for_each_field(v, p, [this](std::string_view k2, dom::element v2, const std::string& p2) {
+          if (k2 != "apps") {
+            return false;
+          }
+          read_apps(v2, p2);
+          return true;
+        });
+      } else if (k == "cache") {
+        warn_unsupported(p);
+      } else {
+        return false;
+      }
+      return true;
+    });
+  }
+
+  void read_apps(dom::element value, const std::string& path) {
+    if (value.type() != dom::element_type::ARRAY) {
+      fail_value(path, "an array of apps", show(value));
+    }
+    std::size_t index = 0;
+    for (const dom::element item : dom::array(value)) {
+      apps_.push_back(read_app(item, index_path(path, index)));
+      ++index;
+    }
+  }
+
+  AppIn read_app(dom::element value, std::string path) {
+    AppIn in;
+    in.path = std::move(path);
+    for_each_field(value, in.path, [&](std::string_view k, dom::element v, const std::string& p) {
+      if (k == "id") {
+        // Pusher app ids are often numeric; accept 12345 as "12345".
+        in.app.id =
+            v.type() == dom::element_type::STRING ? to_string(v, p) : std::to_string(to_uint(v, p));
+      } else if (k == "key") {
+        in.app.key = to_string(v, p);
+      } else if (k == "secret") {
+        in.app.secret = to_string(v, p);
+      } else if (k == "enabled") {
+        in.app.enabled = to_bool(v, p);
+      } else if (k == "allowed_origins") {
+        in.flat_origins = to_string_list(v, p);
+      } else if (k == "policy") {
+        read_policy(v, p, in);
+      } else if (read_limit(k, v, p, in.flat_limits) || read_feature(k, v, p, in.flat_features)) {
+        // flat Sockudo-style alias, read above
+      } else if (is_one_of(k, unsupported_app_keys)) {
+        warn_unsupported(p);
+      } else {
+        return false;
+      }
+      return true;
+    });
+    return in;
+  }
+
+  void read_policy(dom::element value, std::string_view path, AppIn& in) {
+    for_each_field(value, path, [&](std::string_view k, dom::element v, const std::string& p) {
+      if (k == "limits") {
+        for_each_field(v, p, [&](std::string_view k2, dom::element v2, const std::string& p2) {
+          return read_limit(k2, v2, p2, in.policy_limits);
+        });
+      } else if (k == "features") {
+        for_each_field(v, p, [&](std::string_view k2, dom::element v2, const std::string& p2) {
+          return read_feature(k2, v2, p2, in.policy_features);
+        });
+      } else if (k == "channels") {
+        for_each_field(v, p, [&](std::string_view k2, dom::element v2, const std::string& p2) {
+          if (k2 != "allowed_origins") {
+            return false;
+          }
+          in.policy_origins = to_string_list(v2, p2);
+          return true;
+        });
+      } else if (k == "webhooks") {
+        warn_unsupported(p);
+      } else {
+        return false;
+      }
+      return true;
+    });
+  }
+
+  // Precedence, lowest first: AppLimits defaults < server-level sections < flat app keys <
+  // policy.*. cache.ttl wins over Sockudo's channel_limits.cache_ttl.
+  void resolve() {
+    server_limits_.apply_to(config_.default_limits);
+    if (channel_cache_ttl_) {
+      config_.cache_ttl = *channel_cache_ttl_;
+    }
+    if (cache_ttl_) {
+      config_.cache_ttl = *cache_ttl_;
+    }
+    if (log_level_) {
+      config_.log_level = *log_level_;
+    } else if (debug_) {
+      config_.log_level = "debug";
+    }
+    for (AppIn& in : apps_) {
+      App app = std::move(in.app);
+      app.limits = config_.default_limits;
+      in.flat_limits.apply_to(app.limits);
+      in.policy_limits.apply_to(app.limits);
+      if (in.flat_limits.quota_close_code) {
+        app.quota_close_code = *in.flat_limits.quota_close_code;
+      }
+      if (in.policy_limits.quota_close_code) {
+        app.quota_close_code = *in.policy_limits.quota_close_code;
+      }
+      in.flat_features.apply_to(app);
+      in.policy_features.apply_to(app);
+      if (in.flat_origins) {
+        app.allowed_origins = std::move(*in.flat_origins);
+      }
+      if (in.policy_origins) {
+        app.allowed_origins = std::move(*in.policy_origins);
+      }
+      config_.apps.push_back(std::move(app));
+    }
+  }
+
+  std::vector<std::string>& warnings_;
+  Config config_;
+  LimitsIn server_limits_;
+  std::optional<std::chrono::seconds> cache_ttl_;
+  std::optional<std::chrono::seconds> channel_cache_ttl_;
+  std::optional<std::string> log_level_;
+  bool debug_ = false;
+  std::vector<AppIn> apps_;
+};
+
+// ================================================================================================
+// Env overrides and final checks
+// ================================================================================================
+
+void apply_env_overrides(Config& config, EnvLookup env) {
+  if (auto host = lookup(env, "HOST")) {
+    config.host = std::move(*host);
+  }
+  if (const auto port = lookup(env, "PORT")) {
+    config.port = static_cast<std::uint16_t>(env_uint("PORT", *port, 0, 65535));
+  }
+  if (const auto timeout = lookup(env, "ACTIVITY_TIMEOUT")) {
+    config.activity_timeout = std::chrono::seconds(
+        static_cast<std::int64_t>(env_uint("ACTIVITY_TIMEOUT", *timeout, 1, 1'000'000'000)));
+  }
+  if (const auto max = lookup(env, "SOCKUDO_MAX_CONNECTIONS")) {
+    config.max_connections = env_uint("SOCKUDO_MAX_CONNECTIONS", *max, 0, u64_max);
+  }
+
+  auto id = lookup(env, "SOCKUDO_DEFAULT_APP_ID");
+  auto key = lookup(env, "SOCKUDO_DEFAULT_APP_KEY");
+  auto secret = lookup(env, "SOCKUDO_DEFAULT_APP_SECRET");
+  if (!id && !key && !secret) {
+    return;
+  }
+  if (config.apps.empty()) {
+    config.apps.push_back(make_default_app(config.default_limits));
+  }
+  App& first = config.apps.front();
+  if (id) {
+    first.id = std::move(*id);
+  }
+  if (key) {
+    first.key = std::move(*key);
+  }
+  if (secret) {
+    first.secret = std::move(*secret);
+  }
+}
+
+void validate_apps(const Config& config) {
+  for (std::size_t i = 0; i < config.apps.size(); ++i) {
+    const App& app = config.apps[i];
+    const std::string path = index_path("app_manager.array.apps", i);
+    const std::pair<const char*, const std::string*> required[] = {
+        {"id", &app.id}, {"key", &app.key}, {"secret", &app.secret}};
+    for (const auto& [name, field] : required) {
+      if (field->empty()) {
+        fail(join_path(path, name), "required, a non-empty string");
+      }
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      const std::string other = "apps[" + std::to_string(j) + "]";
+      if (config.apps[j].id == app.id) {
+        fail(join_path(path, "id"),
+             "duplicate app id " + in_quotes(app.id) + " (also " + other + ")");
+      }
+      if (config.apps[j].key == app.key) {
+        fail(join_path(path, "key"),
+             "duplicate app key " + in_quotes(app.key) + " (also " + other + ")");
+      }
+    }
+  }
+}
+
+}  // namespace
+
+// ================================================================================================
+// Public API
+// ================================================================================================
+
+std::optional<std::string> process_env(std::string_view name) {
+  const std::string key(name);
+  if (const char* value = std::getenv(key.c_str())) {
+    return std::string(value);
+  }
+  return std::nullopt;
+}
+
+std::string interpolate_env(std::string_view text, EnvLookup env) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text.compare(i, 3, "$${") == 0) {
+      out += "${";  // escape: a literal "${"
+      i += 3;
+      continue;
+    }
+    if (text.compare(i, 2, "${") == 0) {
+      const std::size_t close = text.find('}', i + 2);
+      if (close != std::string_view::npos) {
+        const std::string_view inner = text.substr(i + 2, close - i - 2);
+        const std::size_t sep = inner.find(":-");
+        const std::string_view name = inner.substr(0, sep);
+        if (valid_env_name(name)) {
+          std::optional<std::string> value;
+          if (env != nullptr) {
+            value = env(name);
+          }
+          if (sep == std::string_view::npos) {
+            if (!value) {
+              throw ConfigError("${" + std::string(name) + "}: environment variable " +
+                                std::string(name) + " is not set (write ${" + std::string(name) +
+                                ":-default} to give a fallback)");
+            }
+            out += *value;
+          } else if (value && !value->empty()) {
+            out += *value;
+          } else {
+            out += inner.substr(sep + 2);
+          }
+          i = close + 1;
+          continue;
+        }
+      }
+    }
+    out += text[i];
+    ++i;
+  }
+  return out;
+}
+
+Config parse_config(std::string_view json_text, EnvLookup env, std::vector<std::string>& warnings) {
+  const std::string text = interpolate_env(json_text, env);
+
+  dom::parser parser;
+  dom::element root;
+  if (const auto error = parser.parse(text).get(root)) {
+    throw ConfigError(std::string("config: invalid JSON (after ${VAR} interpolation): ") +
+                      simdjson::error_message(error));
+  }
+
+  Config config = Reader(warnings).read(root);
+  apply_env_overrides(config, env);
+  if (config.apps.empty()) {
+    config.apps.push_back(make_default_app(config.default_limits));
+  }
+  validate_apps(config);
+  return config;
+}
+
+Config load_config_file(const std::string& path, EnvLookup env,
+                        std::vector<std::string>& warnings) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    throw ConfigError(path + ": cannot read config file: " + std::strerror(errno));
+  }
+  std::ostringstream content;
+  content << file.rdbuf();
+  if (file.bad()) {
+    throw ConfigError(path + ": cannot read config file");
+  }
+  return parse_config(content.str(), env, warnings);
+}
+
+Config default_config(EnvLookup env, std::vector<std::string>& warnings) {
+  Config config = parse_config(embedded_default_json, env, warnings);
+  config.embedded_default = true;
+  return config;
+}
+
+}  // namespace server

@@ -1,0 +1,521 @@
+#include "server/http_api.hpp"
+
+#include <simdjson.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/api_request.hpp"
+#include "auth/signature.hpp"
+#include "protocol/channel.hpp"
+#include "protocol/json.hpp"
+#include "server/hub.hpp"
+#include "server/log.hpp"
+#include "server/worker.hpp"
+
+namespace server::http_api {
+
+namespace {
+
+// ---- response helpers ----------------------------------------------------------------------
+
+struct ApiError {
+  http::status status;
+  std::string code;
+  std::string message;
+};
+
+Response make_response(const Request& req, http::status status, std::string body,
+                       std::string_view content_type) {
+  Response res{status, req.version()};
+  res.set(http::field::server, "pushcore");
+  res.set(http::field::content_type, content_type);
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+Response json_ok(const Request& req, std::string body) {
+  return make_response(req, http::status::ok, std::move(body), "application/json");
+}
+
+Response from_error(const Request& req, const ApiError& e) {
+  return error_response(e.status, e.code, e.message, req.version(), req.keep_alive());
+}
+
+std::vector<std::string_view> split_info(std::string_view info) {
+  std::vector<std::string_view> out;
+  while (!info.empty()) {
+    const auto comma = info.find(',');
+    std::string_view tok = info.substr(0, comma);
+    while (!tok.empty() && tok.front() == ' ') tok.remove_prefix(1);
+    while (!tok.empty() && tok.back() == ' ') tok.remove_suffix(1);
+    if (!tok.empty()) out.push_back(tok);
+    if (comma == std::string_view::npos) break;
+    info.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+bool has_token(const std::vector<std::string_view>& toks, std::string_view t) {
+  for (auto x : toks) {
+    if (x == t) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> parts;
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
+    }
+    const auto slash = path.find('/');
+    parts.emplace_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash);
+  }
+  return parts;
+}
+
+// Decodes %XX in a path segment (channel names and user ids may be percent-encoded).
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+// ---- publishing ----------------------------------------------------------------------------
+
+/// One validated event of /events or /batch_events, ready to publish.
+struct EventItem {
+  PublishRequest request;
+  std::vector<std::string_view> info;
+  std::string info_raw;
+};
+
+std::optional<ApiError> parse_event(Hub& hub, AppRuntime& app, simdjson::dom::element obj,
+                                    EventItem& out) {
+  const AppLimits& lim = app.app->limits;
+  if (!obj.is_object())
+    return ApiError{http::status::bad_request, "invalid_input", "Event must be a JSON object"};
+  std::string_view name;
+  if (obj["name"].get(name) != simdjson::SUCCESS) {
+    return ApiError{http::status::bad_request, "invalid_input", "Event name is required"};
+  }
+  if (name.size() > lim.max_event_name_length) {
+    return ApiError{
+        http::status::bad_request, "limit_exceeded",
+        "Event name exceeds maximum length of " + std::to_string(lim.max_event_name_length)};
+  }
+  out.request.app_index = app.index;
+  out.request.event = std::string(name);
+  simdjson::dom::element data;
+  if (obj["data"].get(data) != simdjson::SUCCESS) {
+    out.request.data = "null";
+  } else if (data.is_string()) {
+    out.request.data = std::string(data.get_string().value());
+  } else {
+    out.request.data = simdjson::minify(data);
+  }
+  simdjson::dom::array channels;
+  std::string_view channel;
+  if (obj["channels"].get(channels) == simdjson::SUCCESS) {
+    for (auto c : channels) {
+      std::string_view s;
+      if (c.get(s) != simdjson::SUCCESS) {
+        return ApiError{http::status::bad_request, "invalid_input",
+                        "Channel names must be strings"};
+      }
+      out.request.channels.emplace_back(s);
+    }
+  } else if (obj["channel"].get(channel) == simdjson::SUCCESS) {
+    out.request.channels.emplace_back(channel);
+  }
+  if (out.request.channels.empty()) {
+    return ApiError{http::status::bad_request, "missing_channel_info",
+                    "Missing channel information: provide 'channel' or a non-empty 'channels'"};
+  }
+  if (out.request.channels.size() > lim.max_event_channels_at_once) {
+    return ApiError{http::status::bad_request, "limit_exceeded",
+                    "Number of channels (" + std::to_string(out.request.channels.size()) +
+                        ") exceeds limit (" + std::to_string(lim.max_event_channels_at_once) + ")"};
+  }
+  for (const auto& ch : out.request.channels) {
+    if (auto err = protocol::validate_channel_name(ch, lim.max_channel_name_length)) {
+      return ApiError{http::status::bad_request, "invalid_input", *err};
+    }
+    if (protocol::classify_channel(ch).is_encrypted && out.request.channels.size() > 1) {
+      return ApiError{http::status::bad_request, "invalid_input",
+                      "An event to an encrypted channel must have exactly one channel"};
+    }
+  }
+  const auto max_bytes = static_cast<std::uint64_t>(lim.max_event_payload_in_kb * 1024.0);
+  if (out.request.data.size() > max_bytes) {
+    return ApiError{http::status::payload_too_large, "payload_too_large",
+                    "Event data size (" + std::to_string(out.request.data.size()) +
+                        " bytes) exceeds limit (" + std::to_string(max_bytes) + " bytes)"};
+  }
+  std::string_view socket_id;
+  if (obj["socket_id"].get(socket_id) == simdjson::SUCCESS && auth::is_valid_socket_id(socket_id)) {
+    std::lock_guard lock(hub.state_mutex());
+    if (auto conn = hub.conn_of_socket_locked(socket_id)) out.request.except = *conn;
+  }
+  std::string_view info;
+  if (obj["info"].get(info) == simdjson::SUCCESS) {
+    out.info_raw = std::string(info);
+  }
+  return std::nullopt;
+}
+
+// {"<ch>":{"user_count":N,"subscription_count":N}} entries for an event's info request.
+void append_channel_info(std::string& out, Hub& hub, std::size_t app_index,
+                         std::string_view channel, const std::vector<std::string_view>& info) {
+  out.push_back('{');
+  bool first = true;
+  if (has_token(info, "user_count") && protocol::classify_channel(channel).is_presence) {
+    out.append("\"user_count\":")
+        .append(std::to_string(hub.adapter().user_count(app_index, channel)));
+    first = false;
+  }
+  if (has_token(info, "subscription_count")) {
+    if (!first) out.push_back(',');
+    out.append("\"subscription_count\":")
+        .append(std::to_string(hub.adapter().subscription_count(app_index, channel)));
+  }
+  out.push_back('}');
+}
+
+simdjson::dom::parser& json_parser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+Response post_events(Worker& worker, AppRuntime& app, const Request& req) {
+  Hub& hub = worker.hub();
+  simdjson::dom::element root;
+  if (json_parser().parse(req.body()).get(root) != simdjson::SUCCESS) {
+    return from_error(
+        req, {http::status::bad_request, "invalid_input", "Request body is not valid JSON"});
+  }
+  EventItem item;
+  if (auto err = parse_event(hub, app, root, item)) return from_error(req, *err);
+  hub.adapter().publish(item.request, &worker);
+  if (item.info_raw.empty()) return json_ok(req, "{\"ok\":true}");
+  item.info = split_info(item.info_raw);
+  std::string body = "{\"channels\":{";
+  bool first = true;
+  for (const auto& ch : item.request.channels) {
+    if (!first) body.push_back(',');
+    first = false;
+    protocol::append_json_string(body, ch);
+    body.push_back(':');
+    append_channel_info(body, hub, app.index, ch, item.info);
+  }
+  body.append("}}");
+  return json_ok(req, std::move(body));
+}
+
+Response post_batch_events(Worker& worker, AppRuntime& app, const Request& req) {
+  Hub& hub = worker.hub();
+  simdjson::dom::element root;
+  simdjson::dom::array batch;
+  if (json_parser().parse(req.body()).get(root) != simdjson::SUCCESS) {
+    return from_error(
+        req, {http::status::bad_request, "invalid_input", "Request body is not valid JSON"});
+  }
+  if (root["batch"].get(batch) != simdjson::SUCCESS) {
+    return from_error(req, {http::status::bad_request, "invalid_input", "Missing 'batch' array"});
+  }
+  const std::size_t n = batch.size();
+  const std::uint64_t max = app.app->limits.max_event_batch_size;
+  if (n > max) {
+    return from_error(req, {http::status::bad_request, "limit_exceeded",
+                            "Batch size (" + std::to_string(n) + ") exceeds limit (" +
+                                std::to_string(max) + ")"});
+  }
+  // Validate every item first, then publish: a bad item fails the request with nothing sent.
+  std::vector<EventItem> items(n);
+  std::size_t i = 0;
+  for (auto el : batch) {
+    if (auto err = parse_event(hub, app, el, items[i])) return from_error(req, *err);
+    ++i;
+  }
+  bool any_info = false;
+  for (auto& item : items) {
+    hub.adapter().publish(item.request, &worker);
+    any_info = any_info || !item.info_raw.empty();
+  }
+  if (!any_info) return json_ok(req, "{}");
+  std::string body = "{\"batch\":[";
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    if (k > 0) body.push_back(',');
+    if (items[k].info_raw.empty()) {
+      body.append("{}");
+    } else {
+      items[k].info = split_info(items[k].info_raw);
+      append_channel_info(body, hub, app.index, items[k].request.channels.front(), items[k].info);
+    }
+  }
+  body.append("]}");
+  return json_ok(req, std::move(body));
+}
+
+// ---- queries -------------------------------------------------------------------------------
+
+Response get_channels(Worker& worker, AppRuntime& app, const Request& req,
+                      const auth::QueryParams& params) {
+  Hub& hub = worker.hub();
+  const std::string* prefix_p = params.get("filter_by_prefix");
+  const std::string prefix = prefix_p ? *prefix_p : std::string();
+  const std::string* info_p = params.get("info");
+  const auto info = split_info(info_p ? std::string_view(*info_p) : std::string_view{});
+  const bool want_users = has_token(info, "user_count");
+  const bool want_subs = has_token(info, "subscription_count");
+  const auto channels = hub.adapter().channels(app.index, prefix);
+  if (want_users && prefix.rfind("presence-", 0) != 0) {
+    for (const auto& c : channels) {
+      if (!protocol::classify_channel(c.name).is_presence) {
+        return from_error(req, {http::status::bad_request, "invalid_input",
+                                "user_count is only available for presence channels. Use "
+                                "filter_by_prefix=presence-"});
+      }
+    }
+  }
+  std::string body = "{\"channels\":{";
+  bool first = true;
+  for (const auto& c : channels) {
+    if (!first) body.push_back(',');
+    first = false;
+    protocol::append_json_string(body, c.name);
+    body.append(":{");
+    bool f2 = true;
+    if (want_users && protocol::classify_channel(c.name).is_presence) {
+      body.append("\"user_count\":").append(std::to_string(c.user_count));
+      f2 = false;
+    }
+    if (want_subs) {
+      if (!f2) body.push_back(',');
+      body.append("\"subscription_count\":").append(std::to_string(c.subscription_count));
+    }
+    body.push_back('}');
+  }
+  body.append("}}");
+  return json_ok(req, std::move(body));
+}
+
+Response get_channel(Worker& worker, AppRuntime& app, const Request& req,
+                     const auth::QueryParams& params, const std::string& channel) {
+  Hub& hub = worker.hub();
+  if (auto err =
+          protocol::validate_channel_name(channel, app.app->limits.max_channel_name_length)) {
+    return from_error(req, {http::status::bad_request, "invalid_input", *err});
+  }
+  const std::string* info_p = params.get("info");
+  const auto info = split_info(info_p ? std::string_view(*info_p) : std::string_view{});
+  const auto kind = protocol::classify_channel(channel);
+  if (has_token(info, "user_count") && !kind.is_presence) {
+    return from_error(req, {http::status::bad_request, "invalid_input",
+                            "user_count is only available for presence channels"});
+  }
+  const std::size_t subs = hub.adapter().subscription_count(app.index, channel);
+  std::string body = "{\"occupied\":";
+  body.append(subs > 0 ? "true" : "false");
+  if (has_token(info, "subscription_count")) {
+    body.append(",\"subscription_count\":").append(std::to_string(subs));
+  }
+  if (has_token(info, "user_count")) {
+    body.append(",\"user_count\":")
+        .append(std::to_string(hub.adapter().user_count(app.index, channel)));
+  }
+  if (has_token(info, "cache") && kind.is_cache) {
+    std::lock_guard lock(hub.state_mutex());
+    const auto now = std::chrono::steady_clock::now();
+    if (auto c = hub.registry().cached(app.app->id, channel, now)) {
+      const auto ttl =
+          std::chrono::duration_cast<std::chrono::seconds>(c->expires_at - now).count();
+      body.append(",\"cache\":{\"data\":");
+      protocol::append_json_string(body, c->frame_json);
+      body.append(",\"ttl\":").append(std::to_string(ttl)).append("}");
+    }
+  }
+  body.push_back('}');
+  return json_ok(req, std::move(body));
+}
+
+Response get_users(Worker& worker, AppRuntime& app, const Request& req,
+                   const std::string& channel) {
+  if (auto err =
+          protocol::validate_channel_name(channel, app.app->limits.max_channel_name_length)) {
+    return from_error(req, {http::status::bad_request, "invalid_input", *err});
+  }
+  if (!protocol::classify_channel(channel).is_presence) {
+    return from_error(req, {http::status::bad_request, "invalid_input",
+                            "Only presence channels support this endpoint"});
+  }
+  std::string body = "{\"users\":[";
+  bool first = true;
+  for (const auto& id : worker.hub().adapter().user_ids(app.index, channel)) {
+    if (!first) body.push_back(',');
+    first = false;
+    body.append("{\"id\":");
+    protocol::append_json_string(body, id);
+    body.push_back('}');
+  }
+  body.append("]}");
+  return json_ok(req, std::move(body));
+}
+
+Response post_terminate(Worker& worker, AppRuntime& app, const Request& req,
+                        const std::string& user_id) {
+  Hub& hub = worker.hub();
+  std::vector<channels::ConnId> conns;
+  {
+    std::lock_guard lock(hub.state_mutex());
+    conns = hub.registry().user_connections(app.app->id, user_id);
+  }
+  hub.close_connections(conns, 4009, "You got disconnected by the app.");
+  return json_ok(req, "{\"ok\":true}");
+}
+
+// ---- health --------------------------------------------------------------------------------
+
+Response usage(const Request& req) {
+  long pages = 0, resident = 0;
+  std::ifstream statm("/proc/self/statm");
+  statm >> pages >> resident;
+  const long page = sysconf(_SC_PAGESIZE);
+  std::string body = "{\"memory\":{\"rss\":" + std::to_string(resident * page) +
+                     ",\"virtual\":" + std::to_string(pages * page) + "}}";
+  return json_ok(req, std::move(body));
+}
+
+Response api(Worker& worker, const Request& req, std::string_view path, std::string_view query) {
+  Hub& hub = worker.hub();
+  const auto parts = split_path(path);  // apps, {id}, ...
+  if (query.empty()) {
+    return from_error(req, {http::status::bad_request, "invalid_input",
+                            "Missing authentication query parameters"});
+  }
+  const auth::QueryParams params = auth::parse_query(query);
+  const std::string* key = params.get("auth_key");
+  AppRuntime* app = key ? hub.app_by_key(*key) : nullptr;
+  if (app == nullptr) {
+    return from_error(req, {http::status::not_found, "app_not_found",
+                            "Application key not found or invalid: Invalid app key"});
+  }
+  if (parts.size() < 2 || parts[1] != app->app->id) {
+    return from_error(req, {http::status::unauthorized, "auth_failed",
+                            "Authenticated app does not match route app_id"});
+  }
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  const auto err = auth::verify_api_request(std::string(req.method_string()), path, params,
+                                            req.body(), app->app->secret, now);
+  if (err != auth::ApiAuthError::none) {
+    worker.counters().auth_denied.fetch_add(1, std::memory_order_relaxed);
+    log::warn("api_auth_denied", {{"app_id", app->app->id},
+                                  {"path", std::string(path)},
+                                  {"reason", std::string(auth::message(err))}});
+    return from_error(req,
+                      {http::status::unauthorized, "auth_failed", std::string(auth::message(err))});
+  }
+  const auto method = req.method();
+  const std::size_t n = parts.size();
+  if (n == 3 && parts[2] == "events" && method == http::verb::post) {
+    return post_events(worker, *app, req);
+  }
+  if (n == 3 && parts[2] == "batch_events" && method == http::verb::post) {
+    return post_batch_events(worker, *app, req);
+  }
+  if (n == 3 && parts[2] == "channels" && method == http::verb::get) {
+    return get_channels(worker, *app, req, params);
+  }
+  if (n == 4 && parts[2] == "channels" && method == http::verb::get) {
+    return get_channel(worker, *app, req, params, percent_decode(parts[3]));
+  }
+  if (n == 5 && parts[2] == "channels" && parts[4] == "users" && method == http::verb::get) {
+    return get_users(worker, *app, req, percent_decode(parts[3]));
+  }
+  if (n == 5 && parts[2] == "users" && parts[4] == "terminate_connections" &&
+      method == http::verb::post) {
+    return post_terminate(worker, *app, req, percent_decode(parts[3]));
+  }
+  return make_response(req, http::status::not_found, "404 NOT FOUND", "text/plain");
+}
+
+}  // namespace
+
+Response error_response(http::status status, std::string_view code, std::string_view message,
+                        unsigned version, bool keep_alive) {
+  Response res{status, version};
+  res.set(http::field::server, "pushcore");
+  res.set(http::field::content_type, "application/json");
+  std::string body = "{\"error\":";
+  protocol::append_json_string(body, message);
+  body.append(",\"code\":");
+  protocol::append_json_string(body, code);
+  body.append(",\"status\":").append(std::to_string(static_cast<unsigned>(status))).append("}");
+  res.body() = std::move(body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+Response handle(Worker& worker, const Request& req) {
+  const Config& cfg = worker.hub().config();
+  const std::string_view target = req.target();
+  const auto q = target.find('?');
+  const std::string_view path = target.substr(0, q);
+  const std::string_view query =
+      q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  Response res;
+  if (req.method() == http::verb::options) {
+    // CORS preflight.
+    res = make_response(req, http::status::no_content, "", "text/plain");
+    res.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
+    res.set(http::field::access_control_allow_headers,
+            "Content-Type, Authorization, X-Requested-With");
+    res.set(http::field::access_control_max_age, "86400");
+  } else if (path.rfind("/apps/", 0) == 0) {
+    res = api(worker, req, path, query);
+  } else if (path == "/up" || path == "/") {
+    res = make_response(req, http::status::ok, "OK", "text/plain");
+  } else if (path.rfind("/up/", 0) == 0) {
+    AppRuntime* app = worker.hub().app_by_id(percent_decode(path.substr(4)));
+    if (app != nullptr && app->app->enabled) {
+      res = make_response(req, http::status::ok, "OK", "text/plain");
+    } else {
+      res = from_error(req, {http::status::not_found, "app_not_found", "Application not found"});
+    }
+  } else if (path == "/usage") {
+    res = usage(req);
+  } else {
+    res = make_response(req, http::status::not_found, "404 NOT FOUND", "text/plain");
+  }
+  res.set(http::field::access_control_allow_origin, cfg.cors_origin);
+  return res;
+}
+
+}  // namespace server::http_api

@@ -1,0 +1,26 @@
+#pragma once
+// HTTP routes on the main port: the signed Pusher HTTP API (protocol.md §9) and health routes.
+// Handlers run on the worker that read the request and never block: publishing only posts to
+// workers and locks the state mutex briefly.
+
+#include <string_view>
+
+#include "server/net.hpp"
+
+namespace server {
+class Worker;
+}
+
+namespace server::http_api {
+
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+/// Routes one request and returns the complete response (CORS headers included).
+[[nodiscard]] Response handle(Worker& worker, const Request& req);
+
+/// A Sockudo-shaped JSON error: {"error":message,"code":code,"status":N}.
+[[nodiscard]] Response error_response(http::status status, std::string_view code,
+                                      std::string_view message, unsigned version, bool keep_alive);
+
+}  // namespace server::http_api

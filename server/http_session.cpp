@@ -1,0 +1,167 @@
+#include "server/http_session.hpp"
+
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include "auth/crypto.hpp"
+#include "server/http_api.hpp"
+#include "server/worker.hpp"
+#include "server/ws_session.hpp"
+
+namespace server {
+
+namespace {
+constexpr std::size_t max_header_bytes = 16 * 1024;  // request line + headers
+
+bool parse_u8(std::string_view s) {
+  if (s.empty() || s.size() > 3) return false;
+  unsigned v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<unsigned>(c - '0');
+  }
+  return v <= 255;
+}
+
+// Value of query parameter `key` in `target` (raw, not decoded); nullopt when absent.
+std::optional<std::string_view> query_param(std::string_view target, std::string_view key) {
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view piece = rest.substr(0, amp);
+    const auto eq = piece.find('=');
+    if (piece.substr(0, eq) == key) {
+      return eq == std::string_view::npos ? std::string_view{} : piece.substr(eq + 1);
+    }
+    if (amp == std::string_view::npos) break;
+    rest = rest.substr(amp + 1);
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+HttpSession::HttpSession(Worker& worker, tcp::socket socket)
+    : worker_(worker), stream_(std::move(socket)) {}
+
+void HttpSession::run() {
+  do_read();
+}
+
+void HttpSession::do_read() {
+  const Config& cfg = worker_.hub().config();
+  parser_.emplace();
+  parser_->header_limit(max_header_bytes);
+  parser_->body_limit(cfg.http_request_limit_mb * 1024 * 1024);
+  // One deadline covers headers and body: slow clients cannot hold the connection open.
+  stream_.expires_after(cfg.handshake_timeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+                     self->on_read(ec, n);
+                   });
+}
+
+void HttpSession::on_read(const boost::system::error_code& ec, std::size_t) {
+  if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+      ec == net::error::operation_aborted) {
+    do_close();
+    return;
+  }
+  if (ec == http::error::body_limit) {
+    send(http_api::error_response(http::status::payload_too_large, "payload_too_large",
+                                  "Request body exceeds the configured limit", 11, false));
+    return;
+  }
+  if (ec) {
+    send(http_api::error_response(http::status::bad_request, "invalid_input",
+                                  "Malformed HTTP request", 11, false));
+    return;
+  }
+  Request req = parser_->release();
+  const std::string_view target = req.target();
+  const std::string_view path = target.substr(0, target.find('?'));
+  const std::string& prefix = worker_.hub().config().path_prefix;
+  std::string_view ws_path = path;
+  if (!prefix.empty() && ws_path.substr(0, prefix.size()) == prefix) {
+    ws_path = ws_path.substr(prefix.size());
+  }
+  if (ws_path.substr(0, 5) == "/app/" && beast::websocket::is_upgrade(req)) {
+    upgrade(req);
+    return;
+  }
+  send(http_api::handle(worker_, req));
+}
+
+void HttpSession::upgrade(Request& req) {
+  Hub& hub = worker_.hub();
+  const unsigned version = req.version();
+  if (hub.draining.load()) {
+    send(http_api::error_response(http::status::service_unavailable, "service_unavailable",
+                                  "Server is shutting down", version, false));
+    return;
+  }
+  if (req.method() != http::verb::get) {
+    send(http_api::error_response(http::status::method_not_allowed, "invalid_input",
+                                  "WebSocket upgrade requires GET", version, false));
+    return;
+  }
+  const std::string_view key = req[http::field::sec_websocket_key];
+  if (key.empty() || req[http::field::sec_websocket_version] != "13") {
+    send(http_api::error_response(http::status::bad_request, "invalid_input",
+                                  "Invalid WebSocket upgrade request", version, false));
+    return;
+  }
+  const std::string_view target = req.target();
+  if (auto proto = query_param(target, "protocol"); proto && !parse_u8(*proto)) {
+    send(http_api::error_response(http::status::bad_request, "invalid_input",
+                                  "Invalid protocol version", version, false));
+    return;
+  }
+  std::string_view path = target.substr(0, target.find('?'));
+  const std::string& prefix = hub.config().path_prefix;
+  if (!prefix.empty() && path.substr(0, prefix.size()) == prefix) path = path.substr(prefix.size());
+
+  UpgradeInfo info;
+  info.app_key = std::string(path.substr(5));
+  info.origin = std::string(req[http::field::origin]);
+  info.accept_key = auth::websocket_accept_key(key);
+  boost::system::error_code ec;
+  const auto ep = stream_.socket().remote_endpoint(ec);
+  if (!ec) info.remote = ep.address().to_string();
+
+  // Hand the socket (and any bytes read past the request) to the WebSocket session; it owns
+  // its own deadlines from here on.
+  stream_.expires_never();
+  const auto data = buffer_.data();
+  const std::string leftover(static_cast<const char*>(data.data()), data.size());
+  auto session = std::make_shared<WsSession>(worker_, stream_.release_socket());
+  session->start(std::move(info), leftover);
+}
+
+void HttpSession::send(Response res) {
+  const bool keep_alive = res.keep_alive();
+  response_ = std::make_shared<Response>(std::move(res));
+  stream_.expires_after(worker_.hub().config().handshake_timeout);
+  http::async_write(
+      stream_, *response_,
+      [self = shared_from_this(), keep_alive](const boost::system::error_code& ec, std::size_t) {
+        self->on_write(keep_alive, ec);
+      });
+}
+
+void HttpSession::on_write(bool keep_alive, const boost::system::error_code& ec) {
+  response_.reset();
+  if (ec || !keep_alive) {
+    do_close();
+    return;
+  }
+  do_read();
+}
+
+void HttpSession::do_close() {
+  boost::system::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream_.close();
+}
+
+}  // namespace server

@@ -1,0 +1,111 @@
+#pragma once
+// The node: configuration, apps, workers, and the shared truth (channels::Registry) behind one
+// mutex. Everything that is global lives here; everything per-connection lives in WsSession,
+// everything per-thread in Worker.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "channels/registry.hpp"
+#include "server/adapter.hpp"
+#include "server/config.hpp"
+#include "server/send_queue.hpp"
+
+namespace server {
+
+class Worker;
+
+/// Per-app runtime state. `index` is the app's position in Config::apps, used as a compact key
+/// in per-worker indexes.
+struct AppRuntime {
+  const App* app = nullptr;
+  std::size_t index = 0;
+  std::atomic<std::uint64_t> connections{0};
+};
+
+/// Transparent hash so unordered containers keyed by std::string can be searched with a view.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+class Hub {
+ public:
+  explicit Hub(Config config);
+  ~Hub();
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+
+  [[nodiscard]] const Config& config() const noexcept { return config_; }
+
+  /// App lookup; nullptr when unknown. Safe from any thread (immutable after start).
+  [[nodiscard]] AppRuntime* app_by_key(std::string_view key) noexcept;
+  [[nodiscard]] AppRuntime* app_by_id(std::string_view id) noexcept;
+  [[nodiscard]] AppRuntime& app_at(std::size_t index) noexcept { return *apps_[index]; }
+  [[nodiscard]] std::size_t app_count() const noexcept { return apps_.size(); }
+
+  [[nodiscard]] std::vector<std::unique_ptr<Worker>>& workers() noexcept { return workers_; }
+  [[nodiscard]] Worker& worker_for(channels::ConnId id) noexcept;
+
+  /// Node-wide connection accounting (max_connections). Any thread.
+  std::atomic<std::uint64_t> connections{0};
+  /// True once graceful shutdown began: new upgrades are answered 503.
+  std::atomic<bool> draining{false};
+
+  // ---- shared truth ------------------------------------------------------------------------
+  /// Guards registry() and the socket-id map. Never held while doing I/O; while holding it,
+  /// code may only enqueue frames (enqueue never tears a session down synchronously).
+  [[nodiscard]] std::mutex& state_mutex() noexcept { return state_mutex_; }
+  [[nodiscard]] channels::Registry& registry() noexcept { return registry_; }
+
+  /// Registers a new connection and returns its unique pusher socket id. Locks state_mutex.
+  std::string register_socket(channels::ConnId id);
+  /// Forgets a socket id. Locks state_mutex.
+  void unregister_socket(std::string_view socket_id);
+  /// Looks a socket id up. Caller must hold state_mutex.
+  [[nodiscard]] std::optional<channels::ConnId> conn_of_socket_locked(std::string_view sid) const;
+
+  // ---- fan-out -----------------------------------------------------------------------------
+  /// The adapter: where publishes go (local workers now, Redis later). Any thread.
+  [[nodiscard]] Adapter& adapter() noexcept { return *adapter_; }
+
+  /// Delivers one encoded frame to every local subscriber of (app, channel) except `except`
+  /// (0 = none): one post per worker, inline for the calling worker (`caller`, may be null).
+  /// Any thread; may be called while holding state_mutex (it only posts and enqueues).
+  void fan_out(std::size_t app_index, std::string_view channel, const SharedFrame& frame,
+               channels::ConnId except, Worker* caller);
+
+  /// Delivers a frame to specific connections (server-to-user, watchlists). Any thread.
+  void send_to_connections(const std::vector<channels::ConnId>& conns, const SharedFrame& frame,
+                           Worker* caller);
+
+  /// Closes specific connections with an error frame + close code. Any thread.
+  void close_connections(const std::vector<channels::ConnId>& conns, std::uint16_t code,
+                         std::string message);
+
+ private:
+  Config config_;
+  std::vector<std::unique_ptr<AppRuntime>> apps_;
+  std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>> by_key_;
+  std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>> by_id_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<Adapter> adapter_;
+
+  std::mutex state_mutex_;
+  channels::Registry registry_;
+  std::unordered_map<std::string, channels::ConnId, StringHash, std::equal_to<>> sockets_;
+};
+
+/// Encodes a JSON text message as one unmasked WebSocket text frame.
+[[nodiscard]] SharedFrame make_text_frame(std::string_view json);
+
+}  // namespace server

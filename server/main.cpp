@@ -1,0 +1,140 @@
+// pushcore: a Pusher Channels protocol 7 server (Sockudo-compatible).
+//   pushcore [--config FILE] [--host HOST] [--port PORT]
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "server/config.hpp"
+#include "server/hub.hpp"
+#include "server/listener.hpp"
+#include "server/log.hpp"
+#include "server/net.hpp"
+#include "server/worker.hpp"
+
+namespace {
+
+void usage() {
+  std::puts(
+      "usage: pushcore [--config FILE] [--host HOST] [--port PORT]\n"
+      "  --config FILE  JSON config in Sockudo's shape (default: embedded config,\n"
+      "                 app app-id / app-key / app-secret on 127.0.0.1:6001)\n"
+      "  --host HOST    override the listen address\n"
+      "  --port PORT    override the listen port (0 = any free port)\n"
+      "Environment overrides: HOST, PORT, ACTIVITY_TIMEOUT, SOCKUDO_DEFAULT_APP_ID,\n"
+      "SOCKUDO_DEFAULT_APP_KEY, SOCKUDO_DEFAULT_APP_SECRET, SOCKUDO_MAX_CONNECTIONS.");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace server;
+  std::string config_path, host_override, port_override;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&](const char* what) -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "pushcore: %s needs a value\n", what);
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--config" || a == "-c") {
+      config_path = next("--config");
+    } else if (a == "--host") {
+      host_override = next("--host");
+    } else if (a == "--port" || a == "-p") {
+      port_override = next("--port");
+    } else if (a == "--help" || a == "-h") {
+      usage();
+      return 0;
+    } else if (a == "--version") {
+      std::puts("pushcore 0.1.0");
+      return 0;
+    } else {
+      std::fprintf(stderr, "pushcore: unknown argument %s (see --help)\n", a.c_str());
+      return 2;
+    }
+  }
+
+  Config cfg;
+  std::vector<std::string> warnings;
+  try {
+    cfg = config_path.empty() ? default_config(process_env, warnings)
+                              : load_config_file(config_path, process_env, warnings);
+    if (!host_override.empty()) cfg.host = host_override;
+    if (!port_override.empty()) {
+      const long p = std::strtol(port_override.c_str(), nullptr, 10);
+      if (p < 0 || p > 65535) throw ConfigError("--port: expected 0..65535");
+      cfg.port = static_cast<std::uint16_t>(p);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pushcore: configuration error: %s\n", e.what());
+    return 2;
+  }
+  log::set_level(cfg.log_level);
+
+  Hub hub(cfg);
+  std::unique_ptr<Listener> listener;
+  try {
+    listener = std::make_unique<Listener>(hub, hub.config().host, hub.config().port);
+  } catch (const std::exception& e) {
+    log::error("listen_failed", {{"host", hub.config().host},
+                                 {"port", std::to_string(hub.config().port)},
+                                 {"error", e.what()}});
+    return 1;
+  }
+
+  // First log line: where we listen and which app to use. The embedded default's secret is the
+  // public "app-secret" placeholder; configured secrets are never logged.
+  const App& first = hub.config().apps.front();
+  const bool embedded = hub.config().embedded_default;
+  log::info("listening", {{"host", hub.config().host},
+                          {"port", std::to_string(listener->port())},
+                          {"url", "ws://" + hub.config().host + ":" +
+                                      std::to_string(listener->port()) + "/app/" + first.key},
+                          {"workers", std::to_string(hub.workers().size())},
+                          {"config", embedded ? std::string("embedded-default") : config_path},
+                          {"apps", std::to_string(hub.config().apps.size())},
+                          {"app_id", first.id},
+                          {"app_key", first.key},
+                          {"app_secret", embedded ? first.secret : std::string("(configured)")}});
+  for (const auto& w : warnings) log::warn("config_warning", {{"detail", w}});
+
+  for (auto& w : hub.workers()) w->start();
+  listener->start();
+
+  // Graceful shutdown on SIGINT/SIGTERM: refuse new upgrades (503), close every socket with
+  // 4200, wait for them to go (bounded by shutdown_grace), then stop the workers.
+  net::io_context main_ioc;
+  net::signal_set signals(main_ioc, SIGINT, SIGTERM);
+  std::signal(SIGPIPE, SIG_IGN);
+  signals.async_wait([&](const boost::system::error_code&, int sig) {
+    log::info("shutdown", {{"signal", std::to_string(sig)}});
+    hub.draining.store(true);
+    listener->stop();
+    for (auto& w : hub.workers()) {
+      net::post(w->ioc(), [wp = w.get()] { wp->close_all_for_shutdown(); });
+    }
+  });
+  main_ioc.run();
+
+  const auto deadline = std::chrono::steady_clock::now() + hub.config().shutdown_grace;
+  for (;;) {
+    std::size_t live = 0;
+    for (auto& w : hub.workers())
+      live += w->counters().connections_opened.load() - w->counters().connections_closed.load();
+    if (live == 0 || std::chrono::steady_clock::now() >= deadline) {
+      log::info("stopped", {{"open_connections", std::to_string(live)}});
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (auto& w : hub.workers()) w->stop();
+  for (auto& w : hub.workers()) w->join();
+  return 0;
+}

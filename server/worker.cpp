@@ -1,0 +1,139 @@
+#include "server/worker.hpp"
+
+#include <algorithm>
+
+#include "server/ws_session.hpp"
+
+namespace server {
+
+namespace {
+// Scratch read buffer shared by this worker's sessions: large enough to drain a busy socket in
+// few syscalls. Sessions copy only an incomplete trailing frame out of it.
+constexpr std::size_t scratch_bytes = 64 * 1024;
+// Sweep period: the resolution of activity/pong/auth/close deadlines. Scanning even 20k
+// sessions costs tens of microseconds, so 4 Hz is cheap and keeps tiny test timeouts precise.
+constexpr auto sweep_interval = std::chrono::milliseconds(250);
+}  // namespace
+
+Worker::Worker(Hub& hub, std::size_t index)
+    : hub_(hub),
+      index_(index),
+      work_(net::make_work_guard(ioc_)),
+      sweep_timer_(ioc_),
+      subs_(hub.app_count()),
+      scratch_(scratch_bytes) {}
+
+Worker::~Worker() {
+  stop();
+  join();
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] {
+    thread_id_ = std::this_thread::get_id();
+    schedule_sweep();
+    ioc_.run();
+  });
+}
+
+void Worker::stop() {
+  work_.reset();
+  ioc_.stop();
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+channels::ConnId Worker::next_conn_id() noexcept {
+  return (static_cast<channels::ConnId>(index_) << 48) | next_id_++;
+}
+
+void Worker::add_session(WsSession* s) {
+  sessions_.emplace(s->id(), s);
+}
+
+void Worker::remove_session(WsSession* s) {
+  sessions_.erase(s->id());
+}
+
+WsSession* Worker::find_session(channels::ConnId id) const noexcept {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+void Worker::index_add(std::size_t app_index, std::string_view channel, WsSession* s) {
+  auto& map = subs_[app_index];
+  auto it = map.find(channel);
+  if (it == map.end()) it = map.emplace(std::string(channel), std::vector<WsSession*>{}).first;
+  it->second.push_back(s);
+}
+
+void Worker::index_remove(std::size_t app_index, std::string_view channel, WsSession* s) {
+  auto& map = subs_[app_index];
+  auto it = map.find(channel);
+  if (it == map.end()) return;
+  auto& v = it->second;
+  auto pos = std::find(v.begin(), v.end(), s);
+  if (pos != v.end()) {
+    *pos = v.back();
+    v.pop_back();
+  }
+  if (v.empty()) map.erase(it);
+}
+
+void Worker::deliver(std::size_t app_index, std::string_view channel, const SharedFrame& frame,
+                     channels::ConnId except) {
+  auto& map = subs_[app_index];
+  auto it = map.find(channel);
+  if (it == map.end()) return;
+  // Hot loop: a reference-count increment and a queue slot per subscriber, nothing else.
+  for (WsSession* s : it->second) {
+    if (s->id() != except) s->enqueue(frame);
+  }
+}
+
+void Worker::mark_dirty(std::shared_ptr<WsSession> s) {
+  dirty_.push_back(std::move(s));
+  if (!flush_posted_) {
+    flush_posted_ = true;
+    net::post(ioc_, [this] { flush_dirty(); });
+  }
+}
+
+void Worker::flush_dirty() {
+  flush_posted_ = false;
+  flushing_.swap(dirty_);
+  for (auto& s : flushing_) {
+    s->dirty = false;
+    s->flush();
+  }
+  flushing_.clear();
+}
+
+void Worker::close_all_for_shutdown() {
+  std::vector<WsSession*> all;
+  all.reserve(sessions_.size());
+  for (auto& [id, s] : sessions_) all.push_back(s);
+  for (WsSession* s : all) s->close_with_error(4200, "Server shutting down");
+}
+
+void Worker::schedule_sweep() {
+  sweep_timer_.expires_after(sweep_interval);
+  sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    sweep();
+    schedule_sweep();
+  });
+}
+
+void Worker::sweep() {
+  const auto now = std::chrono::steady_clock::now();
+  // Sessions may leave the table during on_sweep (close): iterate over a snapshot of ids.
+  std::vector<std::shared_ptr<WsSession>> snapshot;
+  snapshot.reserve(sessions_.size());
+  for (auto& [id, s] : sessions_) snapshot.push_back(s->shared_from_this());
+  for (auto& s : snapshot) s->on_sweep(now);
+}
+
+}  // namespace server

@@ -1,0 +1,121 @@
+#pragma once
+// One worker = one thread running one io_context. Sessions are pinned to a worker for life, so
+// everything here is touched only by that thread (no locks), except `ioc()` / `post()` and the
+// relaxed atomic counters read by the metrics endpoint.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "channels/registry.hpp"
+#include "protocol/client_message.hpp"
+#include "server/hub.hpp"
+#include "server/net.hpp"
+#include "server/send_queue.hpp"
+
+namespace server {
+
+class WsSession;
+
+/// Counters of one worker; summed over workers when metrics are scraped.
+struct WorkerCounters {
+  std::atomic<std::uint64_t> connections_opened{0};
+  std::atomic<std::uint64_t> connections_closed{0};
+  std::atomic<std::uint64_t> messages_received{0};
+  std::atomic<std::uint64_t> messages_sent{0};
+  std::atomic<std::uint64_t> bytes_received{0};
+  std::atomic<std::uint64_t> bytes_sent{0};
+  std::atomic<std::uint64_t> slow_consumers_closed{0};
+  std::atomic<std::uint64_t> auth_denied{0};
+  std::atomic<std::uint64_t> client_events_rate_limited{0};
+  std::atomic<std::uint64_t> protocol_errors{0};
+};
+
+class Worker {
+ public:
+  Worker(Hub& hub, std::size_t index);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  [[nodiscard]] net::io_context& ioc() noexcept { return ioc_; }
+  [[nodiscard]] std::size_t index() const noexcept { return index_; }
+  [[nodiscard]] Hub& hub() noexcept { return hub_; }
+  [[nodiscard]] WorkerCounters& counters() noexcept { return counters_; }
+  [[nodiscard]] bool on_this_thread() const noexcept {
+    return std::this_thread::get_id() == thread_id_;
+  }
+
+  /// Starts the thread (runs the io_context until stop()).
+  void start();
+  void stop();
+  void join();
+
+  // ---- everything below: owning thread only ----------------------------------------------
+
+  /// A fresh connection id, unique node-wide (worker index in the top bits).
+  [[nodiscard]] channels::ConnId next_conn_id() noexcept;
+  void add_session(WsSession* s);
+  void remove_session(WsSession* s);
+  [[nodiscard]] WsSession* find_session(channels::ConnId id) const noexcept;
+  [[nodiscard]] std::size_t session_count() const noexcept { return sessions_.size(); }
+
+  /// Local fan-out index: which of this worker's sessions are in (app, channel).
+  void index_add(std::size_t app_index, std::string_view channel, WsSession* s);
+  void index_remove(std::size_t app_index, std::string_view channel, WsSession* s);
+
+  /// Enqueues `frame` on every local subscriber of (app, channel) except `except`.
+  void deliver(std::size_t app_index, std::string_view channel, const SharedFrame& frame,
+               channels::ConnId except);
+
+  /// Cork: remember that `s` has queued output; one posted flush per burst writes them all.
+  void mark_dirty(std::shared_ptr<WsSession> s);
+
+  /// Closes every session with 4200 (graceful shutdown).
+  void close_all_for_shutdown();
+
+  [[nodiscard]] protocol::ClientMessageParser& parser() noexcept { return parser_; }
+  /// Read scratch shared by all sessions of this worker (data is consumed before the next read).
+  [[nodiscard]] std::vector<std::uint8_t>& scratch() noexcept { return scratch_; }
+
+  /// Steady-clock time of the last sweep tick (coarse "now" for sessions).
+  [[nodiscard]] std::chrono::steady_clock::time_point now() const noexcept {
+    return std::chrono::steady_clock::now();
+  }
+
+ private:
+  void flush_dirty();
+  void schedule_sweep();
+  void sweep();
+
+  Hub& hub_;
+  std::size_t index_;
+  net::io_context ioc_{1};
+  net::executor_work_guard<net::io_context::executor_type> work_;
+  std::thread thread_;
+  std::thread::id thread_id_;
+  net::steady_timer sweep_timer_;
+  WorkerCounters counters_;
+  std::uint64_t next_id_ = 1;
+
+  std::unordered_map<channels::ConnId, WsSession*> sessions_;
+  using ChannelSubs =
+      std::unordered_map<std::string, std::vector<WsSession*>, StringHash, std::equal_to<>>;
+  std::vector<ChannelSubs> subs_;  // per app index
+
+  std::vector<std::shared_ptr<WsSession>> dirty_;
+  std::vector<std::shared_ptr<WsSession>> flushing_;
+  bool flush_posted_ = false;
+
+  protocol::ClientMessageParser parser_;
+  std::vector<std::uint8_t> scratch_;
+};
+
+}  // namespace server

@@ -1,0 +1,757 @@
+#include "server/ws_session.hpp"
+
+#include <algorithm>
+#include <array>
+#include <span>
+
+#include "auth/signature.hpp"
+#include "protocol/channel.hpp"
+#include "protocol/client_message.hpp"
+#include "protocol/messages.hpp"
+#include "protocol/origin.hpp"
+#include "server/log.hpp"
+#include "server/worker.hpp"
+
+namespace server {
+
+namespace {
+
+constexpr std::size_t max_gather = 64;  // frames per gathered write (one syscall)
+
+bool starts_with(std::string_view s, std::string_view p) {
+  return s.substr(0, p.size()) == p;
+}
+
+std::uint64_t kb_to_bytes(double kb) {
+  return static_cast<std::uint64_t>(kb * 1024.0);
+}
+
+std::string format_kb(double kb) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", kb);
+  return buf;
+}
+
+}  // namespace
+
+WsSession::WsSession(Worker& worker, tcp::socket socket)
+    : worker_(worker),
+      hub_(worker.hub()),
+      socket_(std::move(socket)),
+      queue_(hub_.config().send_queue_max_bytes, hub_.config().send_queue_max_messages) {}
+
+WsSession::~WsSession() {
+  // Normally terminate() already ran; this covers teardown paths that dropped the last
+  // reference without it (nothing pending), so indexes never keep a dangling pointer.
+  if (state_ != State::closed) {
+    leave_everything();
+    if (id_ != 0) worker_.remove_session(this);
+  }
+}
+
+// ============================================================================================
+// Start-up: 101 response, the checks of protocol.md §1.2, connection_established.
+// ============================================================================================
+
+void WsSession::start(UpgradeInfo info, std::string_view leftover) {
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);
+  socket_.set_option(tcp::no_delay(true), ec);
+  remote_ = std::move(info.remote);
+  id_ = worker_.next_conn_id();
+  worker_.add_session(this);
+  worker_.counters().connections_opened.fetch_add(1, std::memory_order_relaxed);
+
+  std::string response =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: ";
+  response.append(info.accept_key).append("\r\n\r\n");
+  (void)queue_.push(std::make_shared<const std::string>(std::move(response)), true);
+  state_ = State::open;
+  connected_at_ = last_activity_ = Clock::now();
+  if (!dirty) {
+    dirty = true;
+    worker_.mark_dirty(shared_from_this());
+  }
+
+  // Checks in Sockudo's order, each answered with an error frame then a close (§1.2 [deviate]).
+  app_ = hub_.app_by_key(info.app_key);
+  const Config& cfg = hub_.config();
+  if (app_ == nullptr) {
+    log::info("connection_refused", {{"reason", "unknown app key"}, {"remote", remote_}});
+    close_with_error(4001, "Application does not exist");
+  } else if (!app_->app->enabled) {
+    close_with_error(4003, "Application disabled");
+  } else if (!protocol::origin_allowed(app_->app->allowed_origins, info.origin)) {
+    log::info(
+        "connection_refused",
+        {{"app_id", app_->app->id}, {"reason", "origin not allowed"}, {"origin", info.origin}});
+    close_with_error(4009, "Origin not allowed");
+  } else if (cfg.max_connections != 0 &&
+             hub_.connections.fetch_add(1, std::memory_order_relaxed) >= cfg.max_connections) {
+    hub_.connections.fetch_sub(1, std::memory_order_relaxed);
+    close_with_error(4100, "Over capacity");
+  } else {
+    if (cfg.max_connections == 0) hub_.connections.fetch_add(1, std::memory_order_relaxed);
+    const std::uint64_t app_max = app_->app->limits.max_connections;
+    if (app_max != 0 && app_->connections.fetch_add(1, std::memory_order_relaxed) >= app_max) {
+      app_->connections.fetch_sub(1, std::memory_order_relaxed);
+      hub_.connections.fetch_sub(1, std::memory_order_relaxed);
+      if (app_->app->quota_close_code == 4100) {
+        close_with_error(4100, "Over capacity");
+      } else {
+        close_with_error(4004, "Application is over adapter quota");
+      }
+    } else {
+      if (app_max == 0) app_->connections.fetch_add(1, std::memory_order_relaxed);
+      counted_ = true;
+      socket_id_ = hub_.register_socket(id_);
+      registered_ = true;
+      queue_json(protocol::connection_established(
+          socket_id_, static_cast<std::uint64_t>(cfg.activity_timeout.count())));
+    }
+  }
+
+  // Frames the client sent right behind its upgrade request.
+  if (!leftover.empty() && state_ == State::open) {
+    std::string copy(leftover);
+    process_bytes(reinterpret_cast<std::uint8_t*>(copy.data()), copy.size());
+  }
+  do_read();
+}
+
+// ============================================================================================
+// Send path
+// ============================================================================================
+
+void WsSession::enqueue(const SharedFrame& frame) {
+  if (state_ != State::open || over_budget_) return;
+  const PushResult r = queue_.push(frame);
+  if (r.over_budget) {
+    // Slow consumer: drop what it has not started to receive and close it with 4100. The close
+    // is posted, because enqueue may run while the hub's state mutex is held.
+    over_budget_ = true;
+    queue_.drop_unstarted();
+    worker_.counters().slow_consumers_closed.fetch_add(1, std::memory_order_relaxed);
+    log::warn("slow_consumer_closed",
+              {{"app_id", app_ ? app_->app->id : ""}, {"socket_id", socket_id_}});
+    net::post(worker_.ioc(), [self = shared_from_this()] {
+      self->over_budget_ = false;
+      self->close_with_error(4100, "Over capacity");
+    });
+    return;
+  }
+  if (!dirty) {
+    dirty = true;
+    worker_.mark_dirty(shared_from_this());
+  }
+}
+
+void WsSession::queue_json(std::string_view json) {
+  enqueue(make_text_frame(json));
+}
+
+void WsSession::queue_control(protocol::Opcode op, std::string_view payload) {
+  if (state_ == State::closed) return;
+  (void)queue_.push(std::make_shared<const std::string>(protocol::make_frame(op, payload)), true);
+  if (!dirty) {
+    dirty = true;
+    worker_.mark_dirty(shared_from_this());
+  }
+}
+
+void WsSession::flush() {
+  if (write_waiting_ || state_ == State::closed) return;
+  std::array<net::const_buffer, max_gather> bufs;
+  while (!queue_.empty()) {
+    // Gather everything queued (up to max_gather frames) into one non-blocking write.
+    const std::size_t n = std::min(queue_.size(), max_gather);
+    const std::string& front = queue_.at(0);
+    bufs[0] =
+        net::buffer(front.data() + queue_.front_offset(), front.size() - queue_.front_offset());
+    for (std::size_t i = 1; i < n; ++i) bufs[i] = net::buffer(queue_.at(i));
+    boost::system::error_code ec;
+    const std::size_t written =
+        socket_.write_some(std::span<const net::const_buffer>(bufs.data(), n), ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) {
+      // Backpressure: wait until the kernel buffer drains, then continue.
+      write_waiting_ = true;
+      socket_.async_wait(tcp::socket::wait_write,
+                         [self = shared_from_this()](const boost::system::error_code& e) {
+                           self->on_writable(e);
+                         });
+      return;
+    }
+    if (ec) {
+      terminate();
+      return;
+    }
+    auto& c = worker_.counters();
+    c.bytes_sent.fetch_add(written, std::memory_order_relaxed);
+    c.messages_sent.fetch_add(queue_.consume(written), std::memory_order_relaxed);
+  }
+  if (close_sent_ && state_ == State::closing) {
+    // Our close frame is out. If the peer already closed, we are done; otherwise half-close and
+    // wait (bounded by close_deadline_) for its close frame or EOF.
+    if (peer_closed_) {
+      terminate();
+    } else {
+      boost::system::error_code ec;
+      socket_.shutdown(tcp::socket::shutdown_send, ec);
+    }
+  }
+}
+
+void WsSession::on_writable(const boost::system::error_code& ec) {
+  write_waiting_ = false;
+  if (state_ == State::closed) return;
+  if (ec) {
+    terminate();
+    return;
+  }
+  flush();
+}
+
+// ============================================================================================
+// Read path
+// ============================================================================================
+
+void WsSession::do_read() {
+  if (read_waiting_ || state_ == State::closed) return;
+  read_waiting_ = true;
+  socket_.async_wait(
+      tcp::socket::wait_read,
+      [self = shared_from_this()](const boost::system::error_code& ec) { self->on_readable(ec); });
+}
+
+void WsSession::on_readable(const boost::system::error_code& ec) {
+  read_waiting_ = false;
+  if (state_ == State::closed) return;
+  if (ec) {
+    terminate();
+    return;
+  }
+  auto& buf = worker_.scratch();
+  // A few reads per wake-up at most, so one busy client cannot starve the others.
+  for (int round = 0; round < 4; ++round) {
+    boost::system::error_code rec;
+    const std::size_t n = socket_.read_some(net::buffer(buf), rec);
+    if (rec == net::error::would_block || rec == net::error::try_again) break;
+    if (rec) {
+      terminate();  // EOF or reset: the peer is gone
+      return;
+    }
+    worker_.counters().bytes_received.fetch_add(n, std::memory_order_relaxed);
+    last_activity_ = Clock::now();
+    process_bytes(buf.data(), n);
+    if (state_ == State::closed) return;
+    if (n < buf.size()) break;
+  }
+  do_read();
+}
+
+void WsSession::process_bytes(std::uint8_t* data, std::size_t size) {
+  // Parse straight from the caller's buffer when nothing is carried over; otherwise append to
+  // the carried partial frame and parse from there.
+  std::uint8_t* p = data;
+  std::size_t len = size;
+  const bool carried = !inbuf_.empty();
+  if (carried) {
+    inbuf_.append(reinterpret_cast<const char*>(data), size);
+    p = reinterpret_cast<std::uint8_t*>(inbuf_.data());
+    len = inbuf_.size();
+  }
+  const std::uint64_t max_payload = hub_.config().websocket_max_payload_kb * 1024;
+  std::size_t off = 0;
+  while (off < len && state_ != State::closed) {
+    protocol::FrameHeader h{};
+    const auto err = protocol::parse_frame_header(std::span<const std::uint8_t>(p + off, len - off),
+                                                  max_payload, h);
+    if (err == protocol::FrameError::need_more) break;
+    if (err != protocol::FrameError::none) {
+      worker_.counters().protocol_errors.fetch_add(1, std::memory_order_relaxed);
+      if (err == protocol::FrameError::too_big) {
+        close_frame_only(1009, "Message too big");
+      } else {
+        close_frame_only(1002, "Protocol error");
+      }
+      inbuf_.clear();
+      return;
+    }
+    if (len - off < h.header_length + h.payload_length) break;
+    std::uint8_t* payload = p + off + h.header_length;
+    const std::size_t plen = static_cast<std::size_t>(h.payload_length);
+    protocol::unmask(std::span<std::uint8_t>(payload, plen), h.mask, 0);
+    off += h.header_length + plen;
+    if (!on_frame(h, payload)) {
+      inbuf_.clear();
+      return;
+    }
+  }
+  if (state_ == State::closed) return;
+  if (carried) {
+    inbuf_.erase(0, off);
+    if (inbuf_.empty() && inbuf_.capacity() > 4096) inbuf_.shrink_to_fit();
+  } else if (off < len) {
+    inbuf_.assign(reinterpret_cast<const char*>(p + off), len - off);
+  }
+}
+
+bool WsSession::on_frame(const protocol::FrameHeader& h, std::uint8_t* payload) {
+  using protocol::Opcode;
+  const std::string_view body(reinterpret_cast<const char*>(payload),
+                              static_cast<std::size_t>(h.payload_length));
+  switch (h.opcode) {
+    case Opcode::ping:
+      // A WebSocket ping is answered by the same writer and also proves liveness (§2.3).
+      ping_outstanding_ = false;
+      if (state_ == State::open) queue_control(Opcode::pong, body);
+      return true;
+    case Opcode::pong:
+      return true;
+    case Opcode::close: {
+      peer_closed_ = true;
+      if (state_ == State::closing) {
+        if (queue_.empty()) terminate();
+        return false;
+      }
+      const auto cp = protocol::parse_close_payload(body);
+      std::uint16_t code = 1000;
+      if (!cp) {
+        code = 1002;
+      } else if (cp->code != 1005) {
+        code = cp->code;
+      }
+      begin_close(code, "");
+      return false;
+    }
+    case Opcode::text:
+    case Opcode::binary:
+      if (in_fragmented_) {
+        close_frame_only(1002, "Expected continuation frame");
+        return false;
+      }
+      if (state_ != State::open) return true;  // closing: discard data
+      if (!h.fin) {
+        in_fragmented_ = true;
+        fragmented_opcode_ = h.opcode;
+        fragments_.assign(body);
+        return true;
+      }
+      if (h.opcode == Opcode::text && !protocol::is_valid_utf8(body)) {
+        close_frame_only(1007, "Invalid UTF-8");
+        return false;
+      }
+      on_message(body);
+      return state_ == State::open;
+    case Opcode::continuation: {
+      if (!in_fragmented_) {
+        close_frame_only(1002, "Unexpected continuation frame");
+        return false;
+      }
+      const std::uint64_t max_payload = hub_.config().websocket_max_payload_kb * 1024;
+      if (fragments_.size() + body.size() > max_payload) {
+        close_frame_only(1009, "Message too big");
+        return false;
+      }
+      fragments_.append(body);
+      if (!h.fin) return true;
+      in_fragmented_ = false;
+      std::string message;
+      message.swap(fragments_);
+      if (fragmented_opcode_ == Opcode::text && !protocol::is_valid_utf8(message)) {
+        close_frame_only(1007, "Invalid UTF-8");
+        return false;
+      }
+      if (state_ == State::open) on_message(message);
+      return state_ == State::open;
+    }
+  }
+  close_frame_only(1002, "Protocol error");
+  return false;
+}
+
+// ============================================================================================
+// Pusher events
+// ============================================================================================
+
+void WsSession::on_message(std::string_view text) {
+  worker_.counters().messages_received.fetch_add(1, std::memory_order_relaxed);
+  if (!registered_) return;  // refused connection waiting for its close handshake
+  auto parsed = worker_.parser().parse(text);
+  if (!parsed) {
+    send_error(parsed.code, parsed.message);
+    return;
+  }
+  const protocol::ClientMessage& msg = *parsed.value;
+  std::string_view event = msg.event;
+  std::string_view name;
+  if (starts_with(event, "pusher:")) {
+    name = event.substr(7);
+  } else if (starts_with(event, "sockudo:")) {
+    name = event.substr(8);
+  } else if (starts_with(event, "client-")) {
+    handle_client_event(event, msg.channel ? std::string_view(*msg.channel) : std::string_view{},
+                        msg.channel.has_value(), msg.data_raw);
+    return;
+  } else {
+    return;  // unknown events are ignored (§0)
+  }
+  if (name == "ping") {
+    ping_outstanding_ = false;
+    queue_json(protocol::pong());
+  } else if (name == "pong") {
+    ping_outstanding_ = false;
+  } else if (name == "subscribe") {
+    handle_subscribe(msg.data_raw);
+  } else if (name == "unsubscribe") {
+    handle_unsubscribe(msg.data_raw);
+  } else if (name == "signin") {
+    handle_signin(msg.data_raw);
+  }
+}
+
+void WsSession::send_error(int code, std::string_view message) {
+  queue_json(protocol::error(code, message));
+}
+
+void WsSession::log_denied(std::string_view channel, std::string_view reason) {
+  worker_.counters().auth_denied.fetch_add(1, std::memory_order_relaxed);
+  // One structured line per denied attempt; never the auth string or the secret.
+  log::warn("auth_denied", {{"app_id", app_->app->id},
+                            {"socket_id", socket_id_},
+                            {"channel", std::string(channel)},
+                            {"reason", std::string(reason)},
+                            {"remote", remote_}});
+}
+
+WsSession::Subscription* WsSession::find_subscription(std::string_view channel) {
+  for (auto& s : subscriptions_) {
+    if (s.channel == channel) return &s;
+  }
+  return nullptr;
+}
+
+void WsSession::handle_subscribe(std::string_view data_raw) {
+  const App& app = *app_->app;
+  auto sd = protocol::parse_subscribe_data(data_raw);
+  if (!sd) {
+    send_error(sd.code, sd.message);
+    return;
+  }
+  const std::string& channel = sd.value->channel;
+  if (auto err = protocol::validate_channel_name(channel, app.limits.max_channel_name_length)) {
+    send_error(4300, *err);
+    return;
+  }
+  const protocol::ChannelKind kind = protocol::classify_channel(channel);
+  if (kind.requires_auth()) {
+    if (!sd.value->auth || sd.value->auth->empty()) {
+      log_denied(channel, "signature missing");
+      send_error(4009, "Authentication error: Authentication signature required for this channel");
+      return;
+    }
+    const std::string_view channel_data = kind.is_presence && sd.value->channel_data
+                                              ? std::string_view(*sd.value->channel_data)
+                                              : std::string_view{};
+    if (!auth::verify_channel_auth(app.key, app.secret, socket_id_, channel, channel_data,
+                                   *sd.value->auth)) {
+      log_denied(channel, "invalid signature");
+      send_error(4009, "Authentication error: Channel requires authentication");
+      return;
+    }
+  }
+  Subscription* existing = find_subscription(channel);
+  if (existing == nullptr && subscriptions_.size() >= app.limits.max_channels_per_connection) {
+    send_error(4300, "Channel error: Subscription limit reached (" +
+                         std::to_string(app.limits.max_channels_per_connection) +
+                         " channels per connection)");
+    return;
+  }
+
+  std::string reply;
+  if (kind.is_presence) {
+    if (!sd.value->channel_data) {
+      send_error(4000, "Invalid message format: Missing channel_data for presence channel");
+      return;
+    }
+    auto pd = protocol::parse_channel_data(*sd.value->channel_data);
+    if (!pd) {
+      send_error(pd.code, pd.message);
+      return;
+    }
+    const double max_kb = app.limits.max_presence_member_size_in_kb;
+    if (pd.value->user_info.size() > kb_to_bytes(max_kb)) {
+      // Bytes compared against kb*1024 (stricter than Sockudo's integer-KB division by < 1 KB).
+      send_error(4300, "Channel error: Presence member data size (" +
+                           format_kb(static_cast<double>(pd.value->user_info.size()) / 1024.0) +
+                           "KB) exceeds limit (" + format_kb(max_kb) + "KB)");
+      return;
+    }
+    {
+      std::lock_guard lock(hub_.state_mutex());
+      auto& reg = hub_.registry();
+      if (existing == nullptr) {
+        // Sockudo's rule: a full channel rejects even a user who is already a member.
+        if (reg.user_count(app.id, channel) >= app.limits.max_presence_members_per_channel) {
+          reply.clear();
+        } else {
+          const auto res =
+              reg.join_presence(app.id, channel, id_, pd.value->user_id, pd.value->user_info);
+          if (res.member_added) {
+            // member_added reaches the others before the joiner's subscription_succeeded.
+            hub_.adapter().broadcast(app_->index, channel,
+                                     make_text_frame(protocol::member_added(
+                                         channel, pd.value->user_id, pd.value->user_info)),
+                                     id_, &worker_);
+          }
+          reply = "ok";
+        }
+      } else {
+        reply = "ok";
+      }
+      if (!reply.empty()) {
+        std::vector<protocol::PresenceMember> members;
+        for (const auto& m : reg.members(app.id, channel)) {
+          members.push_back({m.user_id, m.user_info});
+        }
+        reply = protocol::subscription_succeeded_presence(channel, members);
+      }
+    }
+    if (reply.empty()) {
+      send_error(4100, "Over capacity");
+      return;
+    }
+    if (existing == nullptr) {
+      subscriptions_.push_back({channel, pd.value->user_id, true});
+      worker_.index_add(app_->index, channel, this);
+    }
+  } else {
+    if (existing == nullptr) {
+      std::lock_guard lock(hub_.state_mutex());
+      (void)hub_.registry().subscribe(app.id, channel, id_);
+    }
+    if (existing == nullptr) {
+      subscriptions_.push_back({channel, std::string(), false});
+      worker_.index_add(app_->index, channel, this);
+    }
+    reply = protocol::subscription_succeeded(channel);
+  }
+  if (kind.requires_auth()) authorized_ = true;
+  queue_json(reply);
+
+  if (kind.is_cache) {
+    std::optional<std::string> cached;
+    {
+      std::lock_guard lock(hub_.state_mutex());
+      if (auto c = hub_.registry().cached(app.id, channel, Clock::now())) {
+        cached = std::move(c->frame_json);
+      }
+    }
+    queue_json(cached ? *cached : protocol::cache_miss(channel));
+  }
+}
+
+void WsSession::handle_unsubscribe(std::string_view data_raw) {
+  auto ch = protocol::parse_unsubscribe_channel(data_raw);
+  if (!ch) {
+    send_error(ch.code, ch.message);
+    return;
+  }
+  const std::string& channel = *ch.value;
+  auto it = std::find_if(subscriptions_.begin(), subscriptions_.end(),
+                         [&](const Subscription& s) { return s.channel == channel; });
+  if (it == subscriptions_.end()) return;  // not subscribed: a pure no-op (§3.5)
+  {
+    std::lock_guard lock(hub_.state_mutex());
+    const auto res = hub_.registry().unsubscribe(app_->app->id, channel, id_);
+    if (res.member_removed) {
+      hub_.adapter().broadcast(app_->index, channel,
+                               make_text_frame(protocol::member_removed(channel, res.user_id)), id_,
+                               &worker_);
+    }
+  }
+  worker_.index_remove(app_->index, channel, this);
+  subscriptions_.erase(it);
+}
+
+void WsSession::handle_client_event(std::string_view event, std::string_view channel,
+                                    bool has_channel, std::string_view data_raw) {
+  const App& app = *app_->app;
+  const AppLimits& lim = app.limits;
+  // 1. Rate limit first: every client-* attempt counts, valid or not (fixed window).
+  if (lim.max_client_events_per_second > 0) {
+    const auto now = Clock::now();
+    if (now - rate_window_start_ >= std::chrono::seconds(lim.client_event_decay_seconds)) {
+      rate_window_start_ = now;
+      rate_count_ = 0;
+    }
+    if (++rate_count_ > lim.max_client_events_per_second * lim.client_event_decay_seconds) {
+      worker_.counters().client_events_rate_limited.fetch_add(1, std::memory_order_relaxed);
+      send_error(4301, "Client event rejected due to rate limit");
+      return;
+    }
+  }
+  if (!has_channel) {
+    send_error(4301, "Client event error: Channel required for client event");
+    return;
+  }
+  if (!app.enable_client_messages) {
+    send_error(4301, "Client event error: Client events are not enabled for this app");
+    return;
+  }
+  if (event.size() > lim.max_event_name_length) {
+    send_error(4000, "Invalid event name: Event name exceeds maximum length of " +
+                         std::to_string(lim.max_event_name_length));
+    return;
+  }
+  if (channel.size() > lim.max_channel_name_length) {
+    send_error(4300, "Channel name invalid: Channel name exceeds maximum length of " +
+                         std::to_string(lim.max_channel_name_length));
+    return;
+  }
+  if (!protocol::classify_channel(channel).allows_client_events()) {
+    send_error(
+        4301, "Client event error: Client events can only be sent to private or presence channels");
+    return;
+  }
+  const std::uint64_t max_bytes = kb_to_bytes(lim.max_event_payload_in_kb);
+  if (data_raw.size() > max_bytes) {
+    send_error(4301, "Client event error: Event payload size (" + std::to_string(data_raw.size()) +
+                         " bytes) exceeds limit (" + format_kb(lim.max_event_payload_in_kb) +
+                         "KB)");
+    return;
+  }
+  const Subscription* sub = find_subscription(channel);
+  if (sub == nullptr) {
+    send_error(4301, "Client event error: Socket " + socket_id_ + " is not subscribed to channel " +
+                         std::string(channel));
+    return;
+  }
+  std::optional<std::string_view> user_id;
+  if (sub->presence) user_id = sub->member_id;
+  // Relayed byte for byte to everyone else in the channel (V1 never echoes to the sender).
+  hub_.adapter().broadcast(
+      app_->index, channel,
+      make_text_frame(protocol::client_event(event, channel, data_raw, user_id)), id_, &worker_);
+}
+
+void WsSession::handle_signin(std::string_view data_raw) {
+  const App& app = *app_->app;
+  auto sd = protocol::parse_signin_data(data_raw);
+  if (!sd) {
+    send_error(sd.code, sd.message);
+    return;
+  }
+  if (!app.enable_user_authentication) {
+    send_error(4009, "Authentication error: User authentication is disabled for this app");
+    return;
+  }
+  auto ud = protocol::parse_user_data(sd.value->user_data);
+  if (!ud) {
+    send_error(ud.code, ud.message);
+    return;
+  }
+  if (!auth::verify_user_auth(app.key, app.secret, socket_id_, sd.value->user_data,
+                              sd.value->auth)) {
+    log_denied("", "invalid signin signature");
+    send_error(4009, "Authentication error: Connection not authorized for signin.");
+    return;
+  }
+  {
+    std::lock_guard lock(hub_.state_mutex());
+    (void)hub_.registry().sign_in(app.id, id_, ud.value->id, ud.value->watchlist);
+  }
+  user_id_ = ud.value->id;
+  authorized_ = true;
+  queue_json(protocol::signin_success(sd.value->user_data));
+}
+
+// ============================================================================================
+// Timers and teardown
+// ============================================================================================
+
+void WsSession::on_sweep(Clock::time_point now) {
+  const Config& cfg = hub_.config();
+  if (state_ == State::open) {
+    if (ping_outstanding_) {
+      if (now - ping_sent_at_ >= cfg.pong_timeout) {
+        close_with_error(4201, "Pong reply not received in time");
+        return;
+      }
+    } else if (registered_ && now - last_activity_ >= cfg.activity_timeout) {
+      ping_outstanding_ = true;
+      ping_sent_at_ = now;
+      queue_json(protocol::ping());
+    }
+    if (registered_ && app_->app->enable_user_authentication && !authorized_ &&
+        now - connected_at_ >= cfg.user_authentication_timeout) {
+      close_with_error(4009, "Connection not authorized within timeout.");
+    }
+  } else if (state_ == State::closing && now >= close_deadline_) {
+    terminate();
+  }
+}
+
+void WsSession::close_with_error(std::uint16_t code, std::string_view message) {
+  if (state_ != State::open) return;
+  queue_json(protocol::error(code, message));
+  begin_close(code, message);
+}
+
+void WsSession::close_frame_only(std::uint16_t code, std::string_view reason) {
+  if (state_ != State::open) return;
+  begin_close(code, reason);
+}
+
+void WsSession::begin_close(std::uint16_t code, std::string_view reason) {
+  queue_control(protocol::Opcode::close, protocol::close_payload(code, reason));
+  close_sent_ = true;
+  state_ = State::closing;
+  close_deadline_ = Clock::now() + hub_.config().close_timeout;
+  leave_everything();
+}
+
+void WsSession::leave_everything() {
+  if (registered_) {
+    registered_ = false;
+    {
+      std::lock_guard lock(hub_.state_mutex());
+      auto& reg = hub_.registry();
+      for (auto& [channel, res] : reg.unsubscribe_all(app_->app->id, id_)) {
+        if (res.member_removed) {
+          hub_.adapter().broadcast(app_->index, channel,
+                                   make_text_frame(protocol::member_removed(channel, res.user_id)),
+                                   id_, &worker_);
+        }
+      }
+      if (!user_id_.empty()) (void)reg.sign_out(app_->app->id, id_);
+    }
+    for (const auto& s : subscriptions_) worker_.index_remove(app_->index, s.channel, this);
+    subscriptions_.clear();
+    hub_.unregister_socket(socket_id_);
+  }
+  if (counted_) {
+    counted_ = false;
+    hub_.connections.fetch_sub(1, std::memory_order_relaxed);
+    app_->connections.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+void WsSession::terminate() {
+  if (state_ == State::closed) return;
+  state_ = State::closed;
+  leave_everything();
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);  // pending waits complete with operation_aborted and drop their refs
+  queue_.clear();
+  inbuf_.clear();
+  inbuf_.shrink_to_fit();
+  fragments_.clear();
+  fragments_.shrink_to_fit();
+  worker_.remove_session(this);
+  worker_.counters().connections_closed.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace server

@@ -1,0 +1,141 @@
+#pragma once
+// A WebSocket connection after the HTTP upgrade. Beast parsed the upgrade request; from here on
+// this class owns RFC 6455 framing on the raw TCP socket:
+//  - reads: wait for readability, read non-blocking into the worker's scratch buffer, parse and
+//    unmask frames in place; only a partial frame is copied into the session (inbuf_);
+//  - writes: one bounded SendQueue of shared pre-encoded frames and a single writer that sends
+//    everything queued with one gathered non-blocking write, waiting only under backpressure.
+// Control frames (pong, close) go through the same writer. Timers are a per-worker sweep, so an
+// idle connection holds no timer object.
+// Threading: every member function runs on the owning worker's thread.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "channels/registry.hpp"
+#include "protocol/ws_frame.hpp"
+#include "server/hub.hpp"
+#include "server/net.hpp"
+#include "server/send_queue.hpp"
+
+namespace server {
+
+class Worker;
+
+/// What the HTTP stage learned from the upgrade request.
+struct UpgradeInfo {
+  std::string app_key;
+  std::string origin;
+  std::string accept_key;  ///< Sec-WebSocket-Accept value
+  std::string remote;      ///< peer address, for logs
+};
+
+class WsSession : public std::enable_shared_from_this<WsSession> {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  WsSession(Worker& worker, tcp::socket socket);
+  ~WsSession();
+  WsSession(const WsSession&) = delete;
+  WsSession& operator=(const WsSession&) = delete;
+
+  /// Sends the 101 response, runs the connection checks of protocol.md §1.2 and starts reading.
+  /// `leftover` holds bytes the HTTP parser read past the request (early client frames).
+  void start(UpgradeInfo info, std::string_view leftover);
+
+  /// Queues one shared frame (data path). Never tears down synchronously: a consumer over its
+  /// budget is scheduled for close with 4100.
+  void enqueue(const SharedFrame& frame);
+
+  /// Sends `pusher:error` {code, message} then a close frame with the same code and reason,
+  /// leaves every channel, and finishes the close handshake in the background. Idempotent.
+  void close_with_error(std::uint16_t code, std::string_view message);
+
+  /// Called by the worker's flush pass.
+  void flush();
+  /// Called by the worker's sweep (about twice a second): pings, pong/auth/close deadlines.
+  void on_sweep(Clock::time_point now);
+
+  [[nodiscard]] channels::ConnId id() const noexcept { return id_; }
+  [[nodiscard]] const std::string& socket_id() const noexcept { return socket_id_; }
+  [[nodiscard]] bool is_open() const noexcept { return state_ == State::open; }
+
+  bool dirty = false;  ///< in the worker's dirty list (owned by Worker)
+
+ private:
+  enum class State : std::uint8_t { handshake, open, closing, closed };
+
+  /// One channel this connection is in, as this thread knows it.
+  struct Subscription {
+    std::string channel;
+    std::string member_id;  ///< presence member id ("" for other channels)
+    bool presence = false;
+  };
+
+  // ---- I/O ----
+  void do_read();
+  void on_readable(const boost::system::error_code& ec);
+  void process_bytes(std::uint8_t* data, std::size_t size);
+  /// Handles one complete frame; returns false when the session stopped reading.
+  bool on_frame(const protocol::FrameHeader& h, std::uint8_t* payload);
+  void on_message(std::string_view text);
+  void queue_control(protocol::Opcode op, std::string_view payload);
+  void queue_json(std::string_view json);
+  void on_writable(const boost::system::error_code& ec);
+  void close_frame_only(std::uint16_t code, std::string_view reason);
+  void begin_close(std::uint16_t code, std::string_view reason);
+  /// Abrupt end (I/O error, peer gone, deadline): leave channels, close the socket.
+  void terminate();
+  void leave_everything();
+
+  // ---- pusher events ----
+  void handle_subscribe(std::string_view data_raw);
+  void handle_unsubscribe(std::string_view data_raw);
+  void handle_client_event(std::string_view event, std::string_view channel, bool has_channel,
+                           std::string_view data_raw);
+  void handle_signin(std::string_view data_raw);
+  void send_error(int code, std::string_view message);
+  void log_denied(std::string_view channel, std::string_view reason);
+  [[nodiscard]] Subscription* find_subscription(std::string_view channel);
+
+  Worker& worker_;
+  Hub& hub_;
+  tcp::socket socket_;
+  AppRuntime* app_ = nullptr;
+  channels::ConnId id_ = 0;
+  std::string socket_id_;
+  std::string remote_;
+  State state_ = State::handshake;
+  bool counted_ = false;        ///< counted in node/app connection totals
+  bool registered_ = false;     ///< in the worker's session table and the hub's socket map
+  bool write_waiting_ = false;  ///< an async wait for writability is pending
+  bool read_waiting_ = false;   ///< an async wait for readability is pending
+  bool peer_closed_ = false;    ///< the peer's close frame arrived
+  bool close_sent_ = false;     ///< our close frame is queued
+  bool over_budget_ = false;    ///< a 4100 close is scheduled
+  bool authorized_ = false;     ///< signed in, or completed a private/presence subscription
+  bool ping_outstanding_ = false;
+
+  SendQueue queue_;
+  std::string inbuf_;      ///< a partial frame carried between reads (usually empty)
+  std::string fragments_;  ///< a fragmented message being reassembled (usually empty)
+  bool in_fragmented_ = false;
+  protocol::Opcode fragmented_opcode_ = protocol::Opcode::text;
+
+  std::vector<Subscription> subscriptions_;
+  std::string user_id_;  ///< signed-in user ("" = none)
+
+  Clock::time_point connected_at_{};
+  Clock::time_point last_activity_{};
+  Clock::time_point ping_sent_at_{};
+  Clock::time_point close_deadline_{};
+
+  Clock::time_point rate_window_start_{};
+  std::uint64_t rate_count_ = 0;
+};
+
+}  // namespace server

@@ -1,0 +1,211 @@
+// protocol.md §5 (and §3.3-§3.5 for presence): member list, member events, identity, limits.
+
+#include <set>
+
+#include "tests/e2e/e2e.hpp"
+
+namespace e2e {
+namespace {
+
+std::string member_added(std::string_view channel, std::string_view user_id,
+                         std::string_view user_info) {
+  return R"({"event":"pusher_internal:member_added","channel":)" + json_quote(channel) +
+         ",\"data\":" +
+         json_quote(R"({"user_id":)" + json_quote(user_id) + R"(,"user_info":)" +
+                    std::string(user_info) + "}") +
+         "}";
+}
+
+std::string member_removed(std::string_view channel, std::string_view user_id) {
+  return R"({"event":"pusher_internal:member_removed","channel":)" + json_quote(channel) +
+         ",\"data\":" + json_quote(R"({"user_id":)" + json_quote(user_id) + "}") + "}";
+}
+
+std::set<std::string> as_set(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
+
+}  // namespace
+
+TEST_CASE("e2e: presence subscription_succeeded carries exact ids, hash and count") {
+  Server server;
+  const std::string ch = "presence-room";
+  WsClient a;
+  a.open(server.port());
+  CHECK(join_presence(a, ch, R"({"user_id":"1","user_info":{"name":"A"}})") ==
+        R"({"presence":{"ids":["1"],"hash":{"1":{"name":"A"}},"count":1}})");
+
+  WsClient b;
+  b.open(server.port());
+  const std::string data = join_presence(b, ch, R"({"user_id":"2","user_info":{"name":"B"}})");
+  const PresenceData p = parse_presence(data);
+  CHECK(p.count == 2);
+  CHECK(p.ids.size() == 2);
+  CHECK(as_set(p.ids) == std::set<std::string>{"1", "2"});
+  CHECK(p.hash == std::map<std::string, std::string>{{"1", R"({"name":"A"})"},
+                                                     {"2", R"({"name":"B"})"}});
+
+  // member_added was queued for A before B's subscription_succeeded was sent: A's ping (sent
+  // after B saw its success) is answered after the member_added.
+  a.send_text(ping_frame());
+  CHECK(a.expect_message(soon()) == member_added(ch, "2", R"({"name":"B"})"));
+  a.expect_event("pusher:pong", soon());
+  // Never to the joiner itself.
+  b.expect_alive_and_idle();
+
+  // A member without user_info gets {}.
+  WsClient c;
+  c.open(server.port());
+  const PresenceData pc = parse_presence(join_presence(c, ch, R"({"user_id":"3"})"));
+  CHECK(pc.count == 3);
+  CHECK(pc.hash.at("3") == "{}");
+  CHECK(a.expect_message(soon()) == member_added(ch, "3", "{}"));
+  CHECK(b.expect_message(soon()) == member_added(ch, "3", "{}"));
+
+  // Leaving: member_removed to the rest.
+  b.unsubscribe(ch);
+  CHECK(a.expect_message(soon()) == member_removed(ch, "2"));
+  CHECK(c.expect_message(soon()) == member_removed(ch, "2"));
+  b.expect_alive_and_idle();
+}
+
+TEST_CASE("e2e: presence announces only a user's first join and last leave") {
+  Server server;
+  const std::string ch = "presence-tabs";
+  WsClient observer;
+  observer.open(server.port());
+  join_presence(observer, ch, R"({"user_id":"1"})");
+
+  WsClient tab1;
+  WsClient tab2;
+  tab1.open(server.port());
+  tab2.open(server.port());
+  join_presence(tab1, ch, R"({"user_id":"7","user_info":{"tab":1}})");
+  CHECK(observer.expect_message(soon()) == member_added(ch, "7", R"({"tab":1})"));
+
+  // Second socket of user 7: full list in its own reply, nothing for the others.
+  const PresenceData p = parse_presence(join_presence(tab2, ch, R"({"user_id":"7","user_info":{"tab":2}})"));
+  CHECK(p.count == 2);
+  CHECK(as_set(p.ids) == std::set<std::string>{"1", "7"});
+  CHECK(p.hash.at("7") == R"({"tab":1})");  // the first socket's user_info is kept
+  observer.expect_alive_and_idle();
+  tab1.expect_alive_and_idle();
+
+  // One of two sockets leaves: nothing announced.
+  tab1.unsubscribe(ch);
+  tab1.expect_alive_and_idle();
+  observer.expect_alive_and_idle();
+
+  // The last socket leaves (close handshake): member_removed.
+  REQUIRE(tab2.close().has_value());
+  CHECK(observer.expect_message(soon()) == member_removed(ch, "7"));
+
+  // An abrupt TCP drop is a leave too.
+  WsClient dropper;
+  dropper.open(server.port());
+  join_presence(dropper, ch, R"({"user_id":"8"})");
+  CHECK(observer.expect_message(soon()) == member_added(ch, "8", "{}"));
+  dropper.drop();
+  CHECK(observer.expect_message(soon()) == member_removed(ch, "8"));
+  observer.expect_alive_and_idle();
+}
+
+TEST_CASE("e2e: a numeric presence user_id is accepted and reported as a string") {
+  Server server;
+  const std::string ch = "presence-foobar";
+  WsClient a;
+  a.open(server.port());
+  CHECK(join_presence(a, ch, R"({"user_id":10,"user_info":{"name":"Mr. Channels"}})") ==
+        R"({"presence":{"ids":["10"],"hash":{"10":{"name":"Mr. Channels"}},"count":1}})");
+  WsClient b;
+  b.open(server.port());
+  const PresenceData p = parse_presence(join_presence(b, ch, R"({"user_id":"2"})"));
+  CHECK(p.hash.count("10") == 1);
+  CHECK(a.expect_message(soon()) == member_added(ch, "2", "{}"));
+  a.drop();
+  CHECK(b.expect_message(soon()) == member_removed(ch, "10"));
+}
+
+TEST_CASE("e2e: presence channel_data problems are reported and leave no member behind") {
+  Server server;
+  const std::string ch = "presence-bad";
+  WsClient c;
+  const std::string id = c.open(server.port());
+
+  SUBCASE("channel_data missing -> 4000") {
+    c.subscribe(ch, private_auth(id, ch));
+    CHECK(c.expect_error(4000, soon()) ==
+          "Invalid message format: Missing channel_data for presence channel");
+  }
+  SUBCASE("channel_data not JSON -> 4000") {
+    subscribe_presence(c, ch, "not json");
+    CHECK(c.expect_error(4000, soon()) ==
+          "Invalid message format: Invalid channel_data JSON for presence");
+  }
+  SUBCASE("user_id missing or of a wrong type -> 4300") {
+    for (const char* cd : {R"({"user_info":{}})", R"({"user_id":null})", R"({"user_id":true})",
+                           R"({"user_id":{"a":1}})", R"({"user_id":["1"]})", R"({"user_id":""})"}) {
+      CAPTURE(cd);
+      subscribe_presence(c, ch, cd);
+      CHECK(c.expect_error(4300, soon()) == "Channel error: Missing user_id in channel_data");
+    }
+  }
+  c.expect_alive_and_idle();
+  // Nobody was registered by the failed attempts.
+  WsClient ok;
+  ok.open(server.port());
+  CHECK(join_presence(ok, ch, R"({"user_id":"5"})") ==
+        R"({"presence":{"ids":["5"],"hash":{"5":{}},"count":1}})");
+}
+
+TEST_CASE("e2e: presence user_info over max_presence_member_size_in_kb gets 4300") {
+  Server server;  // default limit: 2 KB
+  WsClient c;
+  c.open(server.port());
+  const std::string big = R"({"user_id":"1","user_info":{"blob":")" + std::string(4000, 'x') + "\"}}";
+  subscribe_presence(c, "presence-big", big);
+  const std::string msg = c.expect_error(4300, soon());
+  CHECK_MESSAGE(msg.rfind("Channel error: Presence member data size", 0) == 0, msg);
+  c.expect_alive_and_idle();
+  const std::string fits =
+      R"({"user_id":"1","user_info":{"blob":")" + std::string(1500, 'x') + "\"}}";
+  CHECK(parse_presence(join_presence(c, "presence-big", fits)).count == 1);
+}
+
+TEST_CASE("e2e: a full presence channel rejects a new member with 4100, connection stays open") {
+  ServerConfig cfg = default_config();
+  cfg.app().max_presence_members_per_channel = 2;
+  Server server(cfg);
+  const std::string ch = "presence-small";
+  WsClient a;
+  WsClient b;
+  WsClient c;
+  a.open(server.port());
+  b.open(server.port());
+  c.open(server.port());
+  join_presence(a, ch, R"({"user_id":"1"})");
+  join_presence(b, ch, R"({"user_id":"2"})");
+  subscribe_presence(c, ch, R"({"user_id":"3"})");
+  CHECK(c.expect_error(4100, soon()) == "Over capacity");
+  c.expect_alive_and_idle();
+  CHECK(a.expect_message(soon()) == member_added(ch, "2", "{}"));
+  a.expect_alive_and_idle();  // no member_added for the rejected user
+  // The limit is per channel.
+  CHECK(parse_presence(join_presence(c, "presence-other", R"({"user_id":"3"})")).count == 1);
+}
+
+TEST_CASE("e2e: presence double subscribe replies with the current list and no member events") {
+  Server server;
+  const std::string ch = "presence-double";
+  WsClient a;
+  WsClient b;
+  a.open(server.port());
+  b.open(server.port());
+  join_presence(a, ch, R"({"user_id":"1"})");
+  join_presence(b, ch, R"({"user_id":"2"})");
+  CHECK(a.expect_message(soon()) == member_added(ch, "2", "{}"));
+  const PresenceData again = parse_presence(join_presence(b, ch, R"({"user_id":"2"})"));
+  CHECK(again.count == 2);
+  CHECK(as_set(again.ids) == std::set<std::string>{"1", "2"});
+  a.expect_alive_and_idle();
+}
+
+}  // namespace e2e

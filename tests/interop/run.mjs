@@ -1,0 +1,764 @@
+#!/usr/bin/env node
+// Interop suite: the real pusher-js client and the real `pusher` server SDK against a
+// Pusher-protocol-7 server (ours, "pushcore", or any peer such as Soketi).
+//
+//   node run.mjs --server /path/to/pushcore     spawn pushcore with a temporary config
+//   node run.mjs --external 127.0.0.1:6101      use a running server (app-id/app-key/app-secret)
+//
+// Options: --only a,b (run only these scenarios), --verbose (pusher-js debug log on failure).
+// Env: INTEROP_SKIP=signin,... skips scenarios by name; INTEROP_VERBOSE=1 like --verbose.
+// One line per scenario (ok / FAIL / skip); exit code 1 when any scenario fails.
+// Assertions follow docs/protocol.md (Sockudo shapes), not Soketi where the two differ.
+
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isDeepStrictEqual, inspect } from 'node:util';
+
+import PusherClient from 'pusher-js'; // Node build: encrypted channels included (bundles tweetnacl)
+import PusherServer from 'pusher';
+import WebSocket from 'ws';
+
+const APP = { id: 'app-id', key: 'app-key', secret: 'app-secret' };
+const SCENARIO_TIMEOUT_MS = 10_000; // per scenario
+const WAIT_MS = 5_000; // default deadline for one awaited event
+const STARTUP_TIMEOUT_MS = 10_000;
+const RUN = randomBytes(3).toString('hex'); // isolates channel names between runs on one server
+
+// ---------------------------------------------------------------- arguments
+
+function parseArgs(argv) {
+  const out = { only: null, verbose: !!process.env.INTEROP_VERBOSE };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      if (i + 1 >= argv.length) usage(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--server') out.server = val();
+    else if (a === '--external') out.external = val();
+    else if (a === '--only') out.only = val().split(',').map((s) => s.trim()).filter(Boolean);
+    else if (a === '--verbose') out.verbose = true;
+    else if (a === '-h' || a === '--help') usage();
+    else usage(`unknown argument ${a}`);
+  }
+  if (!!out.server === !!out.external) usage('give exactly one of --server or --external');
+  return out;
+}
+
+function usage(err) {
+  if (err) console.error(`error: ${err}`);
+  console.error('usage: node run.mjs --server /path/to/pushcore | --external HOST:PORT [--only a,b] [--verbose]');
+  process.exit(2);
+}
+
+// ---------------------------------------------------------------- small async helpers
+
+class TimeoutError extends Error {}
+
+function withTimeout(promise, ms, label) {
+  let timer;
+  const t = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`timed out after ${ms} ms waiting for ${label}`)), ms);
+  });
+  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
+}
+
+// Collects items (events) and lets callers await one that matches, with a deadline.
+// Items that arrived before the wait started count too.
+class Inbox {
+  constructor(name) {
+    this.name = name;
+    this.items = [];
+    this.waiters = [];
+  }
+  push(item) {
+    this.items.push(item);
+    for (const w of [...this.waiters]) {
+      if (w.pred(item)) {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        w.resolve(item);
+      }
+    }
+  }
+  filter(pred = () => true) {
+    return this.items.filter(pred);
+  }
+  count(pred = () => true) {
+    return this.items.filter(pred).length;
+  }
+  waitFor(pred = () => true, label = 'event', ms = WAIT_MS, { from = 0 } = {}) {
+    const found = this.items.slice(from).find(pred);
+    if (found !== undefined) return Promise.resolve(found);
+    let w;
+    const p = new Promise((resolve) => {
+      w = { pred, resolve };
+      this.waiters.push(w);
+    });
+    return withTimeout(p, ms, `${label} on ${this.name}`).finally(() => {
+      const i = this.waiters.indexOf(w);
+      if (i >= 0) this.waiters.splice(i, 1);
+    });
+  }
+}
+
+// Polls an async predicate until it returns a truthy value (bounded). For server state that has
+// no push notification (e.g. an unsubscribe being processed), observed through the HTTP API.
+async function pollUntil(fn, label, ms = WAIT_MS, interval = 50) {
+  const deadline = Date.now() + ms;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new TimeoutError(`timed out after ${ms} ms polling for ${label} (last: ${fmt(last)})`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+function fmt(v) {
+  if (v instanceof Error) return v.message;
+  return inspect(v, { depth: 6, breakLength: Infinity });
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+function assertEq(actual, expected, what) {
+  if (!isDeepStrictEqual(actual, expected)) throw new Error(`${what}: expected ${fmt(expected)}, got ${fmt(actual)}`);
+}
+
+// ---------------------------------------------------------------- server under test
+
+class ServerProcess {
+  constructor(bin) {
+    this.bin = bin;
+    this.stderrTail = [];
+    this.proc = null;
+    this.dir = null;
+  }
+
+  async start() {
+    this.dir = mkdtempSync(join(tmpdir(), 'pushcore-interop-'));
+    const cfgPath = join(this.dir, 'config.json');
+    const config = {
+      host: '127.0.0.1',
+      port: 0,
+      activity_timeout: 120,
+      app_manager: {
+        array: {
+          apps: [
+            {
+              id: APP.id,
+              key: APP.key,
+              secret: APP.secret,
+              enabled: true,
+              policy: {
+                limits: { max_client_events_per_second: 100 },
+                features: { enable_client_messages: true, enable_user_authentication: true },
+              },
+            },
+          ],
+        },
+      },
+    };
+    writeFileSync(cfgPath, JSON.stringify(config, null, 2));
+    this.proc = spawn(this.bin, ['--config', cfgPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.exited = new Promise((resolve) => this.proc.once('exit', (code, signal) => resolve({ code, signal })));
+    let onLine;
+    const listening = new Promise((resolve, reject) => {
+      onLine = (line) => {
+        if (/\bmsg=listening\b/.test(line)) {
+          const m = /\bport=(\d+)\b/.exec(line);
+          if (m) resolve(Number(m[1]));
+          else reject(new Error(`listening line has no port=: ${line}`));
+        }
+      };
+      this.proc.once('error', (e) => reject(new Error(`cannot spawn ${this.bin}: ${e.message}`)));
+      this.exited.then(({ code, signal }) => reject(new Error(`server exited during startup (code ${code}, signal ${signal})`)));
+    });
+    // The contract is stderr; stdout is read the same way (harmless, and drains the pipe).
+    const bufs = { stdout: '', stderr: '' };
+    for (const stream of ['stdout', 'stderr']) {
+      this.proc[stream].setEncoding('utf8');
+      this.proc[stream].on('data', (chunk) => {
+        bufs[stream] += chunk;
+        let nl;
+        while ((nl = bufs[stream].indexOf('\n')) >= 0) {
+          const line = bufs[stream].slice(0, nl);
+          bufs[stream] = bufs[stream].slice(nl + 1);
+          this.stderrTail.push(stream === 'stdout' ? `[stdout] ${line}` : line);
+          if (this.stderrTail.length > 200) this.stderrTail.shift();
+          onLine(line);
+        }
+      });
+    }
+    this.port = await withTimeout(listening, STARTUP_TIMEOUT_MS, 'the server\'s "msg=listening ... port=N" stderr line');
+    return this.port;
+  }
+
+  async stop() {
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) {
+      this.proc.kill('SIGTERM');
+      const t = setTimeout(() => this.proc.kill('SIGKILL'), 5_000);
+      await this.exited;
+      clearTimeout(t);
+    }
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = null;
+  }
+
+  // Synchronous last resort (process 'exit' handler).
+  killNow() {
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
+  }
+}
+
+// ---------------------------------------------------------------- test context
+
+const pjsLog = []; // pusher-js debug log, printed on failure with --verbose
+PusherClient.logToConsole = false;
+PusherClient.log = (msg) => {
+  pjsLog.push(`${new Date().toISOString()} ${msg}`);
+  if (pjsLog.length > 400) pjsLog.shift();
+};
+
+function makeSdk(port, { secret = APP.secret, masterKey } = {}) {
+  return new PusherServer({
+    appId: APP.id,
+    key: APP.key,
+    secret,
+    host: '127.0.0.1',
+    port: String(port),
+    useTLS: false,
+    timeout: 5_000,
+    encryptionMasterKeyBase64: masterKey,
+  });
+}
+
+class Ctx {
+  constructor(env) {
+    this.env = env; // { port, sdk, masterKey, mode }
+    this.clients = [];
+    this.sockets = [];
+  }
+  get sdk() {
+    return this.env.sdk;
+  }
+
+  // A pusher-js client. `auth` (a server SDK) signs channel/user auth in customHandlers;
+  // `presence` is the presence data used for presence-* channels; `user` the sign-in user data.
+  client({ key = APP.key, auth = this.env.sdk, presence, user, name = `client${this.clients.length + 1}` } = {}) {
+    const authCalls = [];
+    const p = new PusherClient(key, {
+      wsHost: '127.0.0.1',
+      wsPort: this.env.port,
+      forceTLS: false,
+      enabledTransports: ['ws'],
+      cluster: 'mt1',
+      disableStats: true,
+      channelAuthorization: {
+        customHandler: ({ socketId, channelName }, callback) => {
+          authCalls.push(channelName);
+          try {
+            const data = channelName.startsWith('presence-') ? presence : undefined;
+            callback(null, auth.authorizeChannel(socketId, channelName, data));
+          } catch (e) {
+            callback(e, null);
+          }
+        },
+      },
+      userAuthentication: {
+        customHandler: ({ socketId }, callback) => {
+          try {
+            callback(null, auth.authenticateUser(socketId, user));
+          } catch (e) {
+            callback(e, null);
+          }
+        },
+      },
+    });
+    const c = { name, pusher: p, authCalls, frames: new Inbox(`${name} frames`), states: new Inbox(`${name} states`), errors: new Inbox(`${name} errors`) };
+    p.connection.bind('message', (ev) => c.frames.push(ev));
+    p.connection.bind('state_change', (s) => c.states.push(s.current));
+    p.connection.bind('error', (e) => c.errors.push(e));
+    this.clients.push(c);
+    return c;
+  }
+
+  async connected(opts) {
+    const c = this.client(opts);
+    await c.states.waitFor((s) => s === 'connected', 'state connected');
+    return c;
+  }
+
+  // Subscribes and waits for pusher:subscription_succeeded. Returns { channel, events } where
+  // `events` records every event the channel emits (name, data, metadata), bound before subscribing.
+  async subscribe(c, name, { wait = true } = {}) {
+    const events = new Inbox(`${c.name} ${name}`);
+    const channel = c.pusher.subscribe(name);
+    channel.bind_global((event, data, metadata) => events.push({ event, data, metadata }));
+    if (wait) await events.waitFor((e) => e.event === 'pusher:subscription_succeeded', `subscription_succeeded(${name})`);
+    return { channel, events };
+  }
+
+  // A raw WebSocket speaking the protocol directly (to look at bytes that pusher-js hides).
+  async raw({ key = APP.key } = {}) {
+    const ws = new WebSocket(`ws://127.0.0.1:${this.env.port}/app/${key}?protocol=7&client=js&version=8.6.0&flash=false`);
+    const frames = new Inbox('raw frames');
+    const closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    ws.on('message', (buf, isBinary) => {
+      const text = buf.toString();
+      let parsed;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = { unparseable: text };
+      }
+      frames.push({ text, frame: parsed, isBinary });
+    });
+    ws.on('error', () => {}); // surfaced through close
+    this.sockets.push(ws);
+    return { ws, frames, closed, send: (obj) => ws.send(JSON.stringify(obj)) };
+  }
+
+  async rawConnected() {
+    const r = await this.raw();
+    const est = await r.frames.waitFor((f) => f.frame.event === 'pusher:connection_established', 'raw connection_established');
+    r.established = est;
+    r.socketId = JSON.parse(est.frame.data).socket_id;
+    return r;
+  }
+
+  async close() {
+    for (const c of this.clients) {
+      try {
+        c.pusher.disconnect();
+      } catch {}
+    }
+    for (const ws of this.sockets) {
+      try {
+        ws.terminate();
+      } catch {}
+    }
+  }
+}
+
+// Publishes a marker event and waits until each given (client, channel-events) pair received it.
+// Delivery on one connection is ordered, so everything the server queued for those clients before
+// the marker has arrived by then: this checks for the absence of frames without sleeping.
+async function barrier(ctx, channelName, inboxes) {
+  const id = randomBytes(4).toString('hex');
+  await ctx.sdk.trigger(channelName, 'barrier', { id });
+  await Promise.all(inboxes.map((ib) => ib.waitFor((e) => e.event === 'barrier' && e.data && e.data.id === id, `barrier ${id}`)));
+}
+
+async function httpJson(promise) {
+  const res = await promise;
+  return res.json();
+}
+
+// ---------------------------------------------------------------- scenarios
+
+const scenarios = [];
+function scenario(name, title, fn) {
+  scenarios.push({ name, title, fn });
+}
+
+scenario('connect', 'connect: state connected, socket_id format, handshake frame shape', async (ctx) => {
+  const c = await ctx.connected();
+  const sid = c.pusher.connection.socket_id;
+  assert(/^\d+\.\d+$/.test(sid), `socket_id ${fmt(sid)} does not match ^\\d+\\.\\d+$`);
+  assertEq(c.pusher.connection.state, 'connected', 'state');
+  // Raw handshake: data is a JSON *string* with socket_id then activity_timeout.
+  const r = await ctx.rawConnected();
+  const f = r.established.frame;
+  assertEq(typeof f.data, 'string', 'connection_established data type');
+  const d = JSON.parse(f.data);
+  assert(/^\d+\.\d+$/.test(d.socket_id), `raw socket_id ${fmt(d.socket_id)}`);
+  assert(Number.isInteger(d.activity_timeout) && d.activity_timeout > 0, `activity_timeout ${fmt(d.activity_timeout)}`);
+  if (ctx.env.mode === 'server') assertEq(d.activity_timeout, 120, 'activity_timeout (config value)');
+  assert(d.socket_id !== sid, 'two connections got the same socket_id');
+  // Client ping answered by pong.
+  r.send({ event: 'pusher:ping', data: {} });
+  await r.frames.waitFor((x) => x.frame.event === 'pusher:pong', 'pusher:pong');
+});
+
+scenario('public', 'public channel: 2 clients get an SDK-published event exactly once', async (ctx) => {
+  const ch = `my-channel-${RUN}`;
+  const [a, b] = await Promise.all([ctx.connected(), ctx.connected()]);
+  const [sa, sb] = await Promise.all([ctx.subscribe(a, ch), ctx.subscribe(b, ch)]);
+  const payload = { hello: 'world' };
+  await ctx.sdk.trigger(ch, 'my-event', payload);
+  await ctx.sdk.trigger(ch, 'done', {});
+  for (const s of [sa, sb]) {
+    const ev = await s.events.waitFor((e) => e.event === 'my-event', 'my-event');
+    await s.events.waitFor((e) => e.event === 'done', 'done marker');
+    assertEq(ev.data, payload, 'my-event data');
+    assertEq(s.events.count((e) => e.event === 'my-event'), 1, `my-event deliveries on ${s.events.name}`);
+  }
+  // Wire shape of an API publish: data is a string.
+  const f = a.frames.filter((x) => x.event === 'my-event');
+  assertEq(f.length, 1, 'my-event frames');
+  assertEq(f[0].channel, ch, 'frame channel');
+});
+
+scenario('private', 'private channel: SDK auth ok; wrong-secret auth -> pusher:error 4009, no success', async (ctx) => {
+  const ch = `private-orders-${RUN}`;
+  const good = await ctx.connected();
+  await ctx.subscribe(good, ch);
+  assertEq(good.authCalls, [ch], 'auth handler calls');
+
+  const wrongSdk = makeSdk(ctx.env.port, { secret: 'wrong-secret' });
+  const bad = await ctx.connected({ auth: wrongSdk, name: 'bad' });
+  const s = await ctx.subscribe(bad, `private-denied-${RUN}`, { wait: false });
+  // Wait for whichever comes first: our spec's pusher:error, or a Soketi-style subscription_error.
+  const err = await Promise.race([
+    bad.errors.waitFor((e) => e && e.type === 'PusherError', "connection 'error' {type:'PusherError'}"),
+    s.events.waitFor((x) => x.event === 'pusher:subscription_error', 'subscription_error').then((se) => {
+      throw new Error(`server sent pusher:subscription_error ${fmt(se.data)} (Soketi style) instead of pusher:error 4009`);
+    }),
+  ]);
+  assertEq(err.data && err.data.code, 4009, 'pusher:error code');
+  assertEq(s.events.count((e) => e.event === 'pusher:subscription_succeeded'), 0, 'subscription_succeeded count on denied channel');
+  assert(!s.channel.subscribed, 'channel marked subscribed after a bad signature');
+  const frame = bad.frames.filter((f) => f.event === 'pusher:error')[0];
+  assert(frame && frame.channel === undefined, `pusher:error frame must not carry a channel (got ${fmt(frame && frame.channel)})`);
+  assertEq(bad.pusher.connection.state, 'connected', 'state after a subscription error');
+  // The connection stays open and usable after a subscription error.
+  await ctx.subscribe(bad, `public-after-error-${RUN}`);
+});
+
+scenario('presence', 'presence: members, member_added/removed, members.me, multi-socket user', async (ctx) => {
+  const ch = `presence-room-${RUN}`;
+  const c1 = await ctx.connected({ presence: { user_id: 'u1', user_info: { name: 'A' } }, name: 'c1(u1)' });
+  const s1 = await ctx.subscribe(c1, ch);
+  const pc1 = s1.channel;
+  assertEq(pc1.members.count, 1, 'c1 members.count after join');
+  assertEq(pc1.members.me, { id: 'u1', info: { name: 'A' } }, 'c1 members.me');
+
+  // Numeric user id from the SDK presence data: server must accept it and stringify it.
+  const c2 = await ctx.connected({ presence: { user_id: 2, user_info: { name: 'B' } }, name: 'c2(2)' });
+  const s2 = await ctx.subscribe(c2, ch);
+  const pc2 = s2.channel;
+  const added = await s1.events.waitFor((e) => e.event === 'pusher:member_added', 'member_added on c1');
+  assertEq(added.data, { id: '2', info: { name: 'B' } }, 'member_added member');
+  assertEq(pc1.members.count, 2, 'c1 members.count after c2 joined');
+  assertEq(pc2.members.count, 2, 'c2 members.count');
+  assertEq(String(pc2.members.me && pc2.members.me.id), '2', 'c2 members.me.id');
+  assertEq(pc2.members.me.info, { name: 'B' }, 'c2 members.me.info');
+  assertEq(pc2.members.get('u1'), { id: 'u1', info: { name: 'A' } }, 'c2 sees u1');
+  // Raw subscription_succeeded payload: string data, ids/hash/count with string ids.
+  const ok = c2.frames.filter((f) => f.event === 'pusher_internal:subscription_succeeded' && f.channel === ch)[0];
+  const pres = ok.data.presence;
+  assertEq([...pres.ids].sort(), ['2', 'u1'], 'presence.ids');
+  assertEq(pres.hash, { u1: { name: 'A' }, 2: { name: 'B' } }, 'presence.hash');
+  assertEq(pres.count, 2, 'presence.count');
+  assert(c2.frames.count((f) => f.event === 'pusher_internal:member_added') === 0, 'joiner received its own member_added');
+
+  // Second socket of user 2: no member_added to others, sees 2 distinct members.
+  const c3 = await ctx.connected({ presence: { user_id: 2, user_info: { name: 'B' } }, name: 'c3(2 again)' });
+  const s3 = await ctx.subscribe(c3, ch);
+  assertEq(s3.channel.members.count, 2, 'c3 members.count (distinct users)');
+  await barrier(ctx, ch, [s1.events, s2.events]);
+  assertEq(s1.events.count((e) => e.event === 'pusher:member_added'), 1, 'member_added on c1 after a second socket of user 2');
+  assertEq(s2.events.count((e) => e.event === 'pusher:member_added'), 0, 'member_added on c2 for its own second socket');
+
+  // That second socket leaves: user 2 still present, no member_removed.
+  c3.pusher.disconnect();
+  await pollUntil(
+    async () => (await httpJson(ctx.sdk.get({ path: `/channels/${ch}`, params: { info: 'subscription_count' } }))).subscription_count === 2,
+    'subscription_count 2 after c3 left'
+  );
+  await barrier(ctx, ch, [s1.events]);
+  assertEq(s1.events.count((e) => e.event === 'pusher:member_removed'), 0, 'member_removed on c1 while user 2 still has a socket');
+  assertEq(pc1.members.count, 2, 'c1 members.count after c3 left');
+
+  // Last socket of user 2 disconnects -> member_removed.
+  c2.pusher.disconnect();
+  const removed = await s1.events.waitFor((e) => e.event === 'pusher:member_removed', 'member_removed on c1');
+  assertEq(removed.data, { id: '2', info: { name: 'B' } }, 'member_removed member');
+  assertEq(pc1.members.count, 1, 'c1 members.count after user 2 left');
+
+  // Unsubscribe path: u3 joins then unsubscribes.
+  const c4 = await ctx.connected({ presence: { user_id: 'u3', user_info: {} }, name: 'c4(u3)' });
+  await ctx.subscribe(c4, ch);
+  await s1.events.waitFor((e) => e.event === 'pusher:member_added' && e.data.id === 'u3', 'member_added u3');
+  c4.pusher.unsubscribe(ch);
+  await s1.events.waitFor((e) => e.event === 'pusher:member_removed' && e.data.id === 'u3', 'member_removed u3 (unsubscribe)');
+  assertEq(pc1.members.count, 1, 'c1 members.count at the end');
+  const rawRemoved = c1.frames.filter((f) => f.event === 'pusher_internal:member_removed').map((f) => f.data);
+  assertEq(rawRemoved, [{ user_id: '2' }, { user_id: 'u3' }], 'raw member_removed payloads');
+});
+
+scenario('encrypted', 'encrypted channel: client decrypts; raw socket sees only {nonce, ciphertext}', async (ctx) => {
+  const ch = `private-encrypted-x-${RUN}`;
+  const c = await ctx.connected();
+  const s = await ctx.subscribe(c, ch);
+  // Raw socket subscribed with an SDK auth (it strips shared_secret like pusher-js does).
+  const r = await ctx.rawConnected();
+  const a = ctx.sdk.authorizeChannel(r.socketId, ch);
+  assert(typeof a.shared_secret === 'string', 'SDK did not return shared_secret (encryptionMasterKeyBase64 missing?)');
+  r.send({ event: 'pusher:subscribe', data: { auth: a.auth, channel: ch } });
+  await r.frames.waitFor((f) => f.frame.event === 'pusher_internal:subscription_succeeded' && f.frame.channel === ch, 'raw subscription_succeeded');
+
+  await ctx.sdk.trigger(ch, 'secret-event', { msg: 'hi' });
+  const ev = await s.events.waitFor((e) => e.event === 'secret-event', 'decrypted secret-event');
+  assertEq(ev.data, { msg: 'hi' }, 'decrypted data');
+
+  const raw = await r.frames.waitFor((f) => f.frame.event === 'secret-event', 'raw secret-event');
+  assertEq(typeof raw.frame.data, 'string', 'raw data type');
+  const payload = JSON.parse(raw.frame.data);
+  assertEq(Object.keys(payload).sort(), ['ciphertext', 'nonce'], 'raw payload keys');
+  assertEq(Buffer.from(payload.nonce, 'base64').length, 24, 'nonce length');
+  assert(!raw.text.includes('"msg"') && !raw.text.includes('hi"'), `plaintext leaked: ${raw.text}`);
+
+  // Client events on encrypted channels: pusher-js refuses locally.
+  let threw = false;
+  try {
+    s.channel.trigger('client-x', {});
+  } catch {
+    threw = true;
+  }
+  assert(threw, 'pusher-js allowed a client event on an encrypted channel');
+});
+
+scenario('client-events', 'client events: private relayed to others only; presence adds user_id', async (ctx) => {
+  const ch = `private-chat-${RUN}`;
+  const [a, b] = await Promise.all([ctx.connected({ name: 'A' }), ctx.connected({ name: 'B' })]);
+  const [sa, sb] = await Promise.all([ctx.subscribe(a, ch), ctx.subscribe(b, ch)]);
+  assert(sa.channel.trigger('client-typing', { x: 1 }), 'trigger returned false');
+  const got = await sb.events.waitFor((e) => e.event === 'client-typing', 'client-typing on B');
+  assertEq(got.data, { x: 1 }, 'client-typing data');
+  await barrier(ctx, ch, [sa.events, sb.events]);
+  assertEq(sa.events.count((e) => e.event === 'client-typing'), 0, 'client-typing echoed to the sender');
+  assertEq(sb.events.count((e) => e.event === 'client-typing'), 1, 'client-typing deliveries on B');
+  const bf = b.frames.filter((f) => f.event === 'client-typing')[0];
+  assert(bf.user_id === undefined, `user_id on a private channel client event: ${fmt(bf.user_id)}`);
+
+  const pch = `presence-chat-${RUN}`;
+  const [pa, pb] = await Promise.all([
+    ctx.connected({ name: 'PA', presence: { user_id: 'alice', user_info: { n: 'A' } } }),
+    ctx.connected({ name: 'PB', presence: { user_id: 'bob', user_info: { n: 'B' } } }),
+  ]);
+  const [psa, psb] = await Promise.all([ctx.subscribe(pa, pch), ctx.subscribe(pb, pch)]);
+  // bind_global handlers get no metadata; a named binding gets (data, metadata).
+  const typing = new Inbox('PB client-typing');
+  psb.channel.bind('client-typing', (data, metadata) => typing.push({ data, metadata }));
+  psa.channel.trigger('client-typing', { x: 2 });
+  const pgot = await typing.waitFor(() => true, 'presence client-typing on B');
+  assertEq(pgot.data, { x: 2 }, 'presence client-typing data');
+  const pframe = pb.frames.filter((f) => f.event === 'client-typing')[0];
+  assertEq(pgot.metadata && pgot.metadata.user_id, 'alice', `metadata.user_id (frame ${fmt(pframe)})`);
+  await barrier(ctx, pch, [psa.events]);
+  assertEq(psa.events.count((e) => e.event === 'client-typing'), 0, 'presence client-typing echoed to the sender');
+});
+
+scenario('cache', 'cache channel: cached event on subscribe; pusher:cache_miss on empty', async (ctx) => {
+  const ch = `cache-prices-${RUN}`;
+  await ctx.sdk.trigger(ch, 'price', { eur: 1.08 });
+  const c = await ctx.connected();
+  const global = new Inbox('global');
+  c.pusher.bind_global((event, data) => global.push({ event, data }));
+  const s = await ctx.subscribe(c, ch);
+  const ev = await s.events.waitFor((e) => e.event === 'price', 'cached price event');
+  assertEq(ev.data, { eur: 1.08 }, 'cached data');
+  const i = s.events.items.findIndex((e) => e.event === 'pusher:subscription_succeeded');
+  const j = s.events.items.findIndex((e) => e.event === 'price');
+  assert(i >= 0 && j > i, 'cached event must follow subscription_succeeded');
+  assertEq(s.events.count((e) => e.event === 'pusher:cache_miss'), 0, 'cache_miss on a filled cache channel');
+
+  const empty = `cache-empty-${RUN}`;
+  const se = await ctx.subscribe(c, empty);
+  await global.waitFor((e) => e.event === 'pusher:cache_miss', 'pusher:cache_miss (bind_global)');
+  const f = await c.frames.waitFor((x) => x.event === 'pusher:cache_miss', 'cache_miss frame');
+  assertEq(f.channel, empty, 'cache_miss channel');
+  assertEq(se.events.count((e) => e.event === 'pusher:cache_miss'), 1, 'cache_miss on the channel');
+});
+
+scenario('signin', 'sign-in: pusher:signin_success, then sendToUser reaches pusher.user', async (ctx) => {
+  const c = await ctx.connected({ user: { id: 'user-1', user_info: { name: 'A' } } });
+  const global = new Inbox('global');
+  c.pusher.bind_global((event, data) => global.push({ event, data }));
+  const userEvents = new Inbox('user');
+  c.pusher.user.bind('notify', (data) => userEvents.push(data));
+  c.pusher.signin();
+  let ok;
+  try {
+    ok = await global.waitFor((e) => e.event === 'pusher:signin_success', 'pusher:signin_success');
+  } catch (e) {
+    const errs = c.errors.items.map((x) => fmt(x.data || x.error));
+    throw new Error(`${e.message}${errs.length ? `; connection errors: ${errs.join(', ')}` : ''}`);
+  }
+  assertEq(typeof ok.data.user_data, 'string', 'signin_success data.user_data type');
+  assertEq(JSON.parse(ok.data.user_data), { id: 'user-1', user_info: { name: 'A' } }, 'signin_success user_data');
+  // pusher-js then subscribes to #server-to-user-user-1; wait for that before publishing
+  // (a server that delivers by subscription, like Soketi, needs it; ours must not care).
+  await c.frames.waitFor((f) => f.event === 'pusher_internal:subscription_succeeded' && f.channel === '#server-to-user-user-1', 'subscription to #server-to-user-user-1');
+  await ctx.sdk.sendToUser('user-1', 'notify', { n: 1 });
+  const got = await userEvents.waitFor(() => true, "pusher.user 'notify'");
+  assertEq(got, { n: 1 }, 'notify data');
+});
+
+scenario('unknown-app', 'unknown app key: error 4001 + close 4001; pusher-js stops without reconnecting', async (ctx) => {
+  // Raw: pusher:error {code:4001} first, then close 4001.
+  const r = await ctx.raw({ key: 'no-such-key' });
+  const closed = await withTimeout(r.closed, WAIT_MS, 'close of the unknown-key socket');
+  const err = r.frames.filter((f) => f.frame.event === 'pusher:error')[0];
+  assert(err, `no pusher:error frame before close (close code ${closed.code})`);
+  assertEq(err.frame.data && err.frame.data.code, 4001, 'pusher:error code');
+  assertEq(closed.code, 4001, 'close code');
+  assertEq(r.frames.count((f) => f.frame.event === 'pusher:connection_established'), 0, 'connection_established on unknown key');
+
+  // pusher-js: treated as "refused" -> state disconnected, no retry.
+  const c = ctx.client({ key: 'no-such-key', name: 'badkey' });
+  await c.states.waitFor((s) => s === 'disconnected' || s === 'failed', 'state disconnected/failed');
+  const e = c.errors.items.map((x) => x.error || x).find((x) => x && x.data && x.data.code !== undefined);
+  assertEq(e && e.data.code, 4001, 'pusher-js error code');
+  // pusher-js retries (if it were to) on a 0 ms or 1 s timer; 'refused' cancels both. Check the
+  // state machine settled: no further transition after the terminal state within one RTT.
+  // (The initial 'connecting' happens inside the constructor, before our binding.)
+  const n = c.states.items.length;
+  await barrier(ctx, `settle-${RUN}`, []); // one HTTP round-trip, no fixed sleep
+  assertEq(c.states.items.slice(n), [], 'state changes after refusal');
+  assertEq(c.states.count((s) => s === 'connecting'), 0, 'reconnect attempts');
+});
+
+scenario('http-api', 'HTTP API: /channels, /channels/{presence}, /channels/{presence}/users', async (ctx) => {
+  const pch = `presence-room-api-${RUN}`;
+  const pub = `my-channel-api-${RUN}`;
+  const c1 = await ctx.connected({ presence: { user_id: 'u1', user_info: { name: 'A' } } });
+  const c2 = await ctx.connected({ presence: { user_id: 2, user_info: { name: 'B' } } });
+  await Promise.all([ctx.subscribe(c1, pch), ctx.subscribe(c2, pch), ctx.subscribe(c1, pub)]);
+
+  const all = await httpJson(ctx.sdk.get({ path: '/channels' }));
+  assert(all && typeof all.channels === 'object', `GET /channels: ${fmt(all)}`);
+  assertEq(all.channels[pch], {}, `/channels entry for ${pch}`);
+  assertEq(all.channels[pub], {}, `/channels entry for ${pub}`);
+
+  const pres = await httpJson(ctx.sdk.get({ path: '/channels', params: { filter_by_prefix: 'presence-room-api-', info: 'user_count' } }));
+  assertEq(pres, { channels: { [pch]: { user_count: 2 } } }, 'GET /channels?filter_by_prefix&info=user_count');
+
+  const users = await httpJson(ctx.sdk.get({ path: `/channels/${pch}/users` }));
+  assert(users && Array.isArray(users.users), `GET users: ${fmt(users)}`);
+  assertEq(users.users.map((u) => u.id).sort(), ['2', 'u1'], 'users ids');
+  for (const u of users.users) assertEq(Object.keys(u), ['id'], 'user entry keys');
+
+  const info = await httpJson(ctx.sdk.get({ path: `/channels/${pch}`, params: { info: 'user_count,subscription_count' } }));
+  assertEq(info, { occupied: true, subscription_count: 2, user_count: 2 }, `GET /channels/${pch}?info=...`);
+
+  const plain = await httpJson(ctx.sdk.get({ path: `/channels/${pub}` }));
+  assertEq(plain, { occupied: true }, `GET /channels/${pub}`);
+  const none = await httpJson(ctx.sdk.get({ path: `/channels/unused-${RUN}` }));
+  assertEq(none, { occupied: false }, 'GET an unoccupied channel');
+
+  // Non-presence users endpoint -> 400.
+  let status;
+  try {
+    await ctx.sdk.get({ path: `/channels/${pub}/users` });
+  } catch (e) {
+    status = e.status;
+  }
+  assertEq(status, 400, 'users endpoint on a public channel status');
+
+  // Publish response shape: Sockudo answers {"ok":true}.
+  const res = await httpJson(ctx.sdk.trigger(pub, 'x', {}));
+  assertEq(res, { ok: true }, 'POST /events response body');
+});
+
+// ---------------------------------------------------------------- runner
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const skip = new Set((process.env.INTEROP_SKIP || '').split(',').map((s) => s.trim()).filter(Boolean));
+  let server = null;
+  let port;
+  const t0 = Date.now();
+
+  const cleanupAndExit = async (code) => {
+    if (server) await server.stop().catch(() => {});
+    process.exit(code);
+  };
+  process.on('exit', () => server && server.killNow());
+  // A wait that lost a race inside a finished scenario must not crash the run.
+  process.on('unhandledRejection', (e) => console.log(`# (late rejection ignored: ${e && e.message ? e.message : fmt(e)})`));
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => cleanupAndExit(130));
+
+  if (args.server) {
+    server = new ServerProcess(args.server);
+    try {
+      port = await server.start();
+    } catch (e) {
+      console.log(`FAIL startup - ${e.message}`);
+      if (server.stderrTail.length) console.log(server.stderrTail.slice(-30).map((l) => `  | ${l}`).join('\n'));
+      await cleanupAndExit(1);
+    }
+    console.log(`# pushcore ${args.server} listening on 127.0.0.1:${port}`);
+  } else {
+    const m = /^([^:]+):(\d+)$/.exec(args.external);
+    if (!m) usage('--external wants HOST:PORT');
+    if (m[1] !== '127.0.0.1' && m[1] !== 'localhost') usage('only loopback servers are supported');
+    port = Number(m[2]);
+    console.log(`# external server 127.0.0.1:${port}`);
+  }
+
+  const masterKey = randomBytes(32).toString('base64');
+  const env = { port, mode: args.server ? 'server' : 'external', masterKey, sdk: makeSdk(port, { masterKey }) };
+
+  let failed = 0;
+  let passed = 0;
+  let skipped = 0;
+  const selected = scenarios.filter((s) => !args.only || args.only.includes(s.name));
+  if (args.only) {
+    const unknown = args.only.filter((n) => !scenarios.some((s) => s.name === n));
+    if (unknown.length) usage(`unknown scenario(s): ${unknown.join(', ')} (known: ${scenarios.map((s) => s.name).join(', ')})`);
+  }
+  console.log(`1..${selected.length}`);
+  for (const [i, s] of selected.entries()) {
+    const n = i + 1;
+    if (skip.has(s.name)) {
+      skipped++;
+      console.log(`skip ${n} - ${s.name}: ${s.title} (INTEROP_SKIP)`);
+      continue;
+    }
+    const ctx = new Ctx(env);
+    const started = Date.now();
+    pjsLog.length = 0;
+    try {
+      await withTimeout(Promise.resolve().then(() => s.fn(ctx)), SCENARIO_TIMEOUT_MS, `scenario ${s.name}`);
+      passed++;
+      console.log(`ok   ${n} - ${s.name}: ${s.title} (${Date.now() - started} ms)`);
+    } catch (e) {
+      failed++;
+      console.log(`FAIL ${n} - ${s.name}: ${e && e.message ? e.message : fmt(e)} (${Date.now() - started} ms)`);
+      if (args.verbose) {
+        if (e && e.stack) console.log(e.stack.split('\n').slice(1, 4).map((l) => `  #${l}`).join('\n'));
+        console.log(pjsLog.slice(-40).map((l) => `  # pusher-js: ${l}`).join('\n'));
+      }
+    } finally {
+      await ctx.close();
+    }
+    if (server && server.proc.exitCode !== null) {
+      console.log(`FAIL server exited during the run (code ${server.proc.exitCode})`);
+      failed++;
+      break;
+    }
+  }
+
+  console.log(`# ${passed} passed, ${failed} failed, ${skipped} skipped in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  if (failed && server && server.stderrTail.length) {
+    console.log('# last server log lines:');
+    console.log(server.stderrTail.slice(-30).map((l) => `  | ${l}`).join('\n'));
+  }
+  await cleanupAndExit(failed ? 1 : 0);
+}
+
+main().catch(async (e) => {
+  console.log(`FAIL harness - ${e && e.stack ? e.stack : fmt(e)}`);
+  process.exit(1);
+});

@@ -1,0 +1,2 @@
+// Compiles protocol/json.hpp on its own to prove it is self-contained.
+#include "protocol/json.hpp"

@@ -1,0 +1,2 @@
+// Compiles protocol/messages.hpp on its own to prove it is self-contained.
+#include "protocol/messages.hpp"
