@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <regex>
 #include <sstream>
 #include <unordered_set>
 #include <utility>
@@ -47,11 +48,20 @@ constexpr std::uint64_t u64_max = std::numeric_limits<std::uint64_t>::max();
 // Sockudo options that this server does not implement: accepted with one warning each so that
 // a Sockudo config file loads unchanged.
 constexpr std::string_view unsupported_top_level[] = {
-    "adapter", "cleanup",      "database", "database_pooling", "instance", "logging",
-    "queue",   "rate_limiter", "ssl",      "unix_socket",      "webhooks"};
+    "adapter", "cleanup",      "database", "database_pooling", "instance",
+    "logging", "queue",        "rate_limiter", "ssl",          "unix_socket"};
 constexpr std::string_view unsupported_app_keys[] = {
-    "max_backend_events_per_second", "max_read_requests_per_second", "webhooks",
-    "channel_delta_compression", "enable_delta_compression"};
+    "max_backend_events_per_second", "max_read_requests_per_second", "channel_delta_compression",
+    "enable_delta_compression"};
+
+// Webhook event types this server produces (protocol.md §10.2).
+constexpr std::string_view webhook_event_types[] = {
+    "channel_occupied", "channel_vacated", "member_added",      "member_removed",
+    "client_event",     "cache_miss",      "subscription_count"};
+// Headers the sender sets itself: a configured value would break the signature check or HTTP.
+constexpr std::string_view reserved_webhook_headers[] = {
+    "content-type", "content-length", "x-pusher-key", "x-pusher-signature",
+    "host",         "connection",     "transfer-encoding"};
 
 // ================================================================================================
 // Low-level helpers: paths, messages, scalar conversions
@@ -294,6 +304,96 @@ std::uint16_t to_port(dom::element value, std::string_view path) {
   return static_cast<std::uint16_t>(to_uint(value, path, 0, 65535));
 }
 
+// A duration in whole milliseconds in [min_ms, max_ms].
+std::chrono::milliseconds to_millis(dom::element value, std::string_view path, std::uint64_t min_ms,
+                                    std::uint64_t max_ms) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(to_uint(value, path, min_ms, max_ms)));
+}
+
+// RFC 9110 token characters (header field names).
+bool is_token(std::string_view text) {
+  if (text.empty()) {
+    return false;
+  }
+  constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
+  for (const char c : text) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    extra.find(c) != std::string_view::npos;
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Splits an http:// or https:// URL into the parts the sender needs. Returns "" on success or
+// the problem. No user info (credentials belong in `headers`), no whitespace or control bytes.
+std::string parse_webhook_url(std::string_view url, WebhookTarget& out) {
+  for (const char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+      return "contains whitespace or control characters";
+    }
+  }
+  std::string_view rest;
+  if (url.size() > 7 && iequals(url.substr(0, 7), "http://")) {
+    out.tls = false;
+    out.port = 80;
+    rest = url.substr(7);
+  } else if (url.size() > 8 && iequals(url.substr(0, 8), "https://")) {
+    out.tls = true;
+    out.port = 443;
+    rest = url.substr(8);
+  } else {
+    return "must start with http:// or https://";
+  }
+  const std::size_t authority_end = rest.find_first_of("/?#");
+  const std::string_view authority = rest.substr(0, authority_end);
+  std::string_view target =
+      authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
+  if (authority.find('@') != std::string_view::npos) {
+    return "user info (user:password@) is not supported; put credentials in `headers`";
+  }
+  std::string_view host = authority;
+  std::string_view port;
+  if (!authority.empty() && authority.front() == '[') {
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) {
+      return "unterminated IPv6 address";
+    }
+    host = authority.substr(1, close - 1);
+    const std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') {
+        return "unexpected text after the IPv6 address";
+      }
+      port = after.substr(1);
+    }
+  } else if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.empty()) {
+    return "has no host";
+  }
+  if (!port.empty()) {
+    const auto number = parse_uint_text(port);
+    if (!number || *number < 1 || *number > 65535 || port.find('.') != std::string_view::npos) {
+      return "port must be 1..65535";
+    }
+    out.port = static_cast<std::uint16_t>(*number);
+  } else if (authority.back() == ':') {
+    return "empty port";
+  }
+  if (const std::size_t hash = target.find('#'); hash != std::string_view::npos) {
+    target = target.substr(0, hash);
+  }
+  out.host = std::string(host);
+  out.target = target.empty() ? "/" : (target.front() == '?' ? "/" + std::string(target)
+                                                                : std::string(target));
+  out.url = std::string(url);
+  return "";
+}
+
 int to_quota_close_code(dom::element value, std::string_view path) {
   const std::uint64_t code = to_uint(value, path);
   if (code != 4004 && code != 4100) {
@@ -457,6 +557,38 @@ bool read_feature(std::string_view key, dom::element value, std::string_view pat
   return true;
 }
 
+// Retry settings as read; unset fields inherit (per webhook: from the global retry).
+struct RetryIn {
+  std::optional<bool> enabled;
+  std::optional<std::uint64_t> max_attempts;
+  std::optional<std::chrono::milliseconds> initial_interval;
+  std::optional<std::chrono::milliseconds> max_interval;
+  std::optional<std::chrono::milliseconds> max_elapsed_time;
+
+  void apply_to(WebhookRetry& out) const {
+    if (enabled) {
+      out.enabled = *enabled;
+    }
+    if (max_attempts) {
+      out.max_attempts = *max_attempts;
+    }
+    if (initial_interval) {
+      out.initial_interval = *initial_interval;
+    }
+    if (max_interval) {
+      out.max_interval = *max_interval;
+    }
+    if (max_elapsed_time) {
+      out.max_elapsed_time = *max_elapsed_time;
+    }
+  }
+};
+
+struct WebhookIn {
+  WebhookTarget target;
+  std::optional<RetryIn> retry;  // resolved against the global retry once everything is read
+};
+
 struct AppIn {
   std::string path;  // "app_manager.array.apps[N]"
   App app;           // id/key/secret/enabled as read; limits and features resolved later
@@ -466,6 +598,8 @@ struct AppIn {
   FeaturesIn policy_features;
   std::optional<std::vector<std::string>> flat_origins;
   std::optional<std::vector<std::string>> policy_origins;
+  std::optional<std::vector<WebhookIn>> flat_webhooks;
+  std::optional<std::vector<WebhookIn>> policy_webhooks;
 };
 
 App make_default_app(const AppLimits& limits) {
@@ -584,6 +718,8 @@ class Reader {
         read_metrics(v, p);
       } else if (k == "app_manager") {
         read_app_manager(v, p);
+      } else if (k == "webhooks") {
+        read_webhook_settings(v, p);
       } else if (is_one_of(k, unsupported_top_level)) {
         warn_unsupported(p);
       } else {
@@ -721,6 +857,211 @@ class Reader {
     });
   }
 
+  // ---- webhooks -------------------------------------------------------------------------------
+
+  // Top-level `webhooks`: the sender's settings (batching, queue bounds, timeouts, retries).
+  void read_webhook_settings(dom::element value, std::string_view path) {
+    WebhookSettings& w = config_.webhooks;
+    for_each_field(value, path, [&](std::string_view k, dom::element v, const std::string& p) {
+      if (k == "batching") {
+        for_each_field(v, p, [&](std::string_view k2, dom::element v2, const std::string& p2) {
+          if (k2 == "enabled") {
+            w.batching_enabled = to_bool(v2, p2);
+          } else if (k2 == "duration") {
+            w.batching_duration = to_millis(v2, p2, 0, 60'000);
+          } else if (k2 == "max_batch_size") {
+            w.max_batch_size = to_uint(v2, p2, 1, 10'000);
+          } else {
+            return false;
+          }
+          return true;
+        });
+      } else if (k == "max_queue_size") {
+        w.max_queue_size = to_uint(v, p, 1, 100'000'000);
+      } else if (k == "max_queue_bytes") {
+        w.max_queue_bytes = to_uint(v, p, 1024);
+      } else if (k == "max_concurrent_requests") {
+        w.max_concurrent_requests = to_uint(v, p, 1, 10'000);
+      } else if (k == "request_timeout_ms") {
+        w.request_timeout = to_millis(v, p, 1, 3'600'000);
+      } else if (k == "vacate_delay_ms") {
+        w.vacate_delay = to_millis(v, p, 0, 3'600'000);
+      } else if (k == "retry") {
+        webhook_retry_ = read_retry(v, p);
+      } else {
+        return false;
+      }
+      return true;
+    });
+  }
+
+  RetryIn read_retry(dom::element value, std::string_view path) {
+    RetryIn r;
+    for_each_field(value, path, [&](std::string_view k, dom::element v, const std::string& p) {
+      if (k == "enabled") {
+        r.enabled = to_bool(v, p);
+      } else if (k == "max_attempts") {
+        r.max_attempts = to_uint(v, p);
+      } else if (k == "initial_interval_ms") {
+        r.initial_interval = to_millis(v, p, 1, 3'600'000);
+      } else if (k == "max_interval_ms") {
+        r.max_interval = to_millis(v, p, 1, 3'600'000);
+      } else if (k == "max_elapsed_time_ms") {
+        r.max_elapsed_time = to_millis(v, p, 0, 86'400'000);
+      } else {
+        return false;
+      }
+      return true;
+    });
+    return r;
+  }
+
+  // An app's `webhooks` / `policy.webhooks`: an array of webhook objects. Lambda-only entries
+  // (Sockudo) are skipped with a warning.
+  std::vector<WebhookIn> read_webhook_list(dom::element value, const std::string& path) {
+    if (value.type() != dom::element_type::ARRAY) {
+      fail_value(path, "an array of webhooks", show(value));
+    }
+    std::vector<WebhookIn> out;
+    std::size_t index = 0;
+    for (const dom::element item : dom::array(value)) {
+      if (auto webhook = read_webhook(item, index_path(path, index))) {
+        out.push_back(std::move(*webhook));
+      }
+      ++index;
+    }
+    return out;
+  }
+
+  std::optional<WebhookIn> read_webhook(dom::element value, const std::string& path) {
+    WebhookIn in;
+    bool has_url = false;
+    bool has_lambda = false;
+    for_each_field(value, path, [&](std::string_view k, dom::element v, const std::string& p) {
+      if (k == "url") {
+        const std::string url = to_string(v, p);
+        if (const std::string problem = parse_webhook_url(url, in.target); !problem.empty()) {
+          fail(p, "invalid webhook URL " + in_quotes(url) + ": " + problem);
+        }
+        has_url = true;
+      } else if (k == "event_types") {
+        in.target.event_types = to_string_list(v, p);
+        for (const std::string& type : in.target.event_types) {
+          if (!is_one_of(type, webhook_event_types)) {
+            warn(p + ": unknown webhook event type " + in_quotes(type) + ", never sent");
+          }
+        }
+      } else if (k == "headers") {
+        in.target.headers = read_webhook_headers(v, p);
+      } else if (k == "filter") {
+        read_webhook_filter(v, p, in.target.filter);
+      } else if (k == "request_timeout_ms") {
+        in.target.request_timeout = to_millis(v, p, 1, 3'600'000);
+      } else if (k == "retry") {
+        in.retry = read_retry(v, p);
+      } else if (k == "lambda_function" || k == "lambda") {
+        has_lambda = true;
+        warn_unsupported(p);
+      } else {
+        return false;
+      }
+      return true;
+    });
+    if (!has_url) {
+      if (has_lambda) {
+        warn(path + ": webhook without `url` (AWS Lambda only), skipped");
+        return std::nullopt;
+      }
+      fail(join_path(path, "url"), "required, an http:// or https:// URL");
+    }
+    if (in.target.event_types.empty()) {
+      warn(join_path(path, "event_types") + ": no event types, this webhook receives nothing");
+    }
+    return in;
+  }
+
+  // `headers`: an object of string values. Sockudo's nested {"headers": {...}} form is accepted.
+  std::vector<std::pair<std::string, std::string>> read_webhook_headers(dom::element value,
+                                                                        const std::string& path) {
+    if (value.type() == dom::element_type::OBJECT) {
+      dom::element inner;
+      const dom::object object(value);
+      if (object.size() == 1 && !object["headers"].get(inner) &&
+          inner.type() == dom::element_type::OBJECT) {
+        return read_webhook_headers(inner, join_path(path, "headers"));
+      }
+    }
+    std::vector<std::pair<std::string, std::string>> out;
+    for_each_field(value, path, [&](std::string_view k, dom::element v, const std::string& p) {
+      std::string text;
+      if (v.type() == dom::element_type::STRING) {
+        text = std::string(v.get_string().value_unsafe());
+      } else if (v.is_number()) {
+        text = simdjson::minify(v);
+      } else {
+        fail_value(p, "a string", show(v));
+      }
+      if (!is_token(k)) {
+        fail(p, "invalid HTTP header name");
+      }
+      if (text.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+        fail(p, "header value contains CR, LF or NUL");
+      }
+      std::string lower(k);
+      for (char& c : lower) {
+        c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+      }
+      if (is_one_of(lower, reserved_webhook_headers)) {
+        warn(p + ": header set by the server, ignored");
+        return true;
+      }
+      out.emplace_back(std::string(k), std::move(text));
+      return true;
+    });
+    return out;
+  }
+
+  void read_webhook_filter(dom::element value, std::string_view path, WebhookFilter& out) {
+    for_each_field(value, path, [&](std::string_view k, dom::element v, const std::string& p) {
+      if (k == "channel_prefix" || k == "channel_name_starts_with") {
+        out.channel_prefix = to_string(v, p);
+      } else if (k == "channel_suffix" || k == "channel_name_ends_with") {
+        out.channel_suffix = to_string(v, p);
+      } else if (k == "channel_pattern") {
+        out.channel_pattern = to_string(v, p);
+        try {
+          const std::regex compiled(out.channel_pattern, std::regex::ECMAScript);
+          out.pattern_valid = true;
+        } catch (const std::regex_error&) {
+          out.pattern_valid = false;
+          warn(p + ": invalid regular expression, this filter matches no channel");
+        }
+      } else if (k == "channel_namespace") {
+        out.channel_namespaces.push_back(to_string(v, p));
+      } else if (k == "channel_namespaces") {
+        for (std::string& ns : to_string_list(v, p)) {
+          out.channel_namespaces.push_back(std::move(ns));
+        }
+      } else {
+        return false;
+      }
+      return true;
+    });
+  }
+
+  std::vector<WebhookTarget> resolve_webhooks(std::vector<WebhookIn>& list) const {
+    std::vector<WebhookTarget> out;
+    for (WebhookIn& in : list) {
+      if (in.retry) {
+        WebhookRetry retry = config_.webhooks.retry;
+        in.retry->apply_to(retry);
+        in.target.retry = retry;
+      }
+      out.push_back(std::move(in.target));
+    }
+    return out;
+  }
+
   void read_metrics(dom::element value, std::string_view path) {
     for_each_field(value, path, [this](std::string_view k, dom::element v, const std::string& p) {
       if (k == "enabled") {
@@ -797,6 +1138,8 @@ class Reader {
         read_policy(v, p, in);
       } else if (read_limit(k, v, p, in.flat_limits) || read_feature(k, v, p, in.flat_features)) {
         // flat Sockudo-style alias, read above
+      } else if (k == "webhooks") {
+        in.flat_webhooks = read_webhook_list(v, p);
       } else if (is_one_of(k, unsupported_app_keys)) {
         warn_unsupported(p);
       } else {
@@ -826,7 +1169,7 @@ class Reader {
           return true;
         });
       } else if (k == "webhooks") {
-        warn_unsupported(p);
+        in.policy_webhooks = read_webhook_list(v, p);
       } else {
         return false;
       }
@@ -849,8 +1192,16 @@ class Reader {
     } else if (debug_) {
       config_.log_level = "debug";
     }
+    if (webhook_retry_) {
+      webhook_retry_->apply_to(config_.webhooks.retry);
+    }
     for (AppIn& in : apps_) {
       App app = std::move(in.app);
+      if (in.policy_webhooks) {
+        app.webhooks = resolve_webhooks(*in.policy_webhooks);
+      } else if (in.flat_webhooks) {
+        app.webhooks = resolve_webhooks(*in.flat_webhooks);
+      }
       app.limits = config_.default_limits;
       in.flat_limits.apply_to(app.limits);
       in.policy_limits.apply_to(app.limits);
@@ -878,6 +1229,7 @@ class Reader {
   std::optional<std::chrono::seconds> cache_ttl_;
   std::optional<std::chrono::seconds> channel_cache_ttl_;
   std::optional<std::string> log_level_;
+  std::optional<RetryIn> webhook_retry_;
   bool debug_ = false;
   std::vector<AppIn> apps_;
 };

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace server {
@@ -28,6 +29,55 @@ struct AppLimits {
   std::uint64_t max_channels_per_connection = 1000;  ///< subscriptions per socket
 };
 
+/// Retry policy of webhook requests (protocol.md §10.4): network errors, timeouts, 5xx, 408, 409,
+/// 425 and 429 are retried with exponential backoff while the total time stays within
+/// `max_elapsed_time`.
+struct WebhookRetry {
+  bool enabled = true;
+  std::uint64_t max_attempts = 0;  ///< total attempts including the first; 0 = no count limit
+  std::chrono::milliseconds initial_interval{1000};
+  std::chrono::milliseconds max_interval{60000};
+  std::chrono::milliseconds max_elapsed_time{300000};
+};
+
+/// Channel filter of one webhook (protocol.md §10.3). Empty fields are not checked; every given
+/// condition must hold.
+struct WebhookFilter {
+  std::string channel_prefix;   ///< also Soketi's channel_name_starts_with
+  std::string channel_suffix;   ///< also Soketi's channel_name_ends_with
+  std::string channel_pattern;  ///< ECMAScript regex, searched anywhere in the name
+  bool pattern_valid = true;    ///< false: the pattern does not compile and matches nothing
+  /// Namespace (text before the first ':' after the type prefix) must be one of these.
+  std::vector<std::string> channel_namespaces;
+};
+
+/// One webhook endpoint of an app (`policy.webhooks[i]` or the flat `webhooks[i]`).
+struct WebhookTarget {
+  std::string url;  ///< as configured, http:// or https://
+  bool tls = false;
+  std::string host;            ///< without brackets for IPv6 literals
+  std::uint16_t port = 80;     ///< explicit or the scheme's default
+  std::string target = "/";    ///< path and query sent in the request line
+  std::vector<std::string> event_types;                      ///< as configured
+  std::vector<std::pair<std::string, std::string>> headers;  ///< extra request headers
+  WebhookFilter filter;
+  std::optional<std::chrono::milliseconds> request_timeout;  ///< overrides the global one
+  std::optional<WebhookRetry> retry;                         ///< overrides the global one
+};
+
+/// Server-wide webhook sender settings (top-level `webhooks`).
+struct WebhookSettings {
+  bool batching_enabled = true;                ///< webhooks.batching.enabled
+  std::chrono::milliseconds batching_duration{50};  ///< webhooks.batching.duration
+  std::uint64_t max_batch_size = 100;          ///< events per request when batching
+  std::uint64_t max_queue_size = 10000;        ///< events held (queued, delayed, being sent)
+  std::uint64_t max_queue_bytes = 64ull << 20; ///< approximate bytes held, same scope
+  std::uint64_t max_concurrent_requests = 20;  ///< requests in flight, all URLs together
+  std::chrono::milliseconds request_timeout{10000};  ///< one attempt: connect..response
+  std::chrono::milliseconds vacate_delay{3000};  ///< channel_vacated / member_removed delay
+  WebhookRetry retry;
+};
+
 struct App {
   std::string id;
   std::string key;
@@ -41,6 +91,8 @@ struct App {
   /// What to send when the app's max_connections is reached: 4004 (default, Sockudo's
   /// code, pusher-js stops) or 4100 (Soketi's, pusher-js backs off and retries).
   int quota_close_code = 4004;
+  /// `policy.webhooks` (or Sockudo's flat `webhooks`; policy wins when both are given).
+  std::vector<WebhookTarget> webhooks;
 };
 
 struct Config {
@@ -71,6 +123,7 @@ struct Config {
   /// Limits of apps that leave a value unset: the AppLimits defaults, overridden by the
   /// server-level `event_limits`, `presence` and `channel_limits.max_name_length` sections.
   AppLimits default_limits;
+  WebhookSettings webhooks;  ///< top-level `webhooks`
   std::vector<App> apps;
   bool embedded_default = false;  ///< true when no --config was given
 };
@@ -98,8 +151,16 @@ std::optional<std::string> process_env(std::string_view name);
 /// - Per-app settings may sit in `policy.limits` / `policy.features` /
 ///   `policy.channels.allowed_origins` or directly on the app object (Sockudo's flat keys);
 ///   `policy` wins when both are given. Unset limits come from `Config::default_limits`.
-/// - Known Sockudo sections this server does not implement (adapter, database, queue, ssl,
-///   webhooks, ...) are ignored with one warning each.
+/// - Known Sockudo sections this server does not implement (adapter, database, queue, ssl, ...)
+///   are ignored with one warning each.
+/// - Webhooks (docs/WEBHOOKS.md): top-level `webhooks` {batching {enabled, duration (ms),
+///   max_batch_size}, max_queue_size, max_queue_bytes, max_concurrent_requests,
+///   request_timeout_ms, vacate_delay_ms, retry {enabled, max_attempts, max_elapsed_time_ms,
+///   initial_interval_ms, max_interval_ms}}; per app `policy.webhooks` or flat `webhooks`: an
+///   array of {url, event_types, headers, filter {channel_prefix, channel_suffix,
+///   channel_pattern, channel_namespace(s), channel_name_starts_with/ends_with},
+///   request_timeout_ms, retry}. A url must be http:// or https://; unknown event types, an
+///   invalid channel_pattern and headers that would replace the signed ones warn.
 /// - Env overrides: an empty variable counts as unset. SOCKUDO_DEFAULT_APP_ID/KEY/SECRET replace
 ///   the fields of the first app; with no app configured they create it (starting from the
 ///   default app below). A malformed PORT / ACTIVITY_TIMEOUT / SOCKUDO_MAX_CONNECTIONS throws.

@@ -410,6 +410,9 @@ Response usage(const Request& req) {
   return json_ok(req, std::move(body));
 }
 
+Response route(Worker& worker, AppRuntime* app, const Request& req, const auth::QueryParams& params,
+               const std::vector<std::string>& parts);
+
 Response api(Worker& worker, const Request& req, std::string_view path, std::string_view query) {
   Hub& hub = worker.hub();
   const auto parts = split_path(path);  // apps, {id}, ...
@@ -434,13 +437,23 @@ Response api(Worker& worker, const Request& req, std::string_view path, std::str
   const auto err = auth::verify_api_request(std::string(req.method_string()), path, params,
                                             req.body(), app->app->secret, now);
   if (err != auth::ApiAuthError::none) {
-    worker.counters().auth_denied.fetch_add(1, std::memory_order_relaxed);
+    worker.counters().auth_failed(AuthFailure::api_request);
     log::warn("api_auth_denied", {{"app_id", app->app->id},
                                   {"path", std::string(path)},
                                   {"reason", std::string(auth::message(err))}});
     return from_error(req,
                       {http::status::unauthorized, "auth_failed", std::string(auth::message(err))});
   }
+  AppCounters& stats = worker.app_counters(app->index);
+  stats.http_calls.fetch_add(1, std::memory_order_relaxed);
+  stats.http_rx_bytes.fetch_add(req.body().size(), std::memory_order_relaxed);
+  Response res = route(worker, app, req, params, parts);
+  stats.http_tx_bytes.fetch_add(res.body().size(), std::memory_order_relaxed);
+  return res;
+}
+
+Response route(Worker& worker, AppRuntime* app, const Request& req, const auth::QueryParams& params,
+               const std::vector<std::string>& parts) {
   const auto method = req.method();
   const std::size_t n = parts.size();
   if (n == 3 && parts[2] == "events" && method == http::verb::post) {

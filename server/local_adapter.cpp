@@ -1,6 +1,7 @@
 #include "server/local_adapter.hpp"
 
 #include <chrono>
+#include <vector>
 
 #include "protocol/channel.hpp"
 #include "protocol/messages.hpp"
@@ -14,7 +15,21 @@ void LocalAdapter::publish(const PublishRequest& request, Worker* caller) {
     // Encode once per channel (the frame names its channel); shared by every subscriber.
     std::string json = protocol::api_event(request.event, channel, request.data);
     SharedFrame frame = make_text_frame(json);
-    if (protocol::classify_channel(channel).is_cache) {
+    const auto kind = protocol::classify_channel(channel);
+    if (kind.is_server_to_user) {
+      // #server-to-user-<id>: every signed-in socket of that user, subscribed or not (§7.3).
+      const std::string_view user =
+          std::string_view(channel).substr(protocol::server_to_user_prefix.size());
+      std::vector<channels::ConnId> conns;
+      {
+        std::lock_guard lock(hub_.state_mutex());
+        conns = hub_.registry().user_connections(app.app->id, user);
+      }
+      std::erase(conns, request.except);
+      hub_.send_to_connections(conns, frame, caller);
+      continue;
+    }
+    if (kind.is_cache) {
       std::lock_guard lock(hub_.state_mutex());
       hub_.registry().set_cached(app.app->id, channel, std::move(json),
                                  std::chrono::steady_clock::now() + hub_.config().cache_ttl);

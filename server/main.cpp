@@ -13,6 +13,7 @@
 #include "server/hub.hpp"
 #include "server/listener.hpp"
 #include "server/log.hpp"
+#include "server/metrics.hpp"
 #include "server/net.hpp"
 #include "server/worker.hpp"
 
@@ -105,8 +106,23 @@ int main(int argc, char** argv) {
                           {"app_secret", embedded ? first.secret : std::string("(configured)")}});
   for (const auto& w : warnings) log::warn("config_warning", {{"detail", w}});
 
+  std::unique_ptr<MetricsServer> metrics;
+  if (hub.config().metrics_enabled) {
+    try {
+      metrics = std::make_unique<MetricsServer>(hub, hub.workers().front()->ioc(),
+                                                hub.config().metrics_host,
+                                                hub.config().metrics_port, listener->port());
+      log::info("metrics_listening",
+                {{"host", hub.config().metrics_host}, {"port", std::to_string(metrics->port())}});
+    } catch (const std::exception& e) {
+      // Metrics are an aid, not a reason to refuse service.
+      log::warn("metrics_listen_failed",
+                {{"port", std::to_string(hub.config().metrics_port)}, {"error", e.what()}});
+    }
+  }
   for (auto& w : hub.workers()) w->start();
   listener->start();
+  if (metrics) metrics->start();
 
   // Graceful shutdown on SIGINT/SIGTERM: refuse new upgrades (503), close every socket with
   // 4200, wait for them to go (bounded by shutdown_grace), then stop the workers.
@@ -117,6 +133,7 @@ int main(int argc, char** argv) {
     log::info("shutdown", {{"signal", std::to_string(sig)}});
     hub.draining.store(true);
     listener->stop();
+    if (metrics) metrics->stop();
     for (auto& w : hub.workers()) {
       net::post(w->ioc(), [wp = w.get()] { wp->close_all_for_shutdown(); });
     }

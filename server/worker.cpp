@@ -20,6 +20,7 @@ Worker::Worker(Hub& hub, std::size_t index)
       index_(index),
       work_(net::make_work_guard(ioc_)),
       sweep_timer_(ioc_),
+      app_counters_(std::make_unique<AppCounters[]>(hub.app_count() + 1)),
       subs_(hub.app_count()),
       scratch_(scratch_bytes) {}
 
@@ -129,6 +130,11 @@ void Worker::schedule_sweep() {
 
 void Worker::sweep() {
   const auto now = std::chrono::steady_clock::now();
+  // Worker 0 also reclaims expired cache-channel events, about once a minute.
+  if (index_ == 0 && ++sweeps_ % 240 == 0) {
+    std::lock_guard lock(hub_.state_mutex());
+    (void)hub_.registry().purge_expired(now);
+  }
   // Sessions may leave the table during on_sweep (close): iterate over a snapshot of ids.
   std::vector<std::shared_ptr<WsSession>> snapshot;
   snapshot.reserve(sessions_.size());

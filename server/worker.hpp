@@ -24,18 +24,46 @@ namespace server {
 
 class WsSession;
 
-/// Counters of one worker; summed over workers when metrics are scraped.
+/// Per-app counters of one worker (Sockudo's metric names, summed over workers at scrape time).
+/// Relaxed atomics: the owning worker writes, the metrics endpoint reads.
+struct AppCounters {
+  std::atomic<std::uint64_t> new_connections{0};
+  std::atomic<std::uint64_t> disconnections{0};
+  std::atomic<std::uint64_t> connection_errors{0};
+  std::atomic<std::uint64_t> rx_bytes{0};
+  std::atomic<std::uint64_t> tx_bytes{0};
+  std::atomic<std::uint64_t> ws_messages_received{0};
+  std::atomic<std::uint64_t> ws_messages_sent{0};
+  std::atomic<std::uint64_t> http_calls{0};
+  std::atomic<std::uint64_t> http_rx_bytes{0};
+  std::atomic<std::uint64_t> http_tx_bytes{0};
+  std::atomic<std::uint64_t> subscriptions{0};
+  std::atomic<std::uint64_t> unsubscriptions{0};
+  std::atomic<std::uint64_t> rate_limit_checks{0};
+  std::atomic<std::uint64_t> rate_limit_triggered{0};
+};
+
+/// Why an authentication attempt was denied (label of pushcore_auth_failures_total).
+enum class AuthFailure : std::uint8_t {
+  signature_missing,
+  signature_invalid,
+  signin_invalid,
+  api_request,
+  origin,
+  count_
+};
+
+/// Node-level counters of one worker.
 struct WorkerCounters {
-  std::atomic<std::uint64_t> connections_opened{0};
+  std::atomic<std::uint64_t> connections_opened{0};  ///< every upgraded socket
   std::atomic<std::uint64_t> connections_closed{0};
-  std::atomic<std::uint64_t> messages_received{0};
-  std::atomic<std::uint64_t> messages_sent{0};
-  std::atomic<std::uint64_t> bytes_received{0};
-  std::atomic<std::uint64_t> bytes_sent{0};
   std::atomic<std::uint64_t> slow_consumers_closed{0};
-  std::atomic<std::uint64_t> auth_denied{0};
-  std::atomic<std::uint64_t> client_events_rate_limited{0};
   std::atomic<std::uint64_t> protocol_errors{0};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(AuthFailure::count_)>
+      auth_failures{};
+  void auth_failed(AuthFailure why) noexcept {
+    auth_failures[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
+  }
 };
 
 class Worker {
@@ -49,6 +77,10 @@ class Worker {
   [[nodiscard]] std::size_t index() const noexcept { return index_; }
   [[nodiscard]] Hub& hub() noexcept { return hub_; }
   [[nodiscard]] WorkerCounters& counters() noexcept { return counters_; }
+  /// Counters of app `index`; index == app_count() is the slot for sockets with no valid app.
+  [[nodiscard]] AppCounters& app_counters(std::size_t index) noexcept {
+    return app_counters_[index];
+  }
   [[nodiscard]] bool on_this_thread() const noexcept {
     return std::this_thread::get_id() == thread_id_;
   }
@@ -103,7 +135,9 @@ class Worker {
   std::thread::id thread_id_;
   net::steady_timer sweep_timer_;
   WorkerCounters counters_;
+  std::unique_ptr<AppCounters[]> app_counters_;
   std::uint64_t next_id_ = 1;
+  std::uint64_t sweeps_ = 0;
 
   std::unordered_map<channels::ConnId, WsSession*> sessions_;
   using ChannelSubs =

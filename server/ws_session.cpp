@@ -17,6 +17,10 @@ namespace server {
 namespace {
 
 constexpr std::size_t max_gather = 64;  // frames per gathered write (one syscall)
+// Sign-in bounds: Pusher documents a 100-entry watchlist; ids longer than a channel name could
+// never be addressed through #server-to-user-<id> anyway.
+constexpr std::size_t max_watchlist_size = 100;
+constexpr std::size_t max_user_id_length = 200 - 16;
 
 bool starts_with(std::string_view s, std::string_view p) {
   return s.substr(0, p.size()) == p;
@@ -61,6 +65,7 @@ void WsSession::start(UpgradeInfo info, std::string_view leftover) {
   id_ = worker_.next_conn_id();
   worker_.add_session(this);
   worker_.counters().connections_opened.fetch_add(1, std::memory_order_relaxed);
+  stats_ = &worker_.app_counters(hub_.app_count());
 
   std::string response =
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -76,6 +81,7 @@ void WsSession::start(UpgradeInfo info, std::string_view leftover) {
 
   // Checks in Sockudo's order, each answered with an error frame then a close (§1.2 [deviate]).
   app_ = hub_.app_by_key(info.app_key);
+  if (app_ != nullptr) stats_ = &worker_.app_counters(app_->index);
   const Config& cfg = hub_.config();
   if (app_ == nullptr) {
     log::info("connection_refused", {{"reason", "unknown app key"}, {"remote", remote_}});
@@ -86,6 +92,7 @@ void WsSession::start(UpgradeInfo info, std::string_view leftover) {
     log::info(
         "connection_refused",
         {{"app_id", app_->app->id}, {"reason", "origin not allowed"}, {"origin", info.origin}});
+    worker_.counters().auth_failed(AuthFailure::origin);
     close_with_error(4009, "Origin not allowed");
   } else if (cfg.max_connections != 0 &&
              hub_.connections.fetch_add(1, std::memory_order_relaxed) >= cfg.max_connections) {
@@ -105,6 +112,8 @@ void WsSession::start(UpgradeInfo info, std::string_view leftover) {
     } else {
       if (app_max == 0) app_->connections.fetch_add(1, std::memory_order_relaxed);
       counted_ = true;
+      accepted_ = true;
+      stats_->new_connections.fetch_add(1, std::memory_order_relaxed);
       socket_id_ = hub_.register_socket(id_);
       registered_ = true;
       queue_json(protocol::connection_established(
@@ -112,6 +121,7 @@ void WsSession::start(UpgradeInfo info, std::string_view leftover) {
     }
   }
 
+  if (!accepted_) stats_->connection_errors.fetch_add(1, std::memory_order_relaxed);
   // Frames the client sent right behind its upgrade request.
   if (!leftover.empty() && state_ == State::open) {
     std::string copy(leftover);
@@ -186,9 +196,8 @@ void WsSession::flush() {
       terminate();
       return;
     }
-    auto& c = worker_.counters();
-    c.bytes_sent.fetch_add(written, std::memory_order_relaxed);
-    c.messages_sent.fetch_add(queue_.consume(written), std::memory_order_relaxed);
+    stats_->tx_bytes.fetch_add(written, std::memory_order_relaxed);
+    stats_->ws_messages_sent.fetch_add(queue_.consume(written), std::memory_order_relaxed);
   }
   if (close_sent_ && state_ == State::closing) {
     // Our close frame is out. If the peer already closed, we are done; otherwise half-close and
@@ -241,7 +250,7 @@ void WsSession::on_readable(const boost::system::error_code& ec) {
       terminate();  // EOF or reset: the peer is gone
       return;
     }
-    worker_.counters().bytes_received.fetch_add(n, std::memory_order_relaxed);
+    stats_->rx_bytes.fetch_add(n, std::memory_order_relaxed);
     last_activity_ = Clock::now();
     process_bytes(buf.data(), n);
     if (state_ == State::closed) return;
@@ -376,7 +385,7 @@ bool WsSession::on_frame(const protocol::FrameHeader& h, std::uint8_t* payload) 
 // ============================================================================================
 
 void WsSession::on_message(std::string_view text) {
-  worker_.counters().messages_received.fetch_add(1, std::memory_order_relaxed);
+  stats_->ws_messages_received.fetch_add(1, std::memory_order_relaxed);
   if (!registered_) return;  // refused connection waiting for its close handshake
   auto parsed = worker_.parser().parse(text);
   if (!parsed) {
@@ -415,8 +424,8 @@ void WsSession::send_error(int code, std::string_view message) {
   queue_json(protocol::error(code, message));
 }
 
-void WsSession::log_denied(std::string_view channel, std::string_view reason) {
-  worker_.counters().auth_denied.fetch_add(1, std::memory_order_relaxed);
+void WsSession::log_denied(AuthFailure why, std::string_view channel, std::string_view reason) {
+  worker_.counters().auth_failed(why);
   // One structured line per denied attempt; never the auth string or the secret.
   log::warn("auth_denied", {{"app_id", app_->app->id},
                             {"socket_id", socket_id_},
@@ -447,7 +456,7 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
   const protocol::ChannelKind kind = protocol::classify_channel(channel);
   if (kind.requires_auth()) {
     if (!sd.value->auth || sd.value->auth->empty()) {
-      log_denied(channel, "signature missing");
+      log_denied(AuthFailure::signature_missing, channel, "signature missing");
       send_error(4009, "Authentication error: Authentication signature required for this channel");
       return;
     }
@@ -456,10 +465,22 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
                                               : std::string_view{};
     if (!auth::verify_channel_auth(app.key, app.secret, socket_id_, channel, channel_data,
                                    *sd.value->auth)) {
-      log_denied(channel, "invalid signature");
+      log_denied(AuthFailure::signature_invalid, channel, "invalid signature");
       send_error(4009, "Authentication error: Channel requires authentication");
       return;
     }
+  }
+  if (kind.is_server_to_user || channel.front() == '#') {
+    // Server-to-user events are delivered to the user's signed-in sockets, not through a
+    // subscription. pusher-js subscribes to its own #server-to-user-<id> after sign-in: accept
+    // exactly that one (no state), reject every other '#' channel.
+    if (user_id_.empty() || channel != std::string(protocol::server_to_user_prefix) + user_id_) {
+      log_denied(AuthFailure::signature_invalid, channel, "server-to-user channel of another user");
+      send_error(4009, "Authentication error: Cannot subscribe to another user's channel");
+      return;
+    }
+    queue_json(protocol::subscription_succeeded(channel));
+    return;
   }
   Subscription* existing = find_subscription(channel);
   if (existing == nullptr && subscriptions_.size() >= app.limits.max_channels_per_connection) {
@@ -523,6 +544,7 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
       return;
     }
     if (existing == nullptr) {
+      stats_->subscriptions.fetch_add(1, std::memory_order_relaxed);
       subscriptions_.push_back({channel, pd.value->user_id, true});
       worker_.index_add(app_->index, channel, this);
     }
@@ -532,6 +554,7 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
       (void)hub_.registry().subscribe(app.id, channel, id_);
     }
     if (existing == nullptr) {
+      stats_->subscriptions.fetch_add(1, std::memory_order_relaxed);
       subscriptions_.push_back({channel, std::string(), false});
       worker_.index_add(app_->index, channel, this);
     }
@@ -573,6 +596,7 @@ void WsSession::handle_unsubscribe(std::string_view data_raw) {
   }
   worker_.index_remove(app_->index, channel, this);
   subscriptions_.erase(it);
+  stats_->unsubscriptions.fetch_add(1, std::memory_order_relaxed);
 }
 
 void WsSession::handle_client_event(std::string_view event, std::string_view channel,
@@ -581,13 +605,14 @@ void WsSession::handle_client_event(std::string_view event, std::string_view cha
   const AppLimits& lim = app.limits;
   // 1. Rate limit first: every client-* attempt counts, valid or not (fixed window).
   if (lim.max_client_events_per_second > 0) {
+    stats_->rate_limit_checks.fetch_add(1, std::memory_order_relaxed);
     const auto now = Clock::now();
     if (now - rate_window_start_ >= std::chrono::seconds(lim.client_event_decay_seconds)) {
       rate_window_start_ = now;
       rate_count_ = 0;
     }
     if (++rate_count_ > lim.max_client_events_per_second * lim.client_event_decay_seconds) {
-      worker_.counters().client_events_rate_limited.fetch_add(1, std::memory_order_relaxed);
+      stats_->rate_limit_triggered.fetch_add(1, std::memory_order_relaxed);
       send_error(4301, "Client event rejected due to rate limit");
       return;
     }
@@ -654,17 +679,57 @@ void WsSession::handle_signin(std::string_view data_raw) {
   }
   if (!auth::verify_user_auth(app.key, app.secret, socket_id_, sd.value->user_data,
                               sd.value->auth)) {
-    log_denied("", "invalid signin signature");
+    log_denied(AuthFailure::signin_invalid, "", "invalid signin signature");
     send_error(4009, "Authentication error: Connection not authorized for signin.");
     return;
   }
+  if (ud.value->id.size() > max_user_id_length) {
+    send_error(4009, "Authentication error: User id exceeds maximum length of " +
+                         std::to_string(max_user_id_length));
+    return;
+  }
+  if (ud.value->watchlist.size() > max_watchlist_size) {
+    send_error(4302, "Watchlist limit exceeded");
+    return;
+  }
+  const bool watch = app.enable_watchlist_events;
+  std::vector<std::string> online, offline;
   {
     std::lock_guard lock(hub_.state_mutex());
-    (void)hub_.registry().sign_in(app.id, id_, ud.value->id, ud.value->watchlist);
+    auto& reg = hub_.registry();
+    const auto res = reg.sign_in(app.id, id_, ud.value->id,
+                                 watch ? ud.value->watchlist : std::vector<std::string>{});
+    if (watch) {
+      if (res.previous_user && res.previous_went_offline) {
+        notify_watchers(*res.previous_user, false);
+      }
+      if (res.came_online) notify_watchers(ud.value->id, true);
+      for (const auto& w : ud.value->watchlist) {
+        (reg.is_online(app.id, w) ? online : offline).push_back(w);
+      }
+    }
   }
   user_id_ = ud.value->id;
   authorized_ = true;
   queue_json(protocol::signin_success(sd.value->user_data));
+  if (watch && !ud.value->watchlist.empty()) {
+    queue_json(protocol::watchlist_events(std::span<const std::string>(online),
+                                          std::span<const std::string>(offline)));
+  }
+}
+
+void WsSession::notify_watchers(const std::string& user_id, bool online) {
+  // Caller holds the state mutex. One frame for every signed-in socket of every watcher.
+  const auto watchers = hub_.registry().watcher_connections(app_->app->id, user_id);
+  if (watchers.empty()) return;
+  const std::vector<std::string> ids{user_id};
+  const std::vector<std::string> none;
+  const auto frame =
+      make_text_frame(online ? protocol::watchlist_events(std::span<const std::string>(ids),
+                                                          std::span<const std::string>(none))
+                             : protocol::watchlist_events(std::span<const std::string>(none),
+                                                          std::span<const std::string>(ids)));
+  hub_.send_to_connections(watchers, frame, &worker_);
 }
 
 // ============================================================================================
@@ -725,9 +790,15 @@ void WsSession::leave_everything() {
                                    id_, &worker_);
         }
       }
-      if (!user_id_.empty()) (void)reg.sign_out(app_->app->id, id_);
+      if (!user_id_.empty()) {
+        const auto res = reg.sign_out(app_->app->id, id_);
+        if (res.went_offline && res.user_id && app_->app->enable_watchlist_events) {
+          notify_watchers(*res.user_id, false);
+        }
+      }
     }
     for (const auto& s : subscriptions_) worker_.index_remove(app_->index, s.channel, this);
+    stats_->unsubscriptions.fetch_add(subscriptions_.size(), std::memory_order_relaxed);
     subscriptions_.clear();
     hub_.unregister_socket(socket_id_);
   }
@@ -752,6 +823,7 @@ void WsSession::terminate() {
   fragments_.shrink_to_fit();
   worker_.remove_session(this);
   worker_.counters().connections_closed.fetch_add(1, std::memory_order_relaxed);
+  if (accepted_) stats_->disconnections.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace server

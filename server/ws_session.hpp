@@ -21,6 +21,7 @@
 #include "server/hub.hpp"
 #include "server/net.hpp"
 #include "server/send_queue.hpp"
+#include "server/worker.hpp"
 
 namespace server {
 
@@ -99,7 +100,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
                            std::string_view data_raw);
   void handle_signin(std::string_view data_raw);
   void send_error(int code, std::string_view message);
-  void log_denied(std::string_view channel, std::string_view reason);
+  /// Sends a watchlist online/offline event about `user_id` to its watchers. Holds: state mutex.
+  void notify_watchers(const std::string& user_id, bool online);
+  void log_denied(AuthFailure why, std::string_view channel, std::string_view reason);
   [[nodiscard]] Subscription* find_subscription(std::string_view channel);
 
   Worker& worker_;
@@ -110,14 +113,16 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   std::string socket_id_;
   std::string remote_;
   State state_ = State::handshake;
-  bool counted_ = false;        ///< counted in node/app connection totals
-  bool registered_ = false;     ///< in the worker's session table and the hub's socket map
-  bool write_waiting_ = false;  ///< an async wait for writability is pending
-  bool read_waiting_ = false;   ///< an async wait for readability is pending
-  bool peer_closed_ = false;    ///< the peer's close frame arrived
-  bool close_sent_ = false;     ///< our close frame is queued
-  bool over_budget_ = false;    ///< a 4100 close is scheduled
-  bool authorized_ = false;     ///< signed in, or completed a private/presence subscription
+  AppCounters* stats_ = nullptr;  ///< this app's counters on this worker
+  bool accepted_ = false;         ///< passed the §1.2 checks (connection_established sent)
+  bool counted_ = false;          ///< counted in node/app connection totals
+  bool registered_ = false;       ///< in the worker's session table and the hub's socket map
+  bool write_waiting_ = false;    ///< an async wait for writability is pending
+  bool read_waiting_ = false;     ///< an async wait for readability is pending
+  bool peer_closed_ = false;      ///< the peer's close frame arrived
+  bool close_sent_ = false;       ///< our close frame is queued
+  bool over_budget_ = false;      ///< a 4100 close is scheduled
+  bool authorized_ = false;       ///< signed in, or completed a private/presence subscription
   bool ping_outstanding_ = false;
 
   SendQueue queue_;

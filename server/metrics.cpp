@@ -1,0 +1,271 @@
+#include "server/metrics.hpp"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include "server/hub.hpp"
+#include "server/worker.hpp"
+
+namespace server {
+
+namespace {
+
+// One HTTP exchange on the metrics port: read a request, answer, close.
+class MetricsConnection : public std::enable_shared_from_this<MetricsConnection> {
+ public:
+  MetricsConnection(Hub& hub, tcp::socket socket, std::uint16_t ws_port)
+      : hub_(hub), stream_(std::move(socket)), ws_port_(ws_port) {}
+
+  void run() {
+    stream_.expires_after(std::chrono::seconds(10));
+    http::async_read(stream_, buffer_, req_,
+                     [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                       if (!ec) self->respond();
+                     });
+  }
+
+ private:
+  void respond() {
+    const std::string_view target = req_.target();
+    const std::string_view path = target.substr(0, target.find('?'));
+    res_.version(req_.version());
+    res_.keep_alive(false);
+    if (path == "/metrics") {
+      res_.result(http::status::ok);
+      res_.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      res_.body() = render_metrics(hub_, ws_port_);
+    } else {
+      res_.result(http::status::not_found);
+      res_.set(http::field::content_type, "text/plain");
+      res_.body() = "404 NOT FOUND";
+    }
+    res_.prepare_payload();
+    http::async_write(stream_, res_,
+                      [self = shared_from_this()](const boost::system::error_code&, std::size_t) {
+                        boost::system::error_code ec;
+                        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+                      });
+  }
+
+  Hub& hub_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  http::request<http::empty_body> req_;
+  http::response<http::string_body> res_;
+  std::uint16_t ws_port_;
+};
+
+class Writer {
+ public:
+  explicit Writer(std::string& out) : out_(out) {}
+  void header(std::string_view name, std::string_view type, std::string_view help) {
+    out_.append("# HELP ").append(name).append(" ").append(help).append("\n");
+    out_.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+  }
+  void sample(std::string_view name, std::string_view labels, double value) {
+    out_.append(name);
+    if (!labels.empty()) out_.append("{").append(labels).append("}");
+    std::ostringstream v;
+    v.precision(15);
+    v << value;
+    out_.append(" ").append(v.str()).append("\n");
+  }
+
+ private:
+  std::string& out_;
+};
+
+std::string escape_label(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out.append("\\n");
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::size_t open_fds() {
+  std::size_t n = 0;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (readdir(d) != nullptr) ++n;
+    closedir(d);
+  }
+  return n >= 2 ? n - 3 : 0;  // ".", ".." and the DIR's own fd
+}
+
+}  // namespace
+
+std::string render_metrics(Hub& hub, std::uint16_t port) {
+  std::string out;
+  out.reserve(8192);
+  Writer w(out);
+  const std::string port_label = "port=\"" + std::to_string(port) + "\"";
+  auto labels_for = [&](std::size_t app) {
+    return "app_id=\"" + escape_label(hub.app_at(app).app->id) + "\"," + port_label;
+  };
+  auto sum = [&](std::size_t app, std::atomic<std::uint64_t> AppCounters::*field) {
+    std::uint64_t total = 0;
+    for (auto& wk : hub.workers()) {
+      total += (wk->app_counters(app).*field).load(std::memory_order_relaxed);
+    }
+    return static_cast<double>(total);
+  };
+  struct Counter {
+    const char* name;
+    const char* type;
+    const char* help;
+    std::atomic<std::uint64_t> AppCounters::*field;
+  };
+  const Counter counters[] = {
+      {"sockudo_new_connections_total", "counter", "New WebSocket connections",
+       &AppCounters::new_connections},
+      {"sockudo_new_disconnections_total", "counter", "WebSocket disconnections",
+       &AppCounters::disconnections},
+      {"sockudo_connection_errors_total", "counter", "Refused WebSocket connections",
+       &AppCounters::connection_errors},
+      {"sockudo_socket_received_bytes", "counter", "Bytes received on WebSockets",
+       &AppCounters::rx_bytes},
+      {"sockudo_socket_transmitted_bytes", "counter", "Bytes sent on WebSockets",
+       &AppCounters::tx_bytes},
+      {"sockudo_ws_messages_received_total", "counter", "WebSocket messages received",
+       &AppCounters::ws_messages_received},
+      {"sockudo_ws_messages_sent_total", "counter", "WebSocket messages sent",
+       &AppCounters::ws_messages_sent},
+      {"sockudo_http_calls_received_total", "counter", "HTTP API calls received",
+       &AppCounters::http_calls},
+      {"sockudo_http_received_bytes", "counter", "HTTP API request body bytes",
+       &AppCounters::http_rx_bytes},
+      {"sockudo_http_transmitted_bytes", "counter", "HTTP API response body bytes",
+       &AppCounters::http_tx_bytes},
+      {"sockudo_channel_subscriptions_total", "counter", "Channel subscriptions",
+       &AppCounters::subscriptions},
+      {"sockudo_channel_unsubscriptions_total", "counter", "Channel unsubscriptions",
+       &AppCounters::unsubscriptions},
+      {"sockudo_rate_limit_checks_total", "counter", "Client event rate limit checks",
+       &AppCounters::rate_limit_checks},
+      {"sockudo_rate_limit_triggered_total", "counter", "Client events rejected by rate limit",
+       &AppCounters::rate_limit_triggered},
+  };
+
+  w.header("sockudo_connected", "gauge", "Currently open WebSocket connections");
+  for (std::size_t a = 0; a < hub.app_count(); ++a) {
+    w.sample("sockudo_connected", labels_for(a),
+             static_cast<double>(hub.app_at(a).connections.load(std::memory_order_relaxed)));
+  }
+  for (const auto& c : counters) {
+    w.header(c.name, c.type, c.help);
+    for (std::size_t a = 0; a < hub.app_count(); ++a)
+      w.sample(c.name, labels_for(a), sum(a, c.field));
+  }
+  w.header("sockudo_active_channels", "gauge", "Occupied channels");
+  {
+    std::vector<double> active(hub.app_count());
+    {
+      std::lock_guard lock(hub.state_mutex());
+      for (std::size_t a = 0; a < hub.app_count(); ++a) {
+        active[a] = static_cast<double>(hub.registry().stats(hub.app_at(a).app->id).channels);
+      }
+    }
+    for (std::size_t a = 0; a < hub.app_count(); ++a) {
+      w.sample("sockudo_active_channels", labels_for(a), active[a]);
+    }
+  }
+
+  auto node_sum = [&](auto getter) {
+    std::uint64_t total = 0;
+    for (auto& wk : hub.workers()) total += getter(wk->counters());
+    return static_cast<double>(total);
+  };
+  w.header("pushcore_slow_consumers_closed_total", "counter",
+           "Connections closed with 4100 because their send queue exceeded its budget");
+  w.sample("pushcore_slow_consumers_closed_total", port_label, node_sum([](WorkerCounters& c) {
+             return c.slow_consumers_closed.load(std::memory_order_relaxed);
+           }));
+  w.header("pushcore_protocol_errors_total", "counter", "WebSocket protocol violations");
+  w.sample("pushcore_protocol_errors_total", port_label, node_sum([](WorkerCounters& c) {
+             return c.protocol_errors.load(std::memory_order_relaxed);
+           }));
+  w.header("pushcore_auth_failures_total", "counter", "Denied authentication attempts by reason");
+  const char* reasons[] = {"signature_missing", "signature_invalid", "signin_invalid",
+                           "api_request", "origin"};
+  for (std::size_t r = 0; r < static_cast<std::size_t>(AuthFailure::count_); ++r) {
+    w.sample("pushcore_auth_failures_total",
+             std::string("reason=\"") + reasons[r] + "\"," + port_label,
+             node_sum([r](WorkerCounters& c) {
+               return c.auth_failures[r].load(std::memory_order_relaxed);
+             }));
+  }
+
+  // Process metrics.
+  long pages = 0, resident = 0;
+  {
+    std::ifstream statm("/proc/self/statm");
+    statm >> pages >> resident;
+  }
+  double cpu = 0;
+  {
+    std::ifstream stat("/proc/self/stat");
+    std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const auto close = content.rfind(')');
+    if (close != std::string::npos) {
+      std::istringstream rest(content.substr(close + 2));
+      std::string field;
+      unsigned long utime = 0, stime = 0;
+      for (int i = 3; i <= 15 && rest >> field; ++i) {
+        if (i == 14) utime = std::stoul(field);
+        if (i == 15) stime = std::stoul(field);
+      }
+      cpu = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    }
+  }
+  w.header("process_resident_memory_bytes", "gauge", "Resident memory size in bytes");
+  w.sample("process_resident_memory_bytes", "",
+           static_cast<double>(resident * sysconf(_SC_PAGESIZE)));
+  w.header("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes");
+  w.sample("process_virtual_memory_bytes", "", static_cast<double>(pages * sysconf(_SC_PAGESIZE)));
+  w.header("process_open_fds", "gauge", "Open file descriptors");
+  w.sample("process_open_fds", "", static_cast<double>(open_fds()));
+  w.header("process_cpu_seconds_total", "counter", "User and system CPU time in seconds");
+  w.sample("process_cpu_seconds_total", "", cpu);
+  return out;
+}
+
+MetricsServer::MetricsServer(Hub& hub, net::io_context& ioc, const std::string& host,
+                             std::uint16_t port, std::uint16_t ws_port)
+    : hub_(hub), acceptor_(ioc), ws_port_(ws_port) {
+  const tcp::endpoint ep{net::ip::make_address(host), port};
+  acceptor_.open(ep.protocol());
+  acceptor_.set_option(net::socket_base::reuse_address(true));
+  acceptor_.bind(ep);
+  acceptor_.listen();
+  port_ = acceptor_.local_endpoint().port();
+}
+
+void MetricsServer::start() {
+  net::post(acceptor_.get_executor(), [this] { do_accept(); });
+}
+
+void MetricsServer::stop() {
+  net::post(acceptor_.get_executor(), [this] {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+  });
+}
+
+void MetricsServer::do_accept() {
+  acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
+    if (!acceptor_.is_open()) return;
+    if (!ec) std::make_shared<MetricsConnection>(hub_, std::move(socket), ws_port_)->run();
+    do_accept();
+  });
+}
+
+}  // namespace server
