@@ -28,7 +28,14 @@ Hub::Hub(Config config) : config_(std::move(config)) {
   adapter_ = std::make_unique<LocalAdapter>(*this);
 }
 
-Hub::~Hub() = default;
+Hub::~Hub() {
+  // Stop the workers first: destroying their io_contexts frees the sessions still owned by
+  // pending handlers, and those must not reach the registry being destroyed below.
+  tearing_down.store(true);
+  for (auto& w : workers_) w->stop();
+  for (auto& w : workers_) w->join();
+  workers_.clear();
+}
 
 AppRuntime* Hub::app_by_key(std::string_view key) noexcept {
   auto it = by_key_.find(key);

@@ -60,6 +60,9 @@ class Hub {
   std::atomic<std::uint64_t> connections{0};
   /// True once graceful shutdown began: new upgrades are answered 503.
   std::atomic<bool> draining{false};
+  /// True while the Hub is being destroyed: sessions freed with their io_context must not touch
+  /// shared state any more.
+  std::atomic<bool> tearing_down{false};
 
   // ---- shared truth ------------------------------------------------------------------------
   /// Guards registry() and the socket-id map. Never held while doing I/O; while holding it,

@@ -47,7 +47,7 @@ WsSession::WsSession(Worker& worker, tcp::socket socket)
 WsSession::~WsSession() {
   // Normally terminate() already ran; this covers teardown paths that dropped the last
   // reference without it (nothing pending), so indexes never keep a dangling pointer.
-  if (state_ != State::closed) {
+  if (state_ != State::closed && !hub_.tearing_down.load(std::memory_order_relaxed)) {
     leave_everything();
     if (id_ != 0) worker_.remove_session(this);
   }
