@@ -19,9 +19,11 @@ static_assert(json_padding == simdjson::SIMDJSON_PADDING,
 // to_json_string) is merely bracket-counted, so `{"data":{"a" 1}}` would pass. Stage 1 already
 // checked UTF-8 and unescaped control characters for the whole input, so one recursive walk
 // that reads every key and value completes the validation. It reuses stage 1's structural
-// index, so it costs far less than a second parse (e.g. a DOM parse of `data`), and it runs in
-// the same pass that extracts the fields: a field's raw text is the span between where its value
-// starts and where the iterator stands after the walk.
+// index and runs in the same pass that extracts the fields: a field's raw text is the span
+// between where its value starts and where the iterator stands after the walk. Measured (2 vCPU
+// EPYC, -O3): a 133-byte client event parses in ~320-400 ns (stage 1 is ~150 ns of it), and
+// a 31 KB one in ~87 us, the same as a DOM parse of it (~80 us). Extracting with
+// to_json_string and then DOM-validating the `data` slice was no faster on small messages.
 
 bool is_json_space(char c) noexcept {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';

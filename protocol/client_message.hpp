@@ -34,7 +34,8 @@ struct ClientMessage {
 using ParseResult = Result<ClientMessage>;
 
 /// Parses client frames with simdjson On-Demand. Keep one per worker thread and reuse it (it
-/// keeps its buffers); one instance must not be used by two threads at once.
+/// keeps its buffers); one instance must not be used by two threads at once. A moved-from
+/// parser may only be destroyed or assigned to.
 ///
 /// Errors (all code 4000, the connection stays open):
 /// - invalid JSON anywhere, non-object message, a non-string non-null `channel`, a duplicated

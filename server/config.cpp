@@ -48,8 +48,8 @@ constexpr std::uint64_t u64_max = std::numeric_limits<std::uint64_t>::max();
 // Sockudo options that this server does not implement: accepted with one warning each so that
 // a Sockudo config file loads unchanged.
 constexpr std::string_view unsupported_top_level[] = {
-    "adapter", "cleanup",      "database", "database_pooling", "instance",
-    "logging", "queue",        "rate_limiter", "ssl",          "unix_socket"};
+    "adapter", "cleanup",      "database", "database_pooling", "instance", "logging",
+    "queue",   "rate_limiter", "ssl",      "unix_socket"};
 constexpr std::string_view unsupported_app_keys[] = {
     "max_backend_events_per_second", "max_read_requests_per_second", "channel_delta_compression",
     "enable_delta_compression"};
@@ -60,7 +60,7 @@ constexpr std::string_view webhook_event_types[] = {
     "client_event",     "cache_miss",      "subscription_count"};
 // Headers the sender sets itself: a configured value would break the signature check or HTTP.
 constexpr std::string_view reserved_webhook_headers[] = {
-    "content-type", "content-length", "x-pusher-key", "x-pusher-signature",
+    "content-type", "content-length", "x-pusher-key",     "x-pusher-signature",
     "host",         "connection",     "transfer-encoding"};
 
 // ================================================================================================
@@ -388,8 +388,9 @@ std::string parse_webhook_url(std::string_view url, WebhookTarget& out) {
     target = target.substr(0, hash);
   }
   out.host = std::string(host);
-  out.target = target.empty() ? "/" : (target.front() == '?' ? "/" + std::string(target)
-                                                                : std::string(target));
+  out.target = target.empty()
+                   ? "/"
+                   : (target.front() == '?' ? "/" + std::string(target) : std::string(target));
   out.url = std::string(url);
   return "";
 }

@@ -55,10 +55,10 @@ struct WebhookFilter {
 struct WebhookTarget {
   std::string url;  ///< as configured, http:// or https://
   bool tls = false;
-  std::string host;            ///< without brackets for IPv6 literals
-  std::uint16_t port = 80;     ///< explicit or the scheme's default
-  std::string target = "/";    ///< path and query sent in the request line
-  std::vector<std::string> event_types;                      ///< as configured
+  std::string host;                      ///< without brackets for IPv6 literals
+  std::uint16_t port = 80;               ///< explicit or the scheme's default
+  std::string target = "/";              ///< path and query sent in the request line
+  std::vector<std::string> event_types;  ///< as configured
   std::vector<std::pair<std::string, std::string>> headers;  ///< extra request headers
   WebhookFilter filter;
   std::optional<std::chrono::milliseconds> request_timeout;  ///< overrides the global one
@@ -67,14 +67,14 @@ struct WebhookTarget {
 
 /// Server-wide webhook sender settings (top-level `webhooks`).
 struct WebhookSettings {
-  bool batching_enabled = true;                ///< webhooks.batching.enabled
-  std::chrono::milliseconds batching_duration{50};  ///< webhooks.batching.duration
-  std::uint64_t max_batch_size = 100;          ///< events per request when batching
-  std::uint64_t max_queue_size = 10000;        ///< events held (queued, delayed, being sent)
-  std::uint64_t max_queue_bytes = 64ull << 20; ///< approximate bytes held, same scope
-  std::uint64_t max_concurrent_requests = 20;  ///< requests in flight, all URLs together
+  bool batching_enabled = true;                      ///< webhooks.batching.enabled
+  std::chrono::milliseconds batching_duration{50};   ///< webhooks.batching.duration
+  std::uint64_t max_batch_size = 100;                ///< events per request when batching
+  std::uint64_t max_queue_size = 10000;              ///< events held (queued, delayed, being sent)
+  std::uint64_t max_queue_bytes = 64ull << 20;       ///< approximate bytes held, same scope
+  std::uint64_t max_concurrent_requests = 20;        ///< requests in flight, all URLs together
   std::chrono::milliseconds request_timeout{10000};  ///< one attempt: connect..response
-  std::chrono::milliseconds vacate_delay{3000};  ///< channel_vacated / member_removed delay
+  std::chrono::milliseconds vacate_delay{3000};      ///< channel_vacated / member_removed delay
   WebhookRetry retry;
 };
 

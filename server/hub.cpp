@@ -26,6 +26,7 @@ Hub::Hub(Config config) : config_(std::move(config)) {
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
   adapter_ = std::make_unique<LocalAdapter>(*this);
+  webhooks_ = std::make_unique<Webhooks>(config_);
 }
 
 Hub::~Hub() {

@@ -17,6 +17,7 @@
 #include "server/adapter.hpp"
 #include "server/config.hpp"
 #include "server/send_queue.hpp"
+#include "server/webhooks.hpp"
 
 namespace server {
 
@@ -80,6 +81,8 @@ class Hub {
   // ---- fan-out -----------------------------------------------------------------------------
   /// The adapter: where publishes go (local workers now, Redis later). Any thread.
   [[nodiscard]] Adapter& adapter() noexcept { return *adapter_; }
+  /// Webhook sender (thread-safe emit, never blocks).
+  [[nodiscard]] Webhooks& webhooks() noexcept { return *webhooks_; }
 
   /// Delivers one encoded frame to every local subscriber of (app, channel) except `except`
   /// (0 = none): one post per worker, inline for the calling worker (`caller`, may be null).
@@ -102,6 +105,7 @@ class Hub {
   std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>> by_id_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Adapter> adapter_;
+  std::unique_ptr<Webhooks> webhooks_;
 
   std::mutex state_mutex_;
   channels::Registry registry_;

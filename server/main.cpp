@@ -120,6 +120,7 @@ int main(int argc, char** argv) {
                 {{"port", std::to_string(hub.config().metrics_port)}, {"error", e.what()}});
     }
   }
+  hub.webhooks().start();
   for (auto& w : hub.workers()) w->start();
   listener->start();
   if (metrics) metrics->start();
@@ -153,5 +154,10 @@ int main(int argc, char** argv) {
   }
   for (auto& w : hub.workers()) w->stop();
   for (auto& w : hub.workers()) w->join();
+  // Sessions are gone; give queued webhooks (incl. the vacated/removed events they produced)
+  // what is left of the grace period.
+  const auto left = deadline - std::chrono::steady_clock::now();
+  hub.webhooks().shutdown(std::max(std::chrono::milliseconds(500),
+                                   std::chrono::duration_cast<std::chrono::milliseconds>(left)));
   return 0;
 }

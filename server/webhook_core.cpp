@@ -134,9 +134,13 @@ std::string webhook_body(std::int64_t time_ms, const std::vector<std::string_vie
 
 std::string_view channel_namespace(std::string_view channel) noexcept {
   // Longest prefixes first, so "private-encrypted-" is not read as "private-".
-  constexpr std::string_view prefixes[] = {
-      "private-encrypted-cache-", "private-encrypted-", "presence-cache-", "private-cache-",
-      "cache-",                   "presence-",          "private-"};
+  constexpr std::string_view prefixes[] = {"private-encrypted-cache-",
+                                           "private-encrypted-",
+                                           "presence-cache-",
+                                           "private-cache-",
+                                           "cache-",
+                                           "presence-",
+                                           "private-"};
   for (const std::string_view prefix : prefixes) {
     if (channel.starts_with(prefix)) {
       channel.remove_prefix(prefix.size());

@@ -75,7 +75,7 @@ class WebhookRouting {
  public:
   struct Target {
     std::size_t app_index = 0;
-    const App* app = nullptr;               ///< points into the Config this was built from
+    const App* app = nullptr;                ///< points into the Config this was built from
     const WebhookTarget* webhook = nullptr;  ///< same
     std::uint32_t types = 0;                 ///< bit (1 << WebhookEventType) per wanted type
     WebhookChannelFilter filter;
@@ -198,7 +198,7 @@ class WebhookScheduler {
   const WebhookRouting& routing_;
   WebhookSettings settings_;
   std::unordered_map<std::string, Pending> pending_;  // key: kind|app|channel[|user_id]
-  std::deque<DueEntry> due_;  // FIFO: the delay is constant, so due times are non-decreasing
+  std::deque<DueEntry> due_;        // FIFO: the delay is constant, so due times are non-decreasing
   std::vector<OpenBatch> batches_;  // per target
   std::vector<WebhookBatch> ready_;
   std::size_t held_events_ = 0;

@@ -15,7 +15,6 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-
 #include <optional>
 #include <utility>
 
@@ -112,8 +111,8 @@ class WebhookExchange : public std::enable_shared_from_this<WebhookExchange> {
     if (conn_) {
       reused_ = true;
       // Post, so `done` is never called from inside send().
-      net::post(client_.ioc_, beast::bind_front_handler(&WebhookExchange::do_write,
-                                                        shared_from_this()));
+      net::post(client_.ioc_,
+                beast::bind_front_handler(&WebhookExchange::do_write, shared_from_this()));
     } else {
       start_fresh();
     }
@@ -128,9 +127,9 @@ class WebhookExchange : public std::enable_shared_from_this<WebhookExchange> {
     if (!ec) {
       // An IP literal needs no DNS.
       endpoints_.assign(1, tcp::endpoint(address, origin_.port));
-      net::async_connect(conn_->lowest(), endpoints_,
-                         beast::bind_front_handler(&WebhookExchange::on_connect,
-                                                   shared_from_this()));
+      net::async_connect(
+          conn_->lowest(), endpoints_,
+          beast::bind_front_handler(&WebhookExchange::on_connect, shared_from_this()));
       return;
     }
     resolver_.async_resolve(
@@ -169,8 +168,10 @@ class WebhookExchange : public std::enable_shared_from_this<WebhookExchange> {
     // TLS: SNI (names only, not IP literals), certificate chain and host name verification.
     error_code not_ip;
     (void)net::ip::make_address(origin_.host, not_ip);
-    if (not_ip && SSL_set_tlsext_host_name(conn_->tls->native_handle(), origin_.host.c_str()) != 1) {
-      return finish_error(error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category()));
+    if (not_ip &&
+        SSL_set_tlsext_host_name(conn_->tls->native_handle(), origin_.host.c_str()) != 1) {
+      return finish_error(
+          error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category()));
     }
     conn_->tls->set_verify_mode(ssl::verify_peer, ec);
     if (!ec) {
@@ -234,8 +235,7 @@ class WebhookExchange : public std::enable_shared_from_this<WebhookExchange> {
   // An I/O error after writing began. A reused connection the peer had already closed is
   // replaced once by a fresh one; anything else ends the attempt.
   void fail_io(error_code ec) {
-    const bool nothing_received =
-        conn_->buffer.size() == 0 && (!parser_ || !parser_->got_some());
+    const bool nothing_received = conn_->buffer.size() == 0 && (!parser_ || !parser_->got_some());
     if (reused_ && !retried_fresh_ && !timed_out_ && nothing_received &&
         is_stale_connection_error(ec)) {
       retried_fresh_ = true;

@@ -1,15 +1,14 @@
 #include "server/webhooks.hpp"
 
+#include <algorithm>
+#include <array>
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
-
-#include <algorithm>
-#include <array>
-#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -328,10 +327,9 @@ struct Webhooks::Impl {
     ++in_flight_by_target_[request->target];
     const WebhookOrigin origin{webhook.tls, webhook.host, webhook.port};
     const auto timeout = webhook.request_timeout.value_or(config_.webhooks.request_timeout);
-    client_->send(origin, request->http, timeout,
-                  [this, request](const WebhookHttpResult& result) {
-                    guarded([&] { on_result(request, result); });
-                  });
+    client_->send(origin, request->http, timeout, [this, request](const WebhookHttpResult& result) {
+      guarded([&] { on_result(request, result); });
+    });
   }
 
   void on_result(const RequestPtr& request, const WebhookHttpResult& result) {
@@ -610,7 +608,9 @@ Webhooks::~Webhooks() {
   }
 }
 
-void Webhooks::start() { impl_->start(); }
+void Webhooks::start() {
+  impl_->start();
+}
 
 void Webhooks::emit(std::size_t app_index, WebhookEvent event) noexcept {
   try {
@@ -626,8 +626,12 @@ bool Webhooks::wants(std::size_t app_index, std::string_view event_name) const n
   return type && impl_->routing_.wants(app_index, *type);
 }
 
-void Webhooks::shutdown(std::chrono::milliseconds grace) { impl_->shutdown(grace); }
+void Webhooks::shutdown(std::chrono::milliseconds grace) {
+  impl_->shutdown(grace);
+}
 
-Webhooks::Stats Webhooks::stats() const { return impl_->stats(); }
+Webhooks::Stats Webhooks::stats() const {
+  return impl_->stats();
+}
 
 }  // namespace server

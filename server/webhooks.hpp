@@ -72,11 +72,11 @@ class Webhooks {
   void shutdown(std::chrono::milliseconds grace);
 
   struct Stats {
-    std::uint64_t queued = 0;          ///< events accepted by emit()
-    std::uint64_t sent_events = 0;     ///< events delivered (2xx), counted per webhook URL
-    std::uint64_t sent_requests = 0;   ///< requests answered 2xx
-    std::uint64_t failed_requests = 0;   ///< attempts that failed (error, timeout, non-2xx)
-    std::uint64_t retried_requests = 0;  ///< retries scheduled after a failed attempt
+    std::uint64_t queued = 0;              ///< events accepted by emit()
+    std::uint64_t sent_events = 0;         ///< events delivered (2xx), counted per webhook URL
+    std::uint64_t sent_requests = 0;       ///< requests answered 2xx
+    std::uint64_t failed_requests = 0;     ///< attempts that failed (error, timeout, non-2xx)
+    std::uint64_t retried_requests = 0;    ///< retries scheduled after a failed attempt
     std::uint64_t dropped_queue_full = 0;  ///< events lost: queue (count or bytes) was full
     /// Events lost after a permanent rejection (non-retryable status), exhausted retries, or
     /// left undelivered when the shutdown grace period ended (per webhook URL).

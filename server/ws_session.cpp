@@ -26,6 +26,12 @@ bool starts_with(std::string_view s, std::string_view p) {
   return s.substr(0, p.size()) == p;
 }
 
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 std::uint64_t kb_to_bytes(double kb) {
   return static_cast<std::uint64_t>(kb * 1024.0);
 }
@@ -420,6 +426,28 @@ void WsSession::on_message(std::string_view text) {
   }
 }
 
+void WsSession::webhook(std::string_view name, std::string_view channel,
+                        std::optional<std::string> user_id,
+                        std::optional<std::uint64_t> subscription_count) {
+  if (!hub_.webhooks().wants(app_->index, name)) return;
+  WebhookEvent ev;
+  ev.name = std::string(name);
+  ev.channel = std::string(channel);
+  ev.user_id = std::move(user_id);
+  ev.subscription_count = subscription_count;
+  ev.time_ms = unix_ms();
+  hub_.webhooks().emit(app_->index, std::move(ev));
+}
+
+void WsSession::webhooks_for_leave(std::string_view channel, const channels::LeaveResult& res) {
+  if (!res.was_subscribed) return;
+  if (res.member_removed) webhook("member_removed", channel, res.user_id);
+  if (!protocol::classify_channel(channel).is_presence) {
+    webhook("subscription_count", channel, std::nullopt, res.subscription_count);
+  }
+  if (res.channel_vacated) webhook("channel_vacated", channel);
+}
+
 void WsSession::send_error(int code, std::string_view message) {
   queue_json(protocol::error(code, message));
 }
@@ -519,6 +547,8 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
         } else {
           const auto res =
               reg.join_presence(app.id, channel, id_, pd.value->user_id, pd.value->user_info);
+          if (res.channel_occupied) webhook("channel_occupied", channel);
+          if (res.member_added) webhook("member_added", channel, pd.value->user_id);
           if (res.member_added) {
             // member_added reaches the others before the joiner's subscription_succeeded.
             hub_.adapter().broadcast(app_->index, channel,
@@ -551,7 +581,9 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
   } else {
     if (existing == nullptr) {
       std::lock_guard lock(hub_.state_mutex());
-      (void)hub_.registry().subscribe(app.id, channel, id_);
+      const auto res = hub_.registry().subscribe(app.id, channel, id_);
+      if (res.channel_occupied) webhook("channel_occupied", channel);
+      webhook("subscription_count", channel, std::nullopt, res.subscription_count);
     }
     if (existing == nullptr) {
       stats_->subscriptions.fetch_add(1, std::memory_order_relaxed);
@@ -571,7 +603,12 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
         cached = std::move(c->frame_json);
       }
     }
-    queue_json(cached ? *cached : protocol::cache_miss(channel));
+    if (cached) {
+      queue_json(*cached);
+    } else {
+      queue_json(protocol::cache_miss(channel));
+      webhook("cache_miss", channel);
+    }
   }
 }
 
@@ -588,6 +625,7 @@ void WsSession::handle_unsubscribe(std::string_view data_raw) {
   {
     std::lock_guard lock(hub_.state_mutex());
     const auto res = hub_.registry().unsubscribe(app_->app->id, channel, id_);
+    webhooks_for_leave(channel, res);
     if (res.member_removed) {
       hub_.adapter().broadcast(app_->index, channel,
                                make_text_frame(protocol::member_removed(channel, res.user_id)), id_,
@@ -655,6 +693,17 @@ void WsSession::handle_client_event(std::string_view event, std::string_view cha
   }
   std::optional<std::string_view> user_id;
   if (sub->presence) user_id = sub->member_id;
+  if (hub_.webhooks().wants(app_->index, "client_event")) {
+    WebhookEvent ev;
+    ev.name = "client_event";
+    ev.channel = std::string(channel);
+    ev.event = std::string(event);
+    ev.data = data_raw.empty() ? std::string("null") : std::string(data_raw);
+    ev.socket_id = socket_id_;
+    if (user_id) ev.user_id = std::string(*user_id);
+    ev.time_ms = unix_ms();
+    hub_.webhooks().emit(app_->index, std::move(ev));
+  }
   // Relayed byte for byte to everyone else in the channel (V1 never echoes to the sender).
   hub_.adapter().broadcast(
       app_->index, channel,
@@ -784,6 +833,7 @@ void WsSession::leave_everything() {
       std::lock_guard lock(hub_.state_mutex());
       auto& reg = hub_.registry();
       for (auto& [channel, res] : reg.unsubscribe_all(app_->app->id, id_)) {
+        webhooks_for_leave(channel, res);
         if (res.member_removed) {
           hub_.adapter().broadcast(app_->index, channel,
                                    make_text_frame(protocol::member_removed(channel, res.user_id)),

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -100,6 +101,12 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
                            std::string_view data_raw);
   void handle_signin(std::string_view data_raw);
   void send_error(int code, std::string_view message);
+  /// Emits a webhook event for this connection's app if any webhook wants `name`. Any lock.
+  void webhook(std::string_view name, std::string_view channel,
+               std::optional<std::string> user_id = std::nullopt,
+               std::optional<std::uint64_t> subscription_count = std::nullopt);
+  /// Webhooks for one registry leave result (vacated, member removed, subscription count).
+  void webhooks_for_leave(std::string_view channel, const channels::LeaveResult& res);
   /// Sends a watchlist online/offline event about `user_id` to its watchers. Holds: state mutex.
   void notify_watchers(const std::string& user_id, bool online);
   void log_denied(AuthFailure why, std::string_view channel, std::string_view reason);
