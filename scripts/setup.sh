@@ -6,6 +6,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 apt_pkgs=(build-essential cmake pkg-config libboost1.81-dev libsimdjson-dev doctest-dev
           libssl-dev nodejs npm)
+# Headless Chromium for the browser tests (Debian's package; Playwright's download cannot work).
+[ -z "${SETUP_SKIP_NPM:-}" ] && apt_pkgs+=(chromium)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,8 +25,15 @@ if [ ${#pkgs[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
 fi
 
-# npm packages for interop tests (pusher-js client, pusher server SDK).
-if [ -z "${SETUP_SKIP_NPM:-}" ] && [ -f "$here/tests/interop/package.json" ] && { [ ! -d "$here/tests/interop/node_modules/pusher-js" ] || [ ! -d "$here/tests/interop/node_modules/pusher" ]; }; then
-  echo "setup: npm install in tests/interop"
-  (cd "$here/tests/interop" && npm ci --no-audit --no-fund --loglevel=error)
+# npm packages for the Node test suites and the example (real pusher-js, pusher SDK, express,
+# playwright-core). `npm ci` installs exactly the committed lockfile.
+if [ -z "${SETUP_SKIP_NPM:-}" ]; then
+  for dir in tests/interop tests/webhooks tests/browser examples/auth-server; do
+    [ -f "$here/$dir/package-lock.json" ] || continue
+    stamp="$here/$dir/node_modules/.package-lock.json"
+    if [ ! -f "$stamp" ] || [ "$here/$dir/package-lock.json" -nt "$stamp" ]; then
+      echo "setup: npm ci in $dir"
+      (cd "$here/$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+  done
 fi
