@@ -496,8 +496,22 @@ Response error_response(http::status status, std::string_view code, std::string_
   return res;
 }
 
+void apply_cors(const Config& config, std::string_view request_origin, Response& res) {
+  bool any = false;
+  bool listed = false;
+  for (const auto& o : config.cors_origins) {
+    if (o == "*") any = true;
+    if (!request_origin.empty() && beast::iequals(o, request_origin)) listed = true;
+  }
+  if (any) {
+    res.set(http::field::access_control_allow_origin, "*");
+  } else if (listed) {
+    res.set(http::field::access_control_allow_origin, request_origin);
+    res.set(http::field::vary, "Origin");
+  }
+}
+
 Response handle(Worker& worker, const Request& req) {
-  const Config& cfg = worker.hub().config();
   const std::string_view target = req.target();
   const auto q = target.find('?');
   const std::string_view path = target.substr(0, q);
@@ -527,7 +541,6 @@ Response handle(Worker& worker, const Request& req) {
   } else {
     res = make_response(req, http::status::not_found, "404 NOT FOUND", "text/plain");
   }
-  res.set(http::field::access_control_allow_origin, cfg.cors_origin);
   return res;
 }
 

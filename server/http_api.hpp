@@ -9,7 +9,8 @@
 
 namespace server {
 class Worker;
-}
+struct Config;
+}  // namespace server
 
 namespace server::http_api {
 
@@ -18,6 +19,10 @@ using Response = http::response<http::string_body>;
 
 /// Routes one request and returns the complete response (CORS headers included).
 [[nodiscard]] Response handle(Worker& worker, const Request& req);
+
+/// Sets Access-Control-Allow-Origin: `*` when any origin is allowed, else the request's Origin
+/// when it is listed in `cors.origin` (with `Vary: Origin`), else nothing.
+void apply_cors(const Config& config, std::string_view request_origin, Response& res);
 
 /// A Sockudo-shaped JSON error: {"error":message,"code":code,"status":N}.
 [[nodiscard]] Response error_response(http::status status, std::string_view code,

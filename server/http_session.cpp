@@ -55,6 +55,38 @@ void HttpSession::do_read() {
   parser_->body_limit(cfg.http_request_limit_mb * 1024 * 1024);
   // One deadline covers headers and body: slow clients cannot hold the connection open.
   stream_.expires_after(cfg.handshake_timeout);
+  origin_.clear();
+  // Headers first, so `Expect: 100-continue` can be answered before the client sends the body.
+  http::async_read_header(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](const boost::system::error_code& ec,
+                                                      std::size_t) { self->on_header(ec); });
+}
+
+void HttpSession::on_header(const boost::system::error_code& ec) {
+  if (ec) {
+    on_read(ec, 0);
+    return;
+  }
+  const auto& req = parser_->get();
+  origin_ = std::string(req[http::field::origin]);
+  if (beast::iequals(req[http::field::expect], "100-continue") && !parser_->is_done()) {
+    continue_ =
+        std::make_shared<http::response<http::empty_body>>(http::status::continue_, req.version());
+    http::async_write(stream_, *continue_,
+                      [self = shared_from_this()](const boost::system::error_code& e, std::size_t) {
+                        self->continue_.reset();
+                        if (e) {
+                          self->do_close();
+                          return;
+                        }
+                        self->read_body();
+                      });
+    return;
+  }
+  read_body();
+}
+
+void HttpSession::read_body() {
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
                      self->on_read(ec, n);
@@ -139,6 +171,8 @@ void HttpSession::upgrade(Request& req) {
 }
 
 void HttpSession::send(Response res) {
+  // CORS on every response, errors raised before routing included.
+  http_api::apply_cors(worker_.hub().config(), origin_, res);
   const bool keep_alive = res.keep_alive();
   response_ = std::make_shared<Response>(std::move(res));
   stream_.expires_after(worker_.hub().config().handshake_timeout);

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "server/net.hpp"
 
@@ -23,6 +24,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   using Response = http::response<http::string_body>;
 
   void do_read();
+  void on_header(const boost::system::error_code& ec);
+  void read_body();
   void on_read(const boost::system::error_code& ec, std::size_t bytes);
   void upgrade(Request& req);
   void send(Response res);
@@ -34,6 +37,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<Response> response_;
+  std::shared_ptr<http::response<http::empty_body>> continue_;
+  std::string origin_;  ///< Origin header of the request being answered (for CORS)
 };
 
 }  // namespace server

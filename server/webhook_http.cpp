@@ -1,5 +1,6 @@
 #include "server/webhook_http.hpp"
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <boost/asio/connect.hpp>

@@ -142,6 +142,7 @@ struct Webhooks::Impl {
       if (depth >= config_.webhooks.max_queue_size ||
           held + bytes > config_.webhooks.max_queue_bytes) {
         dropped_queue_full_.fetch_add(1, std::memory_order_relaxed);
+        last_full_app_.store(app_index, std::memory_order_relaxed);
         return;
       }
       inbox_.push_back(InboxItem{app_index, std::move(event), Clock::now(), bytes});
@@ -180,11 +181,19 @@ struct Webhooks::Impl {
   }
 
   void shutdown(std::chrono::milliseconds grace) {
+    std::size_t never_sent = 0;
     {
       const std::lock_guard lock(mutex_);
       accepting_ = false;
+      if (!thread_.joinable()) {
+        // Never started: what waits in the inbox is lost (counted, not silent).
+        never_sent = inbox_.size();
+        inbox_.clear();
+        inbox_bytes_ = 0;
+      }
     }
     if (!thread_.joinable()) {
+      dropped_given_up_.fetch_add(never_sent, std::memory_order_relaxed);
       stopped_ = true;
       return;
     }
@@ -236,6 +245,9 @@ struct Webhooks::Impl {
     {
       const std::lock_guard lock(mutex_);
       items.swap(inbox_);
+      // Still held, now by the sender: keep emit()'s bound exact until publish_depth().
+      sender_events_.fetch_add(items.size(), std::memory_order_relaxed);
+      sender_bytes_.fetch_add(inbox_bytes_, std::memory_order_relaxed);
       inbox_bytes_ = 0;
       wake_posted_ = false;
     }
@@ -333,6 +345,9 @@ struct Webhooks::Impl {
   }
 
   void on_result(const RequestPtr& request, const WebhookHttpResult& result) {
+    if (abandoning_) {
+      return;  // already counted as lost; the thread stops next
+    }
     --in_flight_;
     --in_flight_by_target_[request->target];
     const WebhookOutcome outcome = classify_webhook_status(result.status);
@@ -426,16 +441,24 @@ struct Webhooks::Impl {
     });
   }
 
+  // Queue-full drops happen in emit() on worker threads; they are logged from this thread.
+  void collect_queue_full() {
+    const std::uint64_t full = dropped_queue_full_.load(std::memory_order_relaxed);
+    if (full <= queue_full_seen_) {
+      return;
+    }
+    LossLog& l = losses_[static_cast<std::size_t>(LossKind::queue_full)];
+    l.unlogged += full - queue_full_seen_;
+    const std::size_t app = last_full_app_.load(std::memory_order_relaxed);
+    l.app_id = app < config_.apps.size() ? config_.apps[app].id : std::string();
+    l.url.clear();
+    l.reason = "webhooks.max_queue_size or max_queue_bytes reached";
+    queue_full_seen_ = full;
+  }
+
   void on_housekeeping() {
     const Clock::time_point now = Clock::now();
-    // Queue-full drops happen in emit() on worker threads; they are logged from here.
-    const std::uint64_t full = dropped_queue_full_.load(std::memory_order_relaxed);
-    if (full > queue_full_seen_) {
-      LossLog& l = losses_[static_cast<std::size_t>(LossKind::queue_full)];
-      l.unlogged += full - queue_full_seen_;
-      l.reason = "webhooks.max_queue_size or max_queue_bytes reached";
-      queue_full_seen_ = full;
-    }
+    collect_queue_full();
     for (std::size_t k = 0; k < static_cast<std::size_t>(LossKind::count); ++k) {
       flush_loss_log(static_cast<LossKind>(k), now);
     }
@@ -505,6 +528,7 @@ struct Webhooks::Impl {
   }
 
   void abandon_remaining() {
+    abandoning_ = true;
     std::vector<WebhookBatch> batches;
     scheduler_.flush_all(batches);
     for (WebhookBatch& batch : batches) {
@@ -526,6 +550,7 @@ struct Webhooks::Impl {
       dropped_given_up_.fetch_add(events, std::memory_order_relaxed);
       note_loss(LossKind::shutdown, events, "", "", "in flight when the grace period ended");
     }
+    collect_queue_full();
     for (std::size_t k = 0; k < static_cast<std::size_t>(LossKind::count); ++k) {
       LossLog& l = losses_[static_cast<std::size_t>(k)];
       l.logged_once = false;  // final summary regardless of the period
@@ -561,6 +586,7 @@ struct Webhooks::Impl {
   std::size_t requests_events_ = 0;  // events in ready_, retry_wait_ and in flight
   std::size_t requests_bytes_ = 0;
   bool shutting_down_ = false;
+  bool abandoning_ = false;  // the grace period ended: completions are ignored from now on
   Clock::time_point shutdown_deadline_{};
   std::array<LossLog, static_cast<std::size_t>(LossKind::count)> losses_{};
   std::uint64_t queue_full_seen_ = 0;
@@ -584,6 +610,7 @@ struct Webhooks::Impl {
   std::atomic<std::uint64_t> retried_requests_{0};
   std::atomic<std::uint64_t> dropped_queue_full_{0};
   std::atomic<std::uint64_t> dropped_given_up_{0};
+  std::atomic<std::size_t> last_full_app_{0};  // app of the latest queue-full drop (for the log)
 
   // Shutdown handshake between the caller and the sender thread.
   std::mutex done_mutex_;

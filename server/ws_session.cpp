@@ -737,7 +737,17 @@ void WsSession::handle_signin(std::string_view data_raw) {
                          std::to_string(max_user_id_length));
     return;
   }
-  if (ud.value->watchlist.size() > max_watchlist_size) {
+  // Each watched id once (a repeated id would otherwise repeat in every frame).
+  std::vector<std::string>& watchlist = ud.value->watchlist;
+  {
+    std::vector<std::string> unique;
+    for (auto& w : watchlist) {
+      if (std::find(unique.begin(), unique.end(), w) == unique.end())
+        unique.push_back(std::move(w));
+    }
+    watchlist.swap(unique);
+  }
+  if (watchlist.size() > max_watchlist_size) {
     send_error(4302, "Watchlist limit exceeded");
     return;
   }
