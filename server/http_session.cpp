@@ -117,7 +117,8 @@ void HttpSession::on_read(const boost::system::error_code& ec, std::size_t) {
   if (!prefix.empty() && ws_path.substr(0, prefix.size()) == prefix) {
     ws_path = ws_path.substr(prefix.size());
   }
-  if (ws_path.substr(0, 5) == "/app/" && beast::websocket::is_upgrade(req)) {
+  // Every /app/... request is a WebSocket route: upgrade() answers 405 / 400 for non-upgrades.
+  if (ws_path.substr(0, 5) == "/app/") {
     upgrade(req);
     return;
   }
@@ -138,7 +139,8 @@ void HttpSession::upgrade(Request& req) {
     return;
   }
   const std::string_view key = req[http::field::sec_websocket_key];
-  if (key.empty() || req[http::field::sec_websocket_version] != "13") {
+  if (!beast::websocket::is_upgrade(req) || key.empty() ||
+      req[http::field::sec_websocket_version] != "13") {
     send(http_api::error_response(http::status::bad_request, "invalid_input",
                                   "Invalid WebSocket upgrade request", version, false));
     return;

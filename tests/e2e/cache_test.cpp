@@ -11,21 +11,26 @@ TEST_CASE("e2e: cache channel: cache_miss first, then the last HTTP publish is r
   WsClient a;
   a.open(server.port());
   CHECK(a.subscribe_ok(ch) == "{}");
-  CHECK(a.expect_message(soon()) == R"({"event":"pusher:cache_miss","channel":"cache-prices","data":"{}"})");
+  CHECK(a.expect_message(soon()) ==
+        R"({"event":"pusher:cache_miss","channel":"cache-prices","data":"{}"})");
 
   CHECK(http.publish(app, publish_body("price", {ch}, json_quote(R"({"p":1})"))).status == 200);
   CHECK(http.publish(app, publish_body("price", {ch}, json_quote(R"({"p":2})"))).status == 200);
-  CHECK(a.expect_message(soon()) == R"({"event":"price","channel":"cache-prices","data":"{\"p\":1}"})");
-  CHECK(a.expect_message(soon()) == R"({"event":"price","channel":"cache-prices","data":"{\"p\":2}"})");
+  CHECK(a.expect_message(soon()) ==
+        R"({"event":"price","channel":"cache-prices","data":"{\"p\":1}"})");
+  CHECK(a.expect_message(soon()) ==
+        R"({"event":"price","channel":"cache-prices","data":"{\"p\":2}"})");
 
   WsClient b;
   b.open(server.port());
   CHECK(b.subscribe_ok(ch) == "{}");
-  CHECK(b.expect_message(soon()) == R"({"event":"price","channel":"cache-prices","data":"{\"p\":2}"})");
+  CHECK(b.expect_message(soon()) ==
+        R"({"event":"price","channel":"cache-prices","data":"{\"p\":2}"})");
   b.expect_alive_and_idle();
   // A double subscribe replays again.
   CHECK(b.subscribe_ok(ch) == "{}");
-  CHECK(b.expect_message(soon()) == R"({"event":"price","channel":"cache-prices","data":"{\"p\":2}"})");
+  CHECK(b.expect_message(soon()) ==
+        R"({"event":"price","channel":"cache-prices","data":"{\"p\":2}"})");
   a.expect_alive_and_idle();
 }
 
@@ -47,7 +52,8 @@ TEST_CASE("e2e: client events do not fill the cache; presence-cache- is presence
   WsClient c;
   c.open(server.port());
   join_private(c, ch);
-  CHECK(c.expect_message(soon()) == R"({"event":"pusher:cache_miss","channel":"private-cache-room","data":"{}"})");
+  CHECK(c.expect_message(soon()) ==
+        R"({"event":"pusher:cache_miss","channel":"private-cache-room","data":"{}"})");
 
   WsClient p;
   p.open(server.port());

@@ -21,10 +21,12 @@ TEST_CASE("e2e: public subscribe, HTTP publish, unsubscribe") {
   c.subscribe("my-channel");
   CHECK(c.expect_message(soon()) == succeeded("my-channel"));
 
-  const auto res = http.publish(app, publish_body("my-event", {"my-channel"}, json_quote(R"({"x":1})")));
+  const auto res =
+      http.publish(app, publish_body("my-event", {"my-channel"}, json_quote(R"({"x":1})")));
   CHECK(res.status == 200);
   CHECK(res.body == R"({"ok":true})");
-  CHECK(c.expect_message(soon()) == R"({"event":"my-event","channel":"my-channel","data":"{\"x\":1}"})");
+  CHECK(c.expect_message(soon()) ==
+        R"({"event":"my-event","channel":"my-channel","data":"{\"x\":1}"})");
 
   // Unsubscribe has no reply; the pong proves the server has processed it.
   c.unsubscribe("my-channel");
@@ -129,11 +131,14 @@ TEST_CASE("e2e: private channel with a bad signature gets 4009 and logs auth_den
       {"wrong key prefix", "private-x", "other-key:" + good_hex},
       {"another socket's signature", "private-x", private_auth(other_id, "private-x")},
       {"another channel's signature", "private-x", private_auth(id, "private-y")},
-      {"upper-case hex", "private-x", app.key + ":" + [&] {
-         std::string h = good_hex;
-         for (char& ch : h) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-         return h;
-       }()},
+      {"upper-case hex", "private-x",
+       app.key + ":" +
+           [&] {
+             std::string h = good_hex;
+             for (char& ch : h)
+               ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+             return h;
+           }()},
       {"private-cache- (Sockudo skips the check)", "private-cache-x",
        auth::sign_channel(app.key, "wrong-secret", id, "private-cache-x")},
       {"private-encrypted-cache-", "private-encrypted-cache-x",

@@ -12,8 +12,8 @@ namespace {
 
 std::string established_frame(std::string_view socket_id, int activity_timeout) {
   return R"({"event":"pusher:connection_established","data":"{\"socket_id\":\")" +
-         std::string(socket_id) + R"(\",\"activity_timeout\":)" +
-         std::to_string(activity_timeout) + R"(}"})";
+         std::string(socket_id) + R"(\",\"activity_timeout\":)" + std::to_string(activity_timeout) +
+         R"(}"})";
 }
 
 }  // namespace
@@ -38,7 +38,8 @@ TEST_CASE("e2e: connection_established has Sockudo's exact shape and a valid soc
   }
   SUBCASE("protocol parameter missing or not 2 still selects protocol 7") {
     Server server;
-    for (const char* path : {"/app/app-key", "/app/app-key?protocol=6", "/app/app-key?protocol=7"}) {
+    for (const char* path :
+         {"/app/app-key", "/app/app-key?protocol=6", "/app/app-key?protocol=7"}) {
       CAPTURE(path);
       WsClient c;
       const std::string id = c.open(server.port(), path);

@@ -31,7 +31,9 @@ using namespace std::chrono_literals;
 inline const AppCreds app{};
 
 /// The usual deadline for one expected frame.
-inline Deadline soon() { return within(5s); }
+inline Deadline soon() {
+  return within(5s);
+}
 
 /// A server started from `cfg` ($PUSHCORE_BIN overrides the built binary).
 struct Server : ServerProcess {
@@ -60,8 +62,7 @@ inline void join_private(WsClient& c, std::string_view channel) {
 /// success. Returns the subscription_succeeded data string.
 inline std::string join_presence(WsClient& c, std::string_view channel,
                                  std::string_view channel_data) {
-  return c.subscribe_ok(channel, presence_auth(c.socket_id(), channel, channel_data),
-                        channel_data);
+  return c.subscribe_ok(channel, presence_auth(c.socket_id(), channel, channel_data), channel_data);
 }
 
 /// Sends a signed subscribe for a presence channel (no expectation on the reply).

@@ -117,7 +117,9 @@ TEST_CASE("e2e: RFC 6455 protocol violations close the connection with 1002") {
   SUBCASE("RSV1 without a negotiated extension") {
     c.send_frame(Opcode::text, ping_frame(), with_rsv(4));
   }
-  SUBCASE("reserved opcode 0x3") { c.send_frame(static_cast<Opcode>(0x3), "x"); }
+  SUBCASE("reserved opcode 0x3") {
+    c.send_frame(static_cast<Opcode>(0x3), "x");
+  }
   SUBCASE("continuation without a started message") {
     c.send_frame(Opcode::continuation, "x");
   }
@@ -125,7 +127,9 @@ TEST_CASE("e2e: RFC 6455 protocol violations close the connection with 1002") {
     c.send_frame(Opcode::text, "{", non_final());
     c.send_frame(Opcode::text, "}");
   }
-  SUBCASE("fragmented control frame") { c.send_frame(Opcode::ping, "x", non_final()); }
+  SUBCASE("fragmented control frame") {
+    c.send_frame(Opcode::ping, "x", non_final());
+  }
   SUBCASE("control frame payload over 125 bytes") {
     c.send_frame(Opcode::ping, std::string(126, 'p'));
   }
@@ -139,8 +143,12 @@ TEST_CASE("e2e: invalid UTF-8 in a text message closes the connection with 1007"
   Server server;
   RawWsClient c;
   c.open(server.port());
-  SUBCASE("invalid bytes") { c.send_text("{\"event\":\"pusher:ping\",\"data\":\"\xff\xfe\"}"); }
-  SUBCASE("overlong encoding") { c.send_text("{\"event\":\"x\xc0\xaf\"}"); }
+  SUBCASE("invalid bytes") {
+    c.send_text("{\"event\":\"pusher:ping\",\"data\":\"\xff\xfe\"}");
+  }
+  SUBCASE("overlong encoding") {
+    c.send_text("{\"event\":\"x\xc0\xaf\"}");
+  }
   SUBCASE("truncated sequence at the end of the message") {
     c.send_text("{\"event\":\"x\"}\xe2\x82");
   }

@@ -62,9 +62,15 @@ TEST_CASE("e2e: answering the server ping keeps the connection alive") {
     }
   };
   const char* how = "pusher:pong";
-  SUBCASE("with pusher:pong") { how = "pusher:pong"; }
-  SUBCASE("with pusher:ping") { how = "pusher:ping"; }
-  SUBCASE("with a WebSocket ping frame") { how = "ws-ping"; }
+  SUBCASE("with pusher:pong") {
+    how = "pusher:pong";
+  }
+  SUBCASE("with pusher:ping") {
+    how = "pusher:ping";
+  }
+  SUBCASE("with a WebSocket ping frame") {
+    how = "ws-ping";
+  }
   CAPTURE(how);
   // Two full ping cycles: if the answer did not clear the ping state, the second thing to
   // arrive would be the 4201 error instead of another ping.

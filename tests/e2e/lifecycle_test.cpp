@@ -118,7 +118,8 @@ TEST_CASE("e2e: SIGTERM sends 4200 to every client and the process exits within 
   CHECK(r.code == 4200);
 }
 
-TEST_CASE("e2e: a connection that never completes the handshake is closed after handshake_timeout") {
+TEST_CASE(
+    "e2e: a connection that never completes the handshake is closed after handshake_timeout") {
   ServerConfig cfg = default_config();
   cfg.handshake_timeout = 1s;
   Server server(cfg);

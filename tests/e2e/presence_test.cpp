@@ -21,7 +21,9 @@ std::string member_removed(std::string_view channel, std::string_view user_id) {
          ",\"data\":" + json_quote(R"({"user_id":)" + json_quote(user_id) + "}") + "}";
 }
 
-std::set<std::string> as_set(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
+std::set<std::string> as_set(const std::vector<std::string>& v) {
+  return {v.begin(), v.end()};
+}
 
 }  // namespace
 
@@ -40,8 +42,8 @@ TEST_CASE("e2e: presence subscription_succeeded carries exact ids, hash and coun
   CHECK(p.count == 2);
   CHECK(p.ids.size() == 2);
   CHECK(as_set(p.ids) == std::set<std::string>{"1", "2"});
-  CHECK(p.hash == std::map<std::string, std::string>{{"1", R"({"name":"A"})"},
-                                                     {"2", R"({"name":"B"})"}});
+  CHECK(p.hash ==
+        std::map<std::string, std::string>{{"1", R"({"name":"A"})"}, {"2", R"({"name":"B"})"}});
 
   // member_added was queued for A before B's subscription_succeeded was sent: A's ping (sent
   // after B saw its success) is answered after the member_added.
@@ -82,7 +84,8 @@ TEST_CASE("e2e: presence announces only a user's first join and last leave") {
   CHECK(observer.expect_message(soon()) == member_added(ch, "7", R"({"tab":1})"));
 
   // Second socket of user 7: full list in its own reply, nothing for the others.
-  const PresenceData p = parse_presence(join_presence(tab2, ch, R"({"user_id":"7","user_info":{"tab":2}})"));
+  const PresenceData p =
+      parse_presence(join_presence(tab2, ch, R"({"user_id":"7","user_info":{"tab":2}})"));
   CHECK(p.count == 2);
   CHECK(as_set(p.ids) == std::set<std::string>{"1", "7"});
   CHECK(p.hash.at("7") == R"({"tab":1})");  // the first socket's user_info is kept
@@ -160,7 +163,8 @@ TEST_CASE("e2e: presence user_info over max_presence_member_size_in_kb gets 4300
   Server server;  // default limit: 2 KB
   WsClient c;
   c.open(server.port());
-  const std::string big = R"({"user_id":"1","user_info":{"blob":")" + std::string(4000, 'x') + "\"}}";
+  const std::string big =
+      R"({"user_id":"1","user_info":{"blob":")" + std::string(4000, 'x') + "\"}}";
   subscribe_presence(c, "presence-big", big);
   const std::string msg = c.expect_error(4300, soon());
   CHECK_MESSAGE(msg.rfind("Channel error: Presence member data size", 0) == 0, msg);

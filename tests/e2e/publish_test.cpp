@@ -17,13 +17,14 @@ TEST_CASE("e2e: HTTP publish reaches every subscriber except the excluded socket
     CHECK(c->subscribe_ok("news") == "{}");
     clients.push_back(std::move(c));
   }
-  const auto res =
-      http.publish(app, publish_body("ev", {"news"}, json_quote(R"({"id":1})"), clients[0]->socket_id()));
+  const auto res = http.publish(
+      app, publish_body("ev", {"news"}, json_quote(R"({"id":1})"), clients[0]->socket_id()));
   CHECK(res.status == 200);
   CHECK(res.body == R"({"ok":true})");
   for (std::size_t i = 1; i < clients.size(); ++i) {
     CAPTURE(i);
-    CHECK(clients[i]->expect_message(soon()) == R"({"event":"ev","channel":"news","data":"{\"id\":1}"})");
+    CHECK(clients[i]->expect_message(soon()) ==
+          R"({"event":"ev","channel":"news","data":"{\"id\":1}"})");
   }
   clients[0]->expect_alive_and_idle();
   for (auto& c : clients) c->expect_alive_and_idle();
@@ -40,16 +41,19 @@ TEST_CASE("e2e: HTTP publish data forms and multiple channels") {
   b.subscribe_ok("ch-b");
 
   SUBCASE("object data is stringified compactly") {
-    CHECK(http.publish(app, R"({"name":"e","channel":"ch-a","data":{"id":1,"s":"x"}})").status == 200);
-    CHECK(a.expect_message(soon()) == R"({"event":"e","channel":"ch-a","data":"{\"id\":1,\"s\":\"x\"}"})");
+    CHECK(http.publish(app, R"({"name":"e","channel":"ch-a","data":{"id":1,"s":"x"}})").status ==
+          200);
+    CHECK(a.expect_message(soon()) ==
+          R"({"event":"e","channel":"ch-a","data":"{\"id\":1,\"s\":\"x\"}"})");
   }
   SUBCASE("missing data becomes \"null\"") {
     CHECK(http.publish(app, R"({"name":"e","channel":"ch-a"})").status == 200);
     CHECK(a.expect_message(soon()) == R"({"event":"e","channel":"ch-a","data":"null"})");
   }
   SUBCASE("channels array") {
-    CHECK(http.publish(app, publish_body("e", {"ch-a", "ch-b", "nobody"}, json_quote("d"))).status ==
-          200);
+    CHECK(
+        http.publish(app, publish_body("e", {"ch-a", "ch-b", "nobody"}, json_quote("d"))).status ==
+        200);
     CHECK(a.expect_message(soon()) == R"({"event":"e","channel":"ch-a","data":"d"})");
     CHECK(b.expect_message(soon()) == R"({"event":"e","channel":"ch-b","data":"d"})");
   }
@@ -57,7 +61,8 @@ TEST_CASE("e2e: HTTP publish data forms and multiple channels") {
     WsClient a2;
     a2.open(server.port());
     a2.subscribe_ok("ch-a");
-    const auto res = http.publish(app, publish_body("e", {"ch-a"}, json_quote("d"), {}, "subscription_count"));
+    const auto res =
+        http.publish(app, publish_body("e", {"ch-a"}, json_quote("d"), {}, "subscription_count"));
     CHECK(res.status == 200);
     JsonDoc doc(res.body);
     std::int64_t count = -1;

@@ -12,7 +12,9 @@ using Clock = std::chrono::steady_clock;
 using Deadline = Clock::time_point;
 
 /// Returns the deadline `d` from now, e.g. `ws.expect_event("pusher:pong", within(2s))`.
-inline Deadline within(Clock::duration d) { return Clock::now() + d; }
+inline Deadline within(Clock::duration d) {
+  return Clock::now() + d;
+}
 
 /// Thrown by `expect_*` helpers when the server did something other than what the test
 /// expected. doctest reports the exception text as the failure reason.

@@ -6,7 +6,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-
 #include <ctime>
 
 #include "auth/api_request.hpp"
@@ -59,8 +58,7 @@ bool HttpClient::run_until(Pred pred, Deadline deadline) {
 }
 
 HttpResponse HttpClient::request(std::string_view method, std::string_view target,
-                                 std::string_view body, const Headers& headers,
-                                 Deadline deadline) {
+                                 std::string_view body, const Headers& headers, Deadline deadline) {
   bool reused = false;
   HttpResponse r = attempt(method, target, body, headers, deadline, reused);
   // A keep-alive connection the server closed in the meantime: retry once on a new one.
@@ -146,10 +144,9 @@ HttpResponse HttpClient::attempt(std::string_view method, std::string_view targe
   return out;
 }
 
-HttpResponse HttpClient::signed_request(const AppCreds& app, std::string_view method,
-                                        std::string_view path, std::string_view body,
-                                        const std::vector<std::pair<std::string, std::string>>& params,
-                                        Deadline deadline) {
+HttpResponse HttpClient::signed_request(
+    const AppCreds& app, std::string_view method, std::string_view path, std::string_view body,
+    const std::vector<std::pair<std::string, std::string>>& params, Deadline deadline) {
   const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
   const std::string query =
       auth::build_signed_query(app.key, app.secret, method, path, body, now, params);

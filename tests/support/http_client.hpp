@@ -5,7 +5,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -27,7 +26,7 @@ struct AppCreds {
 };
 
 struct HttpResponse {
-  int status = 0;     ///< 0 when no response arrived (see error)
+  int status = 0;  ///< 0 when no response arrived (see error)
   std::string body;
   Headers headers;    ///< response headers in order
   std::string error;  ///< transport error / timeout
@@ -80,8 +79,7 @@ HttpResponse publish(std::uint16_t port, std::string_view app_id, std::string_vi
 /// [,"socket_id":..]}. `data_json` is raw JSON (pass json_quote(s) for a string payload).
 [[nodiscard]] std::string publish_body(std::string_view name,
                                        const std::vector<std::string>& channels,
-                                       std::string_view data_json,
-                                       std::string_view socket_id = {},
+                                       std::string_view data_json, std::string_view socket_id = {},
                                        std::string_view info = {});
 
 }  // namespace test_support

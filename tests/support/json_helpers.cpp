@@ -12,13 +12,27 @@ std::string json_quote(std::string_view s) {
   for (char c : s) {
     const auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (u < 0x20) {
           out += "\\u00";
@@ -46,14 +60,18 @@ std::string unsubscribe_frame(std::string_view channel) {
   return R"({"event":"pusher:unsubscribe","data":{"channel":)" + json_quote(channel) + "}}";
 }
 
-std::string ping_frame() { return R"({"event":"pusher:ping","data":{}})"; }
+std::string ping_frame() {
+  return R"({"event":"pusher:ping","data":{}})";
+}
 
-std::string pong_frame() { return R"({"event":"pusher:pong","data":{}})"; }
+std::string pong_frame() {
+  return R"({"event":"pusher:pong","data":{}})";
+}
 
 std::string client_event_frame(std::string_view event, std::string_view channel,
                                std::string_view data_json) {
-  std::string out = "{\"event\":" + json_quote(event) + ",\"channel\":" + json_quote(channel) +
-                    ",\"data\":";
+  std::string out =
+      "{\"event\":" + json_quote(event) + ",\"channel\":" + json_quote(channel) + ",\"data\":";
   out += data_json;
   out += '}';
   return out;
@@ -62,13 +80,16 @@ std::string client_event_frame(std::string_view event, std::string_view channel,
 JsonDoc::JsonDoc(std::string_view text) : parser_(std::make_unique<simdjson::dom::parser>()) {
   auto result = parser_->parse(simdjson::padded_string(text));
   if (result.error()) {
-    throw std::runtime_error("invalid JSON (" + std::string(simdjson::error_message(result.error())) +
+    throw std::runtime_error("invalid JSON (" +
+                             std::string(simdjson::error_message(result.error())) +
                              "): " + std::string(text));
   }
   root_ = result.value_unsafe();
 }
 
-std::string to_json(simdjson::dom::element e) { return simdjson::minify(e); }
+std::string to_json(simdjson::dom::element e) {
+  return simdjson::minify(e);
+}
 
 Frame parse_frame(std::string_view text) {
   JsonDoc doc(text);
@@ -115,11 +136,17 @@ Frame parse_frame(std::string_view text) {
   return f;
 }
 
-std::string event_of(std::string_view text) { return parse_frame(text).event; }
+std::string event_of(std::string_view text) {
+  return parse_frame(text).event;
+}
 
-std::optional<std::string> channel_of(std::string_view text) { return parse_frame(text).channel; }
+std::optional<std::string> channel_of(std::string_view text) {
+  return parse_frame(text).channel;
+}
 
-std::string data_of(std::string_view text) { return parse_frame(text).data; }
+std::string data_of(std::string_view text) {
+  return parse_frame(text).data;
+}
 
 ErrorData error_of(std::string_view text) {
   JsonDoc doc(text);

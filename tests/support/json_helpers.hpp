@@ -87,8 +87,8 @@ struct ErrorData {
 
 /// Decoded presence part of a presence `subscription_succeeded` data string.
 struct PresenceData {
-  std::vector<std::string> ids;               ///< in wire order
-  std::map<std::string, std::string> hash;    ///< user_id -> minified user_info
+  std::vector<std::string> ids;             ///< in wire order
+  std::map<std::string, std::string> hash;  ///< user_id -> minified user_info
   std::int64_t count = -1;
 };
 /// Parses `{"presence":{"ids":[..],"hash":{..},"count":N}}`. Throws on any other shape.

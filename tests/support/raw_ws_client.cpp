@@ -27,8 +27,8 @@ std::mt19937& rng() {
 
 std::string base64(const unsigned char* data, std::size_t n) {
   std::string out(4 * ((n + 2) / 3) + 1, '\0');
-  const int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data,
-                                  static_cast<int>(n));
+  const int len =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(n));
   out.resize(static_cast<std::size_t>(len));
   return out;
 }
@@ -75,14 +75,20 @@ int RawFrame::close_code() const {
   return (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]);
 }
 
-std::string RawFrame::close_reason() const { return payload.size() > 2 ? payload.substr(2) : ""; }
+std::string RawFrame::close_reason() const {
+  return payload.size() > 2 ? payload.substr(2) : "";
+}
 
 std::string RawFrame::describe() const {
   switch (kind) {
-    case Kind::eof: return "EOF";
-    case Kind::timeout: return "timeout";
-    case Kind::error: return "error: " + error;
-    case Kind::frame: break;
+    case Kind::eof:
+      return "EOF";
+    case Kind::timeout:
+      return "timeout";
+    case Kind::error:
+      return "error: " + error;
+    case Kind::frame:
+      break;
   }
   std::string out = "frame opcode=" + std::to_string(opcode) + (fin ? " fin" : " !fin");
   if (opcode == static_cast<std::uint8_t>(Opcode::close)) {
@@ -122,7 +128,9 @@ std::string encode_frame(Opcode opcode, std::string_view payload, const FrameOpt
   return out;
 }
 
-RawWsClient::~RawWsClient() { close(); }
+RawWsClient::~RawWsClient() {
+  close();
+}
 
 void RawWsClient::close() {
   if (fd_ >= 0) {

@@ -30,11 +30,11 @@ struct RawFrame {
   enum class Kind { frame, eof, timeout, error };
   Kind kind = Kind::timeout;
   bool fin = true;
-  std::uint8_t rsv = 0;      ///< the three RSV bits (RSV1 = 4)
+  std::uint8_t rsv = 0;  ///< the three RSV bits (RSV1 = 4)
   std::uint8_t opcode = 0;
-  bool masked = false;       ///< a server must never mask
-  std::string payload;       ///< unmasked
-  std::string error;         ///< kind == error
+  bool masked = false;  ///< a server must never mask
+  std::string payload;  ///< unmasked
+  std::string error;    ///< kind == error
 
   [[nodiscard]] bool is_frame() const noexcept { return kind == Kind::frame; }
   /// Close frame status code (1005 when the payload is empty). Precondition: a close frame.
@@ -47,8 +47,8 @@ struct RawFrame {
 /// Options for building a frame by hand.
 struct FrameOptions {
   bool fin = true;
-  bool masked = true;               ///< clients must mask; false to test the server's check
-  std::uint8_t rsv = 0;             ///< RSV bits to set (4 = RSV1)
+  bool masked = true;    ///< clients must mask; false to test the server's check
+  std::uint8_t rsv = 0;  ///< RSV bits to set (4 = RSV1)
   std::optional<std::uint64_t> declared_length;  ///< lie about the payload length
 };
 
@@ -99,7 +99,8 @@ class RawWsClient {
   /// connect() + upgrade() (must be 101) + read connection_established. Returns the socket id.
   /// Throws ExpectationError on failure.
   std::string open(std::uint16_t port, std::string_view path = default_ws_path,
-                   const Headers& headers = {}, Deadline deadline = within(std::chrono::seconds(5)));
+                   const Headers& headers = {},
+                   Deadline deadline = within(std::chrono::seconds(5)));
 
   [[nodiscard]] const std::string& response_head() const noexcept { return head_; }
   [[nodiscard]] const std::string& response_body() const noexcept { return body_; }

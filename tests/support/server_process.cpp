@@ -74,7 +74,9 @@ ServerProcess::ServerProcess(std::string binary, const ServerConfig& config,
   start(binary, config.to_json(), startup_timeout);
 }
 
-ServerProcess::~ServerProcess() { stop(); }
+ServerProcess::~ServerProcess() {
+  stop();
+}
 
 void ServerProcess::start(const std::string& binary, const std::string& config_json,
                           Clock::duration startup_timeout) {
@@ -287,9 +289,9 @@ void ServerProcess::stop() {
   }
   if (status_) {
     const int st = *status_;
-    const bool crashed = WIFSIGNALED(st) && !(signalled_by_us_ && (WTERMSIG(st) == SIGTERM ||
-                                                                    WTERMSIG(st) == SIGKILL ||
-                                                                    WTERMSIG(st) == SIGINT));
+    const bool crashed = WIFSIGNALED(st) &&
+                         !(signalled_by_us_ && (WTERMSIG(st) == SIGTERM ||
+                                                WTERMSIG(st) == SIGKILL || WTERMSIG(st) == SIGINT));
     const bool failed = WIFEXITED(st) && WEXITSTATUS(st) != 0;
     if (crashed || failed) {
       std::cerr << "[ServerProcess] pid " << pid_ << " ended abnormally ("

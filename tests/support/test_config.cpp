@@ -13,7 +13,9 @@ std::string num(double v) {
   return os.str();
 }
 
-const char* boolean(bool v) { return v ? "true" : "false"; }
+const char* boolean(bool v) {
+  return v ? "true" : "false";
+}
 
 }  // namespace
 
@@ -30,8 +32,8 @@ std::string AppConfig::to_json() const {
          ",\"policy\":{\"limits\":{";
   out += "\"max_connections\":" + std::to_string(max_connections);
   out += ",\"max_client_events_per_second\":" + std::to_string(max_client_events_per_second);
-  out += ",\"max_presence_members_per_channel\":" +
-         std::to_string(max_presence_members_per_channel);
+  out +=
+      ",\"max_presence_members_per_channel\":" + std::to_string(max_presence_members_per_channel);
   out += ",\"max_presence_member_size_in_kb\":" + num(max_presence_member_size_in_kb);
   out += ",\"max_channel_name_length\":" + std::to_string(max_channel_name_length);
   out += ",\"max_event_name_length\":" + std::to_string(max_event_name_length);
@@ -70,6 +72,8 @@ std::string ServerConfig::to_json() const {
   return out;
 }
 
-ServerConfig default_config() { return ServerConfig{}; }
+ServerConfig default_config() {
+  return ServerConfig{};
+}
 
 }  // namespace test_support

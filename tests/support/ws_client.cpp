@@ -205,7 +205,9 @@ void WsClient::write(std::string_view bytes, bool binary, Deadline deadline) {
   if (ec) throw ExpectationError("WebSocket write failed: " + ec.message());
 }
 
-void WsClient::send_text(std::string_view text, Deadline deadline) { write(text, false, deadline); }
+void WsClient::send_text(std::string_view text, Deadline deadline) {
+  write(text, false, deadline);
+}
 
 void WsClient::send_binary(std::string_view bytes, Deadline deadline) {
   write(bytes, true, deadline);
@@ -255,7 +257,9 @@ std::string WsClient::subscribe_ok(std::string_view channel, std::string_view au
   return f.data;
 }
 
-void WsClient::unsubscribe(std::string_view channel) { send_text(unsubscribe_frame(channel)); }
+void WsClient::unsubscribe(std::string_view channel) {
+  send_text(unsubscribe_frame(channel));
+}
 
 Incoming WsClient::receive(Deadline deadline) {
   if (inbox_.empty()) {
@@ -341,10 +345,10 @@ WsClient::ErrorThenClose WsClient::expect_error_then_close(std::int64_t code, De
   out.message = expect_error(code, deadline);
   out.close = expect_close(deadline);
   if (!out.close.clean || out.close.code != code) {
-    throw ExpectationError("after pusher:error " + std::to_string(code) +
-                           " expected close with the same code, got close code=" +
-                           std::to_string(out.close.code) + " reason=\"" + out.close.reason +
-                           "\"" + (out.close.clean ? "" : " (no close frame)"));
+    throw ExpectationError(
+        "after pusher:error " + std::to_string(code) +
+        " expected close with the same code, got close code=" + std::to_string(out.close.code) +
+        " reason=\"" + out.close.reason + "\"" + (out.close.clean ? "" : " (no close frame)"));
   }
   return out;
 }
@@ -378,9 +382,9 @@ std::optional<CloseInfo> WsClient::close(int code, std::string_view reason, Dead
   const std::string_view sent_reason = reason.substr(0, cr.reason.max_size());
   cr.reason.assign(sent_reason.data(), sent_reason.size());
   ws_->async_close(cr, [&](error_code e) {
-                     ec = e;
-                     done = true;
-                   });
+    ec = e;
+    done = true;
+  });
   if (!run_until([&] { return done && !read_pending_; }, deadline)) {
     drop();
     run_until([&] { return done && !read_pending_; }, within(std::chrono::seconds(1)));

@@ -12,7 +12,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
-
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -29,16 +28,17 @@ namespace test_support {
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 /// The default connection path: pusher-js 8.4.0 on protocol 7, app key `app-key`.
-inline constexpr std::string_view default_ws_path = "/app/app-key?protocol=7&client=js&version=8.4.0";
+inline constexpr std::string_view default_ws_path =
+    "/app/app-key?protocol=7&client=js&version=8.4.0";
 
 /// Returns the default path with another app key.
 [[nodiscard]] std::string ws_path_for(std::string_view app_key);
 
 /// How a WebSocket connection ended.
 struct CloseInfo {
-  int code = 0;            ///< close frame code; 1006 when the TCP connection ended without one
-  std::string reason;      ///< close frame reason, or the transport error text for 1006
-  bool clean = false;      ///< true when a close frame was received
+  int code = 0;        ///< close frame code; 1006 when the TCP connection ended without one
+  std::string reason;  ///< close frame reason, or the transport error text for 1006
+  bool clean = false;  ///< true when a close frame was received
 };
 
 /// One result of reading from a WebSocket.
@@ -47,7 +47,7 @@ struct Incoming {
   Kind kind = Kind::timeout;
   std::string text;  ///< message payload (kind == message)
   bool binary = false;
-  CloseInfo close;   ///< kind == close
+  CloseInfo close;  ///< kind == close
 
   [[nodiscard]] bool is_message() const noexcept { return kind == Kind::message; }
   [[nodiscard]] bool is_close() const noexcept { return kind == Kind::close; }
@@ -72,7 +72,8 @@ class WsClient {
   /// connect() (throws ExpectationError on failure) followed by establish(). Returns the
   /// socket id.
   std::string open(std::uint16_t port, std::string_view path = default_ws_path,
-                   const Headers& headers = {}, Deadline deadline = within(std::chrono::seconds(5)));
+                   const Headers& headers = {},
+                   Deadline deadline = within(std::chrono::seconds(5)));
 
   /// Reads the next frame; it must be `pusher:connection_established` with a string `data`
   /// holding `socket_id`. Stores and returns the socket id; the whole frame is in
