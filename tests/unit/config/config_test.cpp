@@ -232,7 +232,6 @@ TEST_CASE("config: the Sockudo sample config loads") {
                                              "cors.methods",
                                              "cors.allowed_headers",
                                              "http_api.accept_traffic",
-                                             "webhooks",
                                              "ssl"};
   REQUIRE(warnings.size() == expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {

@@ -1,0 +1,1 @@
+#include "server/webhooks.hpp"  // self-contained: this TU includes nothing else
