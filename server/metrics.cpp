@@ -204,6 +204,26 @@ std::string render_metrics(Hub& hub, std::uint16_t port) {
              }));
   }
 
+  // Webhooks (the sender thread's totals).
+  {
+    const Webhooks::Stats ws = hub.webhooks().stats();
+    const std::pair<const char*, std::uint64_t> webhook_counters[] = {
+        {"pushcore_webhook_events_queued_total", ws.queued},
+        {"pushcore_webhook_events_sent_total", ws.sent_events},
+        {"pushcore_webhook_requests_sent_total", ws.sent_requests},
+        {"pushcore_webhook_requests_failed_total", ws.failed_requests},
+        {"pushcore_webhook_requests_retried_total", ws.retried_requests},
+        {"pushcore_webhook_events_dropped_queue_full_total", ws.dropped_queue_full},
+        {"pushcore_webhook_events_dropped_retries_exhausted_total", ws.dropped_retries_exhausted},
+    };
+    for (const auto& [name, value] : webhook_counters) {
+      w.header(name, "counter", "Webhook delivery");
+      w.sample(name, port_label, static_cast<double>(value));
+    }
+    w.header("pushcore_webhook_queue_depth", "gauge", "Webhook events held now");
+    w.sample("pushcore_webhook_queue_depth", port_label, static_cast<double>(ws.queue_depth));
+  }
+
   // Process metrics.
   long pages = 0, resident = 0;
   {
