@@ -255,11 +255,10 @@ Response post_batch_events(Worker& worker, AppRuntime& app, const Request& req) 
                                 std::to_string(max) + ")"});
   }
   // Validate every item first, then publish: a bad item fails the request with nothing sent.
-  std::vector<EventItem> items(n);
-  std::size_t i = 0;
+  std::vector<EventItem> items;
+  items.reserve(std::min<std::size_t>(n, max));
   for (auto el : batch) {
-    if (auto err = parse_event(hub, app, el, items[i])) return from_error(req, *err);
-    ++i;
+    if (auto err = parse_event(hub, app, el, items.emplace_back())) return from_error(req, *err);
   }
   bool any_info = false;
   for (auto& item : items) {

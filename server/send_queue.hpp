@@ -32,8 +32,12 @@ class SendQueue {
   [[nodiscard]] PushResult push(SharedFrame frame, bool exempt = false) {
     bytes_ += frame->size();
     items_.push_back(std::move(frame));
-    const bool over = !exempt && (bytes_ > max_bytes_ || size() > max_messages_);
-    return {true, over};
+    return {true, !exempt && over_budget(1)};
+  }
+
+  /// True when the queue holds more than `factor` times its byte or message budget.
+  [[nodiscard]] bool over_budget(std::uint64_t factor) const noexcept {
+    return bytes() > max_bytes_ * factor || size() > max_messages_ * factor;
   }
 
   [[nodiscard]] bool empty() const noexcept { return head_ == items_.size(); }

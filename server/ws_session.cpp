@@ -17,6 +17,9 @@ namespace server {
 namespace {
 
 constexpr std::size_t max_gather = 64;  // frames per gathered write (one syscall)
+// A burst queued in one handler may exceed the send budget this many times over before the
+// first write attempt; beyond it the connection is shed at once (memory bound per socket).
+constexpr std::uint64_t over_budget_hard_factor = 4;
 // Sign-in bounds: Pusher documents a 100-entry watchlist; ids longer than a channel name could
 // never be addressed through #server-to-user-<id> anyway.
 constexpr std::size_t max_watchlist_size = 100;
@@ -142,19 +145,16 @@ void WsSession::start(UpgradeInfo info, std::string_view leftover) {
 
 void WsSession::enqueue(const SharedFrame& frame) {
   if (state_ != State::open || over_budget_) return;
+  push_counted(frame);
+}
+
+void WsSession::push_counted(const SharedFrame& frame) {
   const PushResult r = queue_.push(frame);
-  if (r.over_budget) {
-    // Slow consumer: drop what it has not started to receive and close it with 4100. The close
-    // is posted, because enqueue may run while the hub's state mutex is held.
-    over_budget_ = true;
-    queue_.drop_unstarted();
-    worker_.counters().slow_consumers_closed.fetch_add(1, std::memory_order_relaxed);
-    log::warn("slow_consumer_closed",
-              {{"app_id", app_ ? app_->app->id : ""}, {"socket_id", socket_id_}});
-    net::post(worker_.ioc(), [self = shared_from_this()] {
-      self->over_budget_ = false;
-      self->close_with_error(4100, "Over capacity");
-    });
+  // A consumer is slow only under real backpressure (the kernel buffer is full and we wait for
+  // it), or when one burst alone exceeds 4x the budget before the next flush: a fast reader
+  // that gets a large burst from one handler is not punished for frames never offered to it.
+  if (r.over_budget && (write_waiting_ || queue_.over_budget(over_budget_hard_factor))) {
+    shed_slow_consumer();
     return;
   }
   if (!dirty) {
@@ -163,13 +163,35 @@ void WsSession::enqueue(const SharedFrame& frame) {
   }
 }
 
+void WsSession::shed_slow_consumer() {
+  // Drop what it has not started to receive and close it with 4100. The close (and the log
+  // line) are posted, because enqueue may run while the hub's state mutex is held.
+  over_budget_ = true;
+  queue_.drop_unstarted();
+  worker_.counters().slow_consumers_closed.fetch_add(1, std::memory_order_relaxed);
+  net::post(worker_.ioc(), [self = shared_from_this()] {
+    log::warn("slow_consumer_closed",
+              {{"app_id", self->app_ ? self->app_->app->id : ""}, {"socket_id", self->socket_id_}});
+    self->over_budget_ = false;
+    self->close_with_error(4100, "Over capacity");
+  });
+}
+
 void WsSession::queue_json(std::string_view json) {
   enqueue(make_text_frame(json));
 }
 
 void WsSession::queue_control(protocol::Opcode op, std::string_view payload) {
   if (state_ == State::closed) return;
-  (void)queue_.push(std::make_shared<const std::string>(protocol::make_frame(op, payload)), true);
+  auto frame = std::make_shared<const std::string>(protocol::make_frame(op, payload));
+  if (op != protocol::Opcode::close) {
+    // Pongs count against the budget like data: a client that pings and never reads is a slow
+    // consumer. Only the close frame is exempt, so it always fits.
+    if (state_ != State::open || over_budget_) return;
+    push_counted(frame);
+    return;
+  }
+  (void)queue_.push(std::move(frame), true);
   if (!dirty) {
     dirty = true;
     worker_.mark_dirty(shared_from_this());
@@ -190,7 +212,9 @@ void WsSession::flush() {
     const std::size_t written =
         socket_.write_some(std::span<const net::const_buffer>(bufs.data(), n), ec);
     if (ec == net::error::would_block || ec == net::error::try_again) {
-      // Backpressure: wait until the kernel buffer drains, then continue.
+      // Backpressure: wait until the kernel buffer drains, then continue. A queue over budget
+      // now belongs to a consumer that does not keep up.
+      if (state_ == State::open && !over_budget_ && queue_.over_budget(1)) shed_slow_consumer();
       write_waiting_ = true;
       socket_.async_wait(tcp::socket::wait_write,
                          [self = shared_from_this()](const boost::system::error_code& e) {
@@ -253,6 +277,11 @@ void WsSession::on_readable(const boost::system::error_code& ec) {
     const std::size_t n = socket_.read_some(net::buffer(buf), rec);
     if (rec == net::error::would_block || rec == net::error::try_again) break;
     if (rec) {
+      if (state_ == State::closing && rec == net::error::eof && !queue_.empty()) {
+        // The peer finished sending while our close is still queued: let flush() finish it.
+        peer_closed_ = true;
+        return;
+      }
       terminate();  // EOF or reset: the peer is gone
       return;
     }
@@ -316,6 +345,8 @@ bool WsSession::on_frame(const protocol::FrameHeader& h, std::uint8_t* payload) 
   using protocol::Opcode;
   const std::string_view body(reinterpret_cast<const char*>(payload),
                               static_cast<std::size_t>(h.payload_length));
+  // Closing: only the peer's close frame matters; everything else is discarded.
+  if (state_ == State::closing && h.opcode != Opcode::close) return true;
   switch (h.opcode) {
     case Opcode::ping:
       // A WebSocket ping is answered by the same writer and also proves liveness (§2.3).
@@ -551,10 +582,12 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
           if (res.member_added) webhook("member_added", channel, pd.value->user_id);
           if (res.member_added) {
             // member_added reaches the others before the joiner's subscription_succeeded.
+            // Decisions made under the state mutex are always posted (never delivered inline),
+            // so every worker receives them in decision order.
             hub_.adapter().broadcast(app_->index, channel,
                                      make_text_frame(protocol::member_added(
                                          channel, pd.value->user_id, pd.value->user_info)),
-                                     id_, &worker_);
+                                     id_, nullptr);
           }
           reply = "ok";
         }
@@ -629,7 +662,7 @@ void WsSession::handle_unsubscribe(std::string_view data_raw) {
     if (res.member_removed) {
       hub_.adapter().broadcast(app_->index, channel,
                                make_text_frame(protocol::member_removed(channel, res.user_id)), id_,
-                               &worker_);
+                               nullptr);
     }
   }
   worker_.index_remove(app_->index, channel, this);
@@ -788,7 +821,7 @@ void WsSession::notify_watchers(const std::string& user_id, bool online) {
                                                           std::span<const std::string>(none))
                              : protocol::watchlist_events(std::span<const std::string>(none),
                                                           std::span<const std::string>(ids)));
-  hub_.send_to_connections(watchers, frame, &worker_);
+  hub_.send_to_connections(watchers, frame, nullptr);
 }
 
 // ============================================================================================
@@ -847,7 +880,7 @@ void WsSession::leave_everything() {
         if (res.member_removed) {
           hub_.adapter().broadcast(app_->index, channel,
                                    make_text_frame(protocol::member_removed(channel, res.user_id)),
-                                   id_, &worker_);
+                                   id_, nullptr);
         }
       }
       if (!user_id_.empty()) {

@@ -86,6 +86,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   bool on_frame(const protocol::FrameHeader& h, std::uint8_t* payload);
   void on_message(std::string_view text);
   void queue_control(protocol::Opcode op, std::string_view payload);
+  /// Pushes a budget-counted frame; sheds the connection when it is a slow consumer.
+  void push_counted(const SharedFrame& frame);
+  void shed_slow_consumer();
   void queue_json(std::string_view json);
   void on_writable(const boost::system::error_code& ec);
   void close_frame_only(std::uint16_t code, std::string_view reason);
