@@ -187,11 +187,38 @@ void HttpSession::send(Response res) {
 
 void HttpSession::on_write(bool keep_alive, const boost::system::error_code& ec) {
   response_.reset();
-  if (ec || !keep_alive) {
+  if (ec) {
     do_close();
     return;
   }
+  if (!keep_alive) {
+    lingering_close();
+    return;
+  }
   do_read();
+}
+
+void HttpSession::lingering_close() {
+  // The client may still be sending a body we refused (413): closing with unread data would
+  // reset the connection and destroy the response before the client reads it. Half-close, then
+  // discard input until EOF, bounded by the request deadline.
+  boost::system::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream_.expires_after(worker_.hub().config().handshake_timeout);
+  drain();
+}
+
+void HttpSession::drain() {
+  buffer_.clear();
+  stream_.async_read_some(
+      buffer_.prepare(4096),
+      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+        if (ec) {
+          self->stream_.close();
+          return;
+        }
+        self->drain();
+      });
 }
 
 void HttpSession::do_close() {

@@ -31,6 +31,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void send(Response res);
   void on_write(bool keep_alive, const boost::system::error_code& ec);
   void do_close();
+  void lingering_close();
+  void drain();
 
   Worker& worker_;
   beast::tcp_stream stream_;

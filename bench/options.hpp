@@ -1,0 +1,80 @@
+#pragma once
+// Command line of pushcore-bench: scenarios, options, validation, help text. Pure.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bench {
+
+enum class Scenario { fanout, connect, churn, presence, client_events, slow };
+enum class ChannelType { public_, private_, presence };
+
+[[nodiscard]] std::string_view scenario_name(Scenario s) noexcept;
+[[nodiscard]] std::string_view channel_type_name(ChannelType t) noexcept;
+
+struct Options {
+  Scenario scenario = Scenario::fanout;
+  // target
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6001;
+  std::string app_id = "app-id";
+  std::string app_key = "app-key";
+  std::string app_secret = "app-secret";
+  int server_pid = 0;
+  std::string label = "bench";
+  // load shape
+  std::uint32_t subscribers = 1000;  ///< -n: subscribers / connections / members / talkers
+  std::uint32_t channels = 1;
+  ChannelType channel_type = ChannelType::public_;
+  bool channel_type_set = false;
+  std::uint32_t payload = 100;   ///< bytes of the event's data string
+  double rate = 50000;           ///< target deliveries/s (fixed-rate publishing)
+  double pub_rate = 0;           ///< publishes/s; overrides `rate` when > 0
+  bool max = false;              ///< publish as fast as the server takes it
+  std::uint32_t inflight = 32;   ///< --max: publishes in flight (= publisher connections)
+  std::uint32_t pub_conns = 64;  ///< fixed rate: most publisher connections
+  std::uint32_t batch = 1;       ///< events per API call (>1: /batch_events)
+  std::uint64_t window = 0;      ///< --max: undelivered deliveries allowed (0 = 4 x K x N/C)
+  double duration = 5;           ///< measured window, seconds
+  double warmup = 1;             ///< publishing before the window, seconds
+  double timeout = 120;          ///< setup / drain deadline, seconds
+  // processes and connections
+  std::uint32_t procs = 1;
+  std::uint32_t src_addrs = 0;  ///< source addresses (0 = 1 per 12000 connections)
+  std::uint32_t concurrency = 256;
+  bool phased = false;
+  // scenario knobs
+  std::uint32_t churners = 100;
+  double cycle_rate = 0;  ///< churn / presence cycles per second, 0 = as fast as possible
+  std::uint32_t watchers = 2;
+  double event_rate = 1000;  ///< client-events: events sent per second, all talkers
+  double slow_share = 0.1;
+  std::uint32_t slow_rcvbuf = 4096;
+  // output
+  std::string json_path;
+  bool quiet = false;
+  bool check = false;
+  std::string event_name = "bench";
+  std::vector<std::string> argv;  ///< the exact command, for the report
+  std::uint32_t tag = 0;          ///< run tag in channel names and user ids (set at start)
+};
+
+enum class ParseStatus { ok, help, error };
+
+/// Parses `argv` (argv[0] is the program). On error, `error` says why.
+[[nodiscard]] ParseStatus parse_options(int argc, const char* const* argv, Options& out,
+                                        std::string& error);
+
+/// The --help text.
+[[nodiscard]] std::string help_text();
+
+/// The command line as one shell-safe string (arguments quoted when needed).
+[[nodiscard]] std::string shell_join(const std::vector<std::string>& args);
+
+/// Channel name for index `c` of run `tag`: "b<tag>-<c>", "private-b<tag>-<c>",
+/// "presence-b<tag>-<c>".
+[[nodiscard]] std::string channel_name(ChannelType t, std::uint32_t tag, std::uint32_t c);
+
+}  // namespace bench
