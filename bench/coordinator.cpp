@@ -44,7 +44,6 @@ class Coordinator {
 
  private:
   ServerSample sample() const;
-  std::optional<double> server_cpus_busy(const MachineCpu& m0, const MachineCpu& m1) const;
   void progress();
   bool setup();
   Window measure(double seconds);
@@ -69,27 +68,6 @@ class Coordinator {
   bool noisy_noted_ = false;
   std::uint64_t last_line_ = 0;
 };
-
-std::optional<double> Coordinator::server_cpus_busy(const MachineCpu& m0,
-                                                    const MachineCpu& m1) const {
-  // A server pinned away from the bench: everything its CPUs did, including kernel work that
-  // is not charged to the process (ksoftirqd finishing its loopback traffic, kworkers).
-  if (!o_.server_pid) return std::nullopt;
-  const std::vector<int> scpus = affinity_cpus(o_.server_pid);
-  const std::vector<int> bcpus = affinity_cpus(0);
-  if (scpus.empty() || static_cast<int>(scpus.size()) >= online_cpus()) return std::nullopt;
-  for (int c : scpus) {
-    if (std::find(bcpus.begin(), bcpus.end(), c) != bcpus.end()) return std::nullopt;
-  }
-  double busy = 0;
-  for (int c : scpus) {
-    const auto i = static_cast<std::size_t>(c);
-    if (i < m0.cpu_busy_ns.size() && i < m1.cpu_busy_ns.size()) {
-      busy += static_cast<double>(m1.cpu_busy_ns[i] - m0.cpu_busy_ns[i]) / 1e9;
-    }
-  }
-  return busy;
-}
 
 ServerSample Coordinator::sample() const {
   if (o_.server_pid == 0) return {};
@@ -151,7 +129,7 @@ Window Coordinator::measure(double seconds) {
   const MachineCpu m1 = machine_cpu();
   w.machine_busy_s = static_cast<double>(m1.busy_ns - m0.busy_ns) / 1e9;
   w.steal_s = static_cast<double>(m1.steal_ns - m0.steal_ns) / 1e9;
-  w.server_cpus_busy_s = server_cpus_busy(m0, m1);
+  w.server_cpus_busy_s = pinned_cpus_busy_s(o_.server_pid, m0, m1);
   bool ok = false;
   w.rep = shards_.collect("WINDOW", 30, ok);
   w.wall_s = static_cast<double>(t1 - t0) / 1e9;
@@ -244,7 +222,7 @@ bool Coordinator::setup() {
     const double cpu = static_cast<double>(*s1.cpu_ns - *s0.cpu_ns) / 1e9;
     res_.set("server_cpu_setup_s", cpu);
     res_.set("server_cpu_us_per_conn", total ? cpu * 1e6 / total : 0);
-    if (const auto busy = server_cpus_busy(m0, m1); busy && total) {
+    if (const auto busy = pinned_cpus_busy_s(o_.server_pid, m0, m1); busy && total) {
       res_.set("server_cpus_us_per_conn", *busy * 1e6 / total);
     }
   }
@@ -361,26 +339,7 @@ bool Coordinator::client_check(const Window& w) {
     server_util = *w.server_cpu_s / w.wall_s / std::max(1, affinity_count(o_.server_pid));
     res_.set("server_cpu_util", *server_util);
   }
-  char buf[256];
-  const bool busy = util >= 0.9;
-  const bool bound = busy && (!server_util || *server_util < 0.9);
-  res_.set("client_bound", bound ? 1 : 0);
-  if (bound) {
-    std::snprintf(buf, sizeof buf,
-                  "client CPU %.0f%% of its %d CPU(s): CLIENT-BOUND, the numbers understate the "
-                  "server (use --procs on more cores, or fewer subscribers)",
-                  util * 100, cpus);
-  } else if (busy) {
-    std::snprintf(buf, sizeof buf,
-                  "client CPU %.0f%% of its %d CPU(s), server %.0f%% of its CPUs: the server is "
-                  "saturated (its numbers stand), the client is close to its limit",
-                  util * 100, cpus, *server_util * 100);
-  } else {
-    std::snprintf(buf, sizeof buf, "client CPU %.0f%% of its %d CPU(s): not the bottleneck",
-                  util * 100, cpus);
-  }
-  res_.notes.emplace_back(buf);
-  return !bound;
+  return judge_client(util, server_util, cpus, res_);
 }
 
 void Coordinator::drain(bool exact) {

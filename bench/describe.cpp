@@ -1,5 +1,6 @@
 #include "bench/describe.hpp"
 
+#include <cstdio>
 #include <string>
 
 #include "bench/publisher.hpp"
@@ -100,6 +101,29 @@ void judge_final(const Report& fin, const PublishStats* pub, Result& r) {
                          ", pusher errors " + std::to_string(fin.get("errors")) +
                          ", fast subscribers closed " + std::to_string(fin.get("fast_closed")));
   }
+}
+
+bool judge_client(double util, std::optional<double> server_util, int cpus, Result& r) {
+  char buf[256];
+  const bool busy = util >= 0.9;
+  const bool bound = busy && (!server_util || *server_util < 0.9);
+  r.set("client_bound", bound ? 1 : 0);
+  if (bound) {
+    std::snprintf(buf, sizeof buf,
+                  "client CPU %.0f%% of its %d CPU(s): CLIENT-BOUND, the numbers understate the "
+                  "server (use --procs on more cores, or fewer subscribers)",
+                  util * 100, cpus);
+  } else if (busy) {
+    std::snprintf(buf, sizeof buf,
+                  "client CPU %.0f%% of its %d CPU(s), server %.0f%% of its CPUs: the server is "
+                  "saturated (its numbers stand), the client is close to its limit",
+                  util * 100, cpus, *server_util * 100);
+  } else {
+    std::snprintf(buf, sizeof buf, "client CPU %.0f%% of its %d CPU(s): not the bottleneck",
+                  util * 100, cpus);
+  }
+  r.notes.emplace_back(buf);
+  return !bound;
 }
 
 }  // namespace bench

@@ -178,6 +178,24 @@ MachineCpu machine_cpu() {
   return m;
 }
 
+std::optional<double> pinned_cpus_busy_s(int pid, const MachineCpu& m0, const MachineCpu& m1) {
+  if (pid <= 0) return std::nullopt;
+  const std::vector<int> scpus = affinity_cpus(pid);
+  const std::vector<int> mine = affinity_cpus(0);
+  if (scpus.empty() || static_cast<int>(scpus.size()) >= online_cpus()) return std::nullopt;
+  double busy = 0;
+  for (int c : scpus) {
+    for (int m : mine) {
+      if (m == c) return std::nullopt;
+    }
+    const auto i = static_cast<std::size_t>(c);
+    if (i < m0.cpu_busy_ns.size() && i < m1.cpu_busy_ns.size()) {
+      busy += static_cast<double>(m1.cpu_busy_ns[i] - m0.cpu_busy_ns[i]) / 1e9;
+    }
+  }
+  return busy;
+}
+
 double loadavg_1m() {
   auto s = read_file("/proc/loadavg");
   return s ? std::atof(s->c_str()) : 0.0;

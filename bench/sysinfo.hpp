@@ -48,6 +48,12 @@ struct MachineCpu {
 };
 [[nodiscard]] MachineCpu machine_cpu();
 
+/// Busy seconds (tick-sampled) between two samples of the CPUs `pid` is pinned to, when they
+/// are a strict subset of the machine and do not overlap the caller's CPUs; nullopt otherwise.
+/// That is everything the server's CPUs did, including kernel work not charged to the process.
+[[nodiscard]] std::optional<double> pinned_cpus_busy_s(int pid, const MachineCpu& m0,
+                                                       const MachineCpu& m1);
+
 /// The 1-minute load average.
 [[nodiscard]] double loadavg_1m();
 
