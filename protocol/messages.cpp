@@ -16,6 +16,19 @@ void open_frame(std::string& out, std::string_view event, std::string_view chann
   }
 }
 
+// {"event":E,"channel":C,"data":"<data as a JSON string>"}: the shape of every server event whose
+// data is a stringified JSON payload.
+std::string frame_with_string_data(std::string_view event, std::string_view channel,
+                                   std::string_view data) {
+  std::string out;
+  out.reserve(48 + event.size() + channel.size() + data.size() + data.size() / 4);
+  open_frame(out, event, channel);
+  out += R"(,"data":)";
+  append_json_string(out, data);
+  out.push_back('}');
+  return out;
+}
+
 std::string_view raw_or_empty_object(std::string_view raw) {
   return raw.empty() ? "{}" : raw;
 }
@@ -131,14 +144,8 @@ std::string presence_data(std::span<const PresenceMember> members) {
 
 std::string subscription_succeeded_presence(std::string_view channel,
                                             std::span<const PresenceMember> members) {
-  const std::string data = presence_data(members);
-  std::string out;
-  out.reserve(80 + channel.size() + data.size() + data.size() / 4);
-  open_frame(out, "pusher_internal:subscription_succeeded", channel);
-  out += R"(,"data":)";
-  append_json_string(out, data);
-  out.push_back('}');
-  return out;
+  return frame_with_string_data("pusher_internal:subscription_succeeded", channel,
+                                presence_data(members));
 }
 
 std::string member_added(std::string_view channel, std::string_view user_id,
@@ -148,28 +155,14 @@ std::string member_added(std::string_view channel, std::string_view user_id,
   inner += R"(,"user_info":)";
   inner += raw_or_empty_object(user_info_raw);
   inner.push_back('}');
-
-  std::string out;
-  out.reserve(64 + channel.size() + inner.size() + inner.size() / 4);
-  open_frame(out, "pusher_internal:member_added", channel);
-  out += R"(,"data":)";
-  append_json_string(out, inner);
-  out.push_back('}');
-  return out;
+  return frame_with_string_data("pusher_internal:member_added", channel, inner);
 }
 
 std::string member_removed(std::string_view channel, std::string_view user_id) {
   std::string inner = R"({"user_id":)";
   append_json_string(inner, user_id);
   inner.push_back('}');
-
-  std::string out;
-  out.reserve(64 + channel.size() + inner.size() + inner.size() / 4);
-  open_frame(out, "pusher_internal:member_removed", channel);
-  out += R"(,"data":)";
-  append_json_string(out, inner);
-  out.push_back('}');
-  return out;
+  return frame_with_string_data("pusher_internal:member_removed", channel, inner);
 }
 
 std::string cache_miss(std::string_view channel) {
@@ -181,13 +174,7 @@ std::string cache_miss(std::string_view channel) {
 }
 
 std::string api_event(std::string_view name, std::string_view channel, std::string_view data) {
-  std::string out;
-  out.reserve(32 + name.size() + channel.size() + data.size() + data.size() / 8);
-  open_frame(out, name, channel);
-  out += R"(,"data":)";
-  append_json_string(out, data);
-  out.push_back('}');
-  return out;
+  return frame_with_string_data(name, channel, data);
 }
 
 std::string client_event(std::string_view name, std::string_view channel, std::string_view data_raw,
