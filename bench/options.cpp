@@ -1,8 +1,10 @@
 #include "bench/options.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <functional>
+#include <iterator>
 #include <limits>
 
 namespace bench {
@@ -216,6 +218,18 @@ ParseStatus parse_options(int argc, const char* const* argv, Options& o, std::st
     }
     if (a.empty() || a[0] != '-') {
       error = "unexpected argument '" + std::string(a) + "'";
+      return ParseStatus::error;
+    }
+    static constexpr std::string_view valued[] = {
+        "--host",        "--port",         "--app-id",     "--app-key",     "--app-secret",
+        "--server-pid",  "--label",        "-n",           "--subscribers", "-c",
+        "--channels",    "--channel-type", "--payload",    "--rate",        "--pub-rate",
+        "--inflight",    "--pub-conns",    "--batch",      "--window",      "-d",
+        "--duration",    "--warmup",       "--timeout",    "--procs",       "--src-addrs",
+        "--concurrency", "--churners",     "--cycle-rate", "--watchers",    "--event-rate",
+        "--slow-share",  "--slow-rcvbuf",  "--json",       "--event"};
+    if (std::find(std::begin(valued), std::end(valued), a) == std::end(valued)) {
+      error = "unknown option '" + std::string(a) + "' (see --help)";
       return ParseStatus::error;
     }
     if (!need()) return ParseStatus::error;
