@@ -15,6 +15,8 @@ if [ "${1:-}" = "--sanitize" ]; then
 else
   extra=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
 fi
+# ccache, when present (developer machines), makes rebuilds in several worktrees cheap.
+if command -v ccache >/dev/null 2>&1; then extra+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 cmake -S "$root" -B "$build" -DPUSHCORE_WERROR=ON "${extra[@]}" >/dev/null
 cmake --build "$build" -j"$(nproc)"
 cd "$build" && ctest --output-on-failure --timeout 300
