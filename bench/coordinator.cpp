@@ -52,6 +52,7 @@ class Coordinator {
   Report finish(const std::vector<std::int64_t>& expected);
   bool client_check(const Window& w);
   std::vector<std::int64_t> per_channel(const Report& r, const std::string& prefix) const;
+  void record_rss_samples(const std::vector<double>& rss_kb);
   void write_outputs();
 
   Options& o_;
@@ -273,7 +274,7 @@ void Coordinator::add_window(const std::string& p, const Window& w) {
     res_.set(p + "deliveries", deliveries);
     res_.set(p + "deliveries_per_s", deliveries / w.wall_s);
   }
-  if (o_.scenario == Scenario::churn) {
+  if (churn_like(o_.scenario)) {
     res_.set(p + "cycles", static_cast<double>(r.get("cycles")));
     res_.set(p + "cycles_per_s", static_cast<double>(r.get("cycles")) / w.wall_s);
     res_.set(p + "churn_deliveries", static_cast<double>(r.get("churn_deliveries")));
@@ -401,9 +402,38 @@ void Coordinator::write_outputs() {
   }
 }
 
+void Coordinator::record_rss_samples(const std::vector<double>& rss_kb) {
+  if (rss_kb.empty()) {
+    res_.notes.emplace_back("no server RSS samples (--server-pid?)");
+    if (o_.max_rss_growth_kb > 0) res_.ok = false;
+    return;
+  }
+  const double first = rss_kb.front();
+  const double last = rss_kb.back();
+  const double peak = *std::max_element(rss_kb.begin(), rss_kb.end());
+  res_.set("rss_samples", static_cast<double>(rss_kb.size()));
+  res_.set("rss_first_kb", first);
+  res_.set("rss_last_kb", last);
+  res_.set("rss_max_kb", peak);
+  res_.set("rss_growth_kb", last - first);
+  std::string series("server RSS KiB every ");
+  series.append(format_value(o_.sample_every)).append(" s:");
+  for (const double v : rss_kb)
+    series.append(" ").append(std::to_string(static_cast<long long>(v)));
+  res_.notes.push_back(std::move(series));
+  if (o_.max_rss_growth_kb > 0 && last - first > o_.max_rss_growth_kb) {
+    res_.ok = false;
+    char buf[160];
+    std::snprintf(buf, sizeof buf,
+                  "server RSS grew %.0f KiB over the window, over the %.0f KiB bound", last - first,
+                  o_.max_rss_growth_kb);
+    res_.notes.emplace_back(buf);
+  }
+}
+
 int Coordinator::run() {
-  const bool publishing = o_.scenario == Scenario::fanout || o_.scenario == Scenario::churn ||
-                          o_.scenario == Scenario::slow;
+  const bool publishing =
+      o_.scenario == Scenario::fanout || churn_like(o_.scenario) || o_.scenario == Scenario::slow;
   const double per_channel_subs = static_cast<double>(pop_.stable) /
                                   static_cast<double>(std::max<std::uint32_t>(1, o_.channels));
   const double events_per_s = o_.pub_rate > 0 ? o_.pub_rate : o_.rate / per_channel_subs;
@@ -466,13 +496,30 @@ int Coordinator::run() {
     drain(true);
     fin = finish(pub_->acked());
     have_fin = true;
-  } else if (o_.scenario == Scenario::churn) {
+  } else if (churn_like(o_.scenario)) {
     phase_ = "warmup";
     pub_->start();
     shards_.broadcast("START");
     loop_.run_for(o_.warmup);
     phase_ = "measure";
+    // soak: the server's RSS every --sample-every seconds of the window.
+    std::vector<double> rss_kb;
+    const auto take = [this, &rss_kb] {
+      if (const ServerSample s = sample(); s.rss) {
+        rss_kb.push_back(static_cast<double>(*s.rss) / 1024);
+      }
+    };
+    int sampler = 0;
+    if (o_.scenario == Scenario::soak) {
+      take();
+      sampler = loop_.every(static_cast<std::uint64_t>(o_.sample_every * 1e9), take);
+    }
     main = measure(o_.duration);
+    if (sampler != 0) {
+      loop_.cancel(sampler);
+      take();
+      record_rss_samples(rss_kb);
+    }
     add_window("", *main);
     shards_.broadcast("STOP");
     bool ok = false;
@@ -533,6 +580,27 @@ int Coordinator::run() {
                   static_cast<long long>(fin.get("slow_total")),
                   static_cast<long long>(fin.get("slow_open")));
     res_.notes.emplace_back(buf);
+    if (o_.expect_shed) {
+      // The shed ones must have been told why: pusher:error 4100 before the close.
+      const std::int64_t told = fin.get("slow_error_code_4100");
+      if (fin.get("slow_total") == 0 || fin.get("slow_shed") != fin.get("slow_total") ||
+          told != fin.get("slow_total")) {
+        res_.ok = false;
+        std::snprintf(buf, sizeof buf,
+                      "EXPECTED every slow subscriber closed with 4100: %lld shed, %lld told 4100",
+                      static_cast<long long>(fin.get("slow_shed")), static_cast<long long>(told));
+        res_.notes.emplace_back(buf);
+      }
+    }
+    if (o_.max_rss_growth_kb > 0) {
+      const auto growth = res_.get("server_rss_growth_kb");
+      if (!growth || *growth > o_.max_rss_growth_kb) {
+        res_.ok = false;
+        std::snprintf(buf, sizeof buf, "server RSS grew %.0f KiB, over the %.0f KiB bound",
+                      growth.value_or(-1), o_.max_rss_growth_kb);
+        res_.notes.emplace_back(buf);
+      }
+    }
   }
   loop_.cancel(prog);
   phase_ = "close";

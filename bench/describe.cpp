@@ -50,8 +50,11 @@ void describe_run(const Options& o, bool publishing, double events_per_s, double
     r.params.emplace_back("concurrency", std::to_string(o.concurrency));
     r.params.emplace_back("phased", o.phased ? "yes" : "no");
   }
-  if (o.scenario == Scenario::churn) r.params.emplace_back("churners", std::to_string(o.churners));
-  if (o.scenario == Scenario::churn || o.scenario == Scenario::presence) {
+  if (churn_like(o.scenario)) r.params.emplace_back("churners", std::to_string(o.churners));
+  if (o.scenario == Scenario::soak) {
+    r.params.emplace_back("sample_every_s", format_value(o.sample_every));
+  }
+  if (churn_like(o.scenario) || o.scenario == Scenario::presence) {
     r.params.emplace_back("cycle_rate", o.cycle_rate > 0 ? format_value(o.cycle_rate) : "max");
   }
   if (o.scenario == Scenario::presence)

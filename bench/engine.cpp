@@ -40,6 +40,7 @@ Population population_of(const Options& o) {
       p.cyclers = o.subscribers;
       break;
     case Scenario::churn:
+    case Scenario::soak:
       p.stable = o.subscribers;
       p.cyclers = o.churners;
       break;

@@ -23,6 +23,8 @@ std::string_view scenario_name(Scenario s) noexcept {
       return "client-events";
     case Scenario::slow:
       return "slow";
+    case Scenario::soak:
+      return "soak";
   }
   return "?";
 }
@@ -77,6 +79,10 @@ Scenarios:
   slow           like fanout at a fixed rate; after a baseline window a --slow-share of the
                  subscribers stops reading. Reports fast subscribers' latency before/after and
                  whether the server shed the slow ones.
+  soak           churn (stable subscribers + --churners cycling subscribe/unsubscribe, on
+                 presence channels with --channel-type presence) with publishes, for a long
+                 --duration, sampling the server's RSS every --sample-every seconds: RSS
+                 first/last/max and growth, zero losses and errors.
 
 Target:
   --host H               server address (127.0.0.1)
@@ -118,6 +124,12 @@ Scenario knobs:
   --event-rate R         client-events: client events per second, all talkers together (1000)
   --slow-share F         slow: share of subscribers that stop reading (0.1)
   --slow-rcvbuf B        slow: SO_RCVBUF of the slow subscribers, bytes (4096)
+  --expect-shed          slow + --check: also fail unless the server closed every slow
+                         subscriber with 4100 "Over capacity"
+  --max-rss-growth-kb K  slow/soak + --check: also fail if the server's RSS grew more than K KiB
+                         (slow: baseline to the end of the slow window; soak: first to last
+                         sample of the measured window)
+  --sample-every S       soak: seconds between server RSS samples (10)
 
 Output:
   --json FILE            append one JSON line per run
@@ -156,7 +168,7 @@ bool parse_double(std::string_view s, double& out, double lo, double hi) {
 
 bool parse_scenario(std::string_view s, Scenario& out) {
   for (Scenario c : {Scenario::fanout, Scenario::connect, Scenario::churn, Scenario::presence,
-                     Scenario::client_events, Scenario::slow}) {
+                     Scenario::client_events, Scenario::slow, Scenario::soak}) {
     if (scenario_name(c) == s) {
       out = c;
       return true;
@@ -216,6 +228,10 @@ ParseStatus parse_options(int argc, const char* const* argv, Options& o, std::st
       o.check = true;
       continue;
     }
+    if (a == "--expect-shed") {
+      o.expect_shed = true;
+      continue;
+    }
     if (a.empty() || a[0] != '-') {
       error = "unexpected argument '" + std::string(a) + "'";
       return ParseStatus::error;
@@ -227,7 +243,8 @@ ParseStatus parse_options(int argc, const char* const* argv, Options& o, std::st
         "--inflight",    "--pub-conns",    "--batch",      "--window",      "-d",
         "--duration",    "--warmup",       "--timeout",    "--procs",       "--src-addrs",
         "--concurrency", "--churners",     "--cycle-rate", "--watchers",    "--event-rate",
-        "--slow-share",  "--slow-rcvbuf",  "--json",       "--event"};
+        "--slow-share",  "--slow-rcvbuf",  "--json",       "--event",       "--max-rss-growth-kb",
+        "--sample-every"};
     if (std::find(std::begin(valued), std::end(valued), a) == std::end(valued)) {
       error = "unknown option '" + std::string(a) + "' (see --help)";
       return ParseStatus::error;
@@ -304,6 +321,10 @@ ParseStatus parse_options(int argc, const char* const* argv, Options& o, std::st
       if (!parse_double(v, o.event_rate, 0.001, 1e9)) return bad("a positive number");
     } else if (a == "--slow-share") {
       if (!parse_double(v, o.slow_share, 0.0, 0.99)) return bad("0..0.99");
+    } else if (a == "--sample-every") {
+      if (!parse_double(v, o.sample_every, 0.1, 3600)) return bad("0.1..3600 seconds");
+    } else if (a == "--max-rss-growth-kb") {
+      if (!parse_double(v, o.max_rss_growth_kb, 0.0, 1e9)) return bad("KiB");
     } else if (a == "--slow-rcvbuf") {
       if (!parse_uint<std::uint32_t>(v, o.slow_rcvbuf, 1, u32max)) return bad("bytes");
     } else if (a == "--json") {
@@ -327,7 +348,7 @@ ParseStatus parse_options(int argc, const char* const* argv, Options& o, std::st
     }
   }
   if (o.scenario == Scenario::presence) o.channel_type = ChannelType::presence;
-  if (o.max && (o.scenario == Scenario::slow || o.scenario == Scenario::churn)) {
+  if (o.max && (o.scenario == Scenario::slow || churn_like(o.scenario))) {
     error = std::string(scenario_name(o.scenario)) + " publishes at a fixed rate; drop --max";
     return ParseStatus::error;
   }

@@ -8,7 +8,12 @@
 
 namespace bench {
 
-enum class Scenario { fanout, connect, churn, presence, client_events, slow };
+enum class Scenario { fanout, connect, churn, presence, client_events, slow, soak };
+
+/// churn and soak share their population (stable subscribers + churners) and publishing.
+[[nodiscard]] constexpr bool churn_like(Scenario s) noexcept {
+  return s == Scenario::churn || s == Scenario::soak;
+}
 enum class ChannelType { public_, private_, presence };
 
 [[nodiscard]] std::string_view scenario_name(Scenario s) noexcept;
@@ -52,6 +57,10 @@ struct Options {
   double event_rate = 1000;  ///< client-events: events sent per second, all talkers
   double slow_share = 0.1;
   std::uint32_t slow_rcvbuf = 4096;
+  bool expect_shed = false;  ///< slow + --check: every slow subscriber must get 4100
+  double max_rss_growth_kb = 0;
+  double sample_every = 10;  ///< soak: seconds between server RSS samples  ///< slow + --check:
+                             ///< server RSS growth bound, 0 = none
   // output
   std::string json_path;
   bool quiet = false;

@@ -20,17 +20,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-WORKERS=2 "$SERVER" --config "$HERE/server-config.json" --port 0 2>"$TMP/server.log" &
-SPID=$!
-PORT=""
-for _ in $(seq 1 200); do
-    PORT="$(head -n 1 "$TMP/server.log" | grep -o ' port=[0-9]*' | head -n 1 | cut -d= -f2 || true)"
-    [ -n "$PORT" ] && break
-    kill -0 "$SPID" 2>/dev/null || { echo "server exited:"; cat "$TMP/server.log"; exit 1; }
-    sleep 0.05
-done
-[ -n "$PORT" ] || { echo "no 'msg=listening ... port=N' line from the server"; cat "$TMP/server.log"; exit 1; }
-echo "server pid $SPID on port $PORT"
+# shellcheck source=bench/server_lib.sh
+source "$HERE/server_lib.sh"
+start_server "$TMP/server.log"
 
 COMMON=(--port "$PORT" --server-pid "$SPID" --check --quiet --json "$TMP/runs.jsonl" --warmup 0.2)
 FAILED=0
@@ -56,13 +48,24 @@ run churn -n 50 -c 2 --churners 20 --rate 5000 -d 1
 run presence -n 40 -c 2 --watchers 2 -d 1
 run client-events -n 20 -c 2 --event-rate 500 -d 1
 run slow -n 40 -c 1 --rate 4000 --slow-share 0.25 -d 0.5
+run soak -n 60 -c 2 --churners 20 --channel-type presence --rate 3000 -d 1 --sample-every 0.5
 
 if ! "$BENCH" summarize "$TMP/runs.jsonl" >"$TMP/summary.txt" 2>&1; then
     echo "FAIL  summarize"; cat "$TMP/summary.txt"; FAILED=1
 fi
-for s in fanout connect churn presence client-events slow; do
+for s in fanout connect churn presence client-events slow soak; do
     grep -q "== $s " "$TMP/summary.txt" || { echo "FAIL  summary lacks $s"; FAILED=1; }
 done
+kill -0 "$SPID" 2>/dev/null || { echo "FAIL  the server died"; FAILED=1; }
+kill "$SPID" && wait "$SPID" 2>/dev/null || true
+
+# Slow consumer among a thousand: small budgets (64 KiB queue, 16 KiB SO_SNDBUF) so that one
+# subscriber that never reads must be closed with 4100 within the window while the other 999
+# receive every message, and the server's RSS stays bounded.
+start_server "$TMP/server-slow.log" SENDQ_MAX_BYTES=65536 SENDQ_SOCKET_KB=16
+COMMON=(--port "$PORT" --server-pid "$SPID" --check --quiet --json "$TMP/slow.jsonl" --warmup 0.2)
+run slow -n 1000 -c 1 --payload 16000 --rate 20000 --slow-share 0.001 -d 2 --expect-shed --max-rss-growth-kb 32768
+grep -q 'slow_consumer_closed' "$TMP/server-slow.log" || { echo "FAIL  no slow_consumer_closed log line"; FAILED=1; }
 kill -0 "$SPID" 2>/dev/null || { echo "FAIL  the server died"; FAILED=1; }
 [ "$FAILED" = 0 ] && echo "bench smoke: all scenarios passed"
 exit "$FAILED"

@@ -83,9 +83,10 @@ JoinResult Registry::join(std::string_view app_id, std::string_view channel_name
 
   // Both halves of the pair, together.
   channel.subscribers.emplace(conn, member);
-  const bool inserted = app.conns[conn].channels.insert(&channel).second;
-  assert(inserted && "connection index already had a channel the channel index did not");
-  (void)inserted;
+  auto& joined = app.conns[conn].channels;
+  assert(std::find(joined.begin(), joined.end(), &channel) == joined.end() &&
+         "connection index already had a channel the channel index did not");
+  joined.push_back(&channel);
 
   result.subscription_count = channel.subscribers.size();
   return result;
@@ -118,8 +119,13 @@ LeaveResult Registry::leave(AppState& app, Channel& channel, ConnId conn, bool u
   if (update_conn) {
     const auto conn_it = app.conns.find(conn);
     assert(conn_it != app.conns.end() && "channel index had a connection the conn index lacks");
-    [[maybe_unused]] const auto erased = conn_it->second.channels.erase(&channel);
-    assert(erased == 1 && "connection index lacked a channel the channel index had");
+    auto& joined = conn_it->second.channels;
+    const auto pos = std::find(joined.begin(), joined.end(), &channel);
+    assert(pos != joined.end() && "connection index lacked a channel the channel index had");
+    if (pos != joined.end()) {
+      *pos = joined.back();
+      joined.pop_back();
+    }
     if (conn_it->second.channels.empty() && conn_it->second.user == nullptr) {
       app.conns.erase(conn_it);
     }
@@ -231,7 +237,7 @@ std::vector<std::pair<std::string, LeaveResult>> Registry::unsubscribe_all(std::
   }
 
   // Take the connection's half of the index; each channel's half is fixed in `leave`.
-  std::unordered_set<Channel*> joined;
+  std::vector<Channel*> joined;
   joined.swap(conn_it->second.channels);
   results.reserve(joined.size());
   for (Channel* channel : joined) {
@@ -541,7 +547,8 @@ std::string Registry::check_app(std::string_view app_id, const AppState& app) {
     for (const auto& [conn, member] : channel.subscribers) {
       const auto conn_it = app.conns.find(conn);
       if (conn_it == app.conns.end() ||
-          !conn_it->second.channels.contains(const_cast<Channel*>(&channel))) {
+          std::find(conn_it->second.channels.begin(), conn_it->second.channels.end(), &channel) ==
+              conn_it->second.channels.end()) {
         return ch + "subscriber " + std::to_string(conn) + " lacks the channel in its index";
       }
       if (member != nullptr) {

@@ -292,7 +292,9 @@ class Registry {
   struct User;
 
   struct Conn {
-    std::unordered_set<Channel*> channels;  ///< non-owning: nodes of AppState::channels
+    /// Non-owning: nodes of AppState::channels. A small vector, not a set: most connections
+    /// are in one or a few channels, and a set costs ~150 bytes more per connection.
+    std::vector<Channel*> channels;
     User* user = nullptr;                   ///< signed-in identity (node of AppState::users)
     std::vector<std::string> watchlist;     ///< deduplicated; counted in user->watching
   };

@@ -763,6 +763,8 @@ class Reader {
         config_.send_queue_max_bytes = to_uint(v, p, 1);
       } else if (k == "max_messages") {
         config_.send_queue_max_messages = to_uint(v, p, 1);
+      } else if (k == "socket_buffer_kb") {
+        config_.send_socket_buffer_kb = to_uint(v, p, 0, 64 * 1024);
       } else {
         return false;
       }

@@ -110,8 +110,11 @@ struct Config {
   std::uint64_t websocket_max_payload_kb = 64;   ///< inbound message cap (close 1009 above)
   std::uint64_t send_queue_max_bytes = 1 << 20;  ///< per connection outbound budget
   std::uint64_t send_queue_max_messages = 1000;  ///< per connection outbound budget
-  std::uint64_t http_request_limit_mb = 10;      ///< http_api.request_limit_in_mb
-  std::string cors_origin = "*";                 ///< cors.origin: "*", or the first listed origin
+  /// SO_SNDBUF of WebSocket sockets in KiB (the kernel doubles it); 0 = kernel autotuning.
+  /// Bounds kernel memory per slow consumer so backpressure reaches the send queue budget.
+  std::uint64_t send_socket_buffer_kb = 128;
+  std::uint64_t http_request_limit_mb = 10;  ///< http_api.request_limit_in_mb
+  std::string cors_origin = "*";             ///< cors.origin: "*", or the first listed origin
   /// cors.origin as configured (a string or an array). Contains "*" when any origin is allowed.
   /// With several origins a server should echo the request's Origin when it is listed here.
   std::vector<std::string> cors_origins{"*"};

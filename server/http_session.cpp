@@ -45,6 +45,9 @@ HttpSession::HttpSession(Worker& worker, tcp::socket socket)
     : worker_(worker), stream_(std::move(socket)) {}
 
 void HttpSession::run() {
+  // API answers are single small writes; don't let Nagle hold them behind a delayed ACK.
+  boost::system::error_code ec;
+  stream_.socket().set_option(tcp::no_delay(true), ec);
   do_read();
 }
 
@@ -81,6 +84,23 @@ void HttpSession::on_header(const boost::system::error_code& ec) {
                         }
                         self->read_body();
                       });
+    return;
+  }
+  // Usually the body came in the same segment as the headers: parse what is buffered now and
+  // handle the request in this handler turn. A second async_read would complete through a post,
+  // letting the worker flush between publishes that arrived together (smaller write batches).
+  if (!parser_->is_done() && buffer_.size() > 0) {
+    boost::system::error_code pec;
+    parser_->eager(true);
+    const std::size_t used = parser_->put(buffer_.data(), pec);
+    buffer_.consume(used);
+    if (pec && pec != http::error::need_more) {
+      on_read(pec, 0);
+      return;
+    }
+  }
+  if (parser_->is_done()) {
+    on_read({}, 0);
     return;
   }
   read_body();

@@ -70,6 +70,9 @@ void WsSession::start(UpgradeInfo info, std::string_view leftover) {
   boost::system::error_code ec;
   socket_.non_blocking(true, ec);
   socket_.set_option(tcp::no_delay(true), ec);
+  if (const std::uint64_t kb = hub_.config().send_socket_buffer_kb; kb != 0) {
+    socket_.set_option(net::socket_base::send_buffer_size(static_cast<int>(kb * 1024)), ec);
+  }
   remote_ = std::move(info.remote);
   id_ = worker_.next_conn_id();
   worker_.add_session(this);

@@ -2,23 +2,22 @@
 // spawns pushcore with a temporary config and the example auth server on free ports, and
 // offers small bounded-wait helpers. Every wait has a deadline; nothing sleeps blindly.
 
-import { spawn } from 'node:child_process';
 import { randomBytes, createHash, createHmac } from 'node:crypto';
-import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isDeepStrictEqual, inspect } from 'node:util';
 
 import PusherServer from 'pusher';
+
+import { assertEq, ChildProcess, Inbox, PushcoreProcess, WAIT_MS, withTimeout } from '../common/testkit.mjs';
+
+export { assert, assertEq, fmt, Inbox, pollUntil, TimeoutError, WAIT_MS, withTimeout } from '../common/testkit.mjs';
 
 export const HERE = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(HERE, '..', '..');
 export const EXAMPLE_DIR = join(REPO, 'examples', 'auth-server');
 
 export const APP = { id: 'app-id', key: 'app-key', secret: `secret-${randomBytes(8).toString('hex')}` };
-export const WAIT_MS = 5_000;
-const STARTUP_TIMEOUT_MS = 10_000;
 
 // ---------------------------------------------------------------- arguments
 
@@ -49,79 +48,8 @@ export function parseArgs(argv, { name, extra = {} } = {}) {
 
 // ---------------------------------------------------------------- helpers
 
-export class TimeoutError extends Error {}
-
-export function withTimeout(promise, ms, label) {
-  let timer;
-  const t = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`timed out after ${ms} ms waiting for ${label}`)), ms);
-  });
-  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
-}
-
-export async function pollUntil(fn, label, ms = WAIT_MS, interval = 50) {
-  const deadline = Date.now() + ms;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new TimeoutError(`timed out after ${ms} ms polling for ${label} (last: ${fmt(last)})`);
-    await new Promise((r) => setTimeout(r, interval));
-  }
-}
-
-export function fmt(v) {
-  if (v instanceof Error) return v.message;
-  return inspect(v, { depth: 6, breakLength: Infinity });
-}
-
-export function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-export function assertEq(actual, expected, what) {
-  if (!isDeepStrictEqual(actual, expected)) throw new Error(`${what}: expected ${fmt(expected)}, got ${fmt(actual)}`);
-}
-
 export const marker = (p) => `${p}-${randomBytes(4).toString('hex')}`;
 
-// Collects items and lets callers await one that matches (items seen before the wait count).
-export class Inbox {
-  constructor(name) {
-    this.name = name;
-    this.items = [];
-    this.waiters = [];
-  }
-  push(item) {
-    this.items.push(item);
-    for (const w of [...this.waiters]) {
-      if (w.pred(item)) {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        w.resolve(item);
-      }
-    }
-  }
-  filter(pred = () => true) {
-    return this.items.filter(pred);
-  }
-  waitFor(pred = () => true, label = 'item', ms = WAIT_MS) {
-    const found = this.items.find(pred);
-    if (found !== undefined) return Promise.resolve(found);
-    let w;
-    const p = new Promise((resolve) => {
-      w = { pred, resolve };
-      this.waiters.push(w);
-    });
-    return withTimeout(p, ms, `${label} on ${this.name}`).finally(() => {
-      const i = this.waiters.indexOf(w);
-      if (i >= 0) this.waiters.splice(i, 1);
-    });
-  }
-}
 
 // Runs named scenarios in order, each under its own deadline; prints one line per scenario and
 // a closing "N passed, N failed" line. Returns the number of failures.
@@ -152,74 +80,11 @@ export async function runScenarios(scenarios, { only, ctx, onFailure, timeoutMs 
 
 // ---------------------------------------------------------------- processes
 
-// Line-splits a child's output into `lines` (bounded) and calls onLine for each.
-function pipeLines(stream, tag, sink, onLine) {
-  let buf = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk) => {
-    buf += chunk;
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      sink.push(`${tag}${line}`);
-      if (sink.length > 400) sink.shift();
-      onLine(line);
-    }
-  });
-}
-
-class Child {
-  constructor(label) {
-    this.label = label;
-    this.tail = [];
-    this.proc = null;
-  }
-  spawn(cmd, args, opts, readyRe, parsePort) {
-    this.proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-    this.exited = new Promise((resolve) => this.proc.once('exit', (code, signal) => resolve({ code, signal })));
-    const ready = new Promise((resolve, reject) => {
-      this.onReady = (line) => {
-        if (readyRe.test(line)) {
-          const port = parsePort(line);
-          if (port) resolve(port);
-          else reject(new Error(`${this.label}: ready line without a port: ${line}`));
-        }
-      };
-      this.proc.once('error', (e) => reject(new Error(`cannot spawn ${cmd}: ${e.message}`)));
-      this.exited.then(({ code, signal }) => reject(new Error(`${this.label} exited during startup (code ${code}, signal ${signal})`)));
-    });
-    pipeLines(this.proc.stdout, '[stdout] ', this.tail, (l) => { this.onReady(l); this.onLine?.(l); });
-    pipeLines(this.proc.stderr, '', this.tail, (l) => { this.onReady(l); this.onLine?.(l); });
-    return withTimeout(ready, STARTUP_TIMEOUT_MS, `${this.label} to start`);
-  }
-  async stop() {
-    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) {
-      this.proc.kill('SIGTERM');
-      const t = setTimeout(() => this.proc.kill('SIGKILL'), 5_000);
-      this.exit = await this.exited;
-      clearTimeout(t);
-    } else if (this.proc) {
-      this.exit = await this.exited;
-    }
-    return this.exit;
-  }
-  killNow() {
-    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
-  }
-}
-
 // pushcore with a temporary config: client events and user authentication enabled, no metrics
 // listener (avoids port clashes), free port.
-export class Pushcore extends Child {
-  constructor(bin) {
-    super('pushcore');
-    this.bin = bin;
-  }
-  async start() {
-    this.dir = mkdtempSync(join(tmpdir(), 'pushcore-browser-'));
-    const cfgPath = join(this.dir, 'config.json');
-    writeFileSync(cfgPath, JSON.stringify({
+export class Pushcore extends PushcoreProcess {
+  start() {
+    return super.start({
       host: '127.0.0.1',
       port: 0,
       activity_timeout: 120,
@@ -231,32 +96,20 @@ export class Pushcore extends Child {
           features: { enable_client_messages: true, enable_user_authentication: true },
         },
       }] } },
-    }, null, 2));
-    // pushcore reads HOST/PORT/... overrides from its environment: keep them out.
-    const env = { ...process.env };
-    for (const k of Object.keys(env)) {
-      if (/^(HOST|PORT|ACTIVITY_TIMEOUT|SOCKUDO_.*)$/.test(k)) delete env[k];
-    }
-    this.port = await this.spawn(this.bin, ['--config', cfgPath], { env }, /\bmsg=listening\b/, (l) => Number((/\bport=(\d+)\b/.exec(l) || [])[1]));
-    return this.port;
-  }
-  async stop() {
-    await super.stop();
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
-    this.dir = null;
+    });
   }
 }
 
 // The example auth server (examples/auth-server/server.mjs) on a free port, configured through
 // env vars exactly as a user would. Its stdout is JSON lines; `logs` keeps the parsed ones.
-export class AuthServer extends Child {
+export class AuthServer extends ChildProcess {
   constructor({ pushcorePort, masterKey, requestTimeoutMs = 2000 }) {
     super('auth-server');
     this.pushcorePort = pushcorePort;
     this.masterKey = masterKey;
     this.requestTimeoutMs = requestTimeoutMs;
     this.logs = new Inbox('auth-server log');
-    this.onLine = (line) => {
+    this.onLine((line) => {
       let j;
       try {
         j = JSON.parse(line);
@@ -264,7 +117,7 @@ export class AuthServer extends Child {
         return;
       }
       this.logs.push(j);
-    };
+    });
   }
   async start() {
     const env = {

@@ -8,24 +8,24 @@
 // One line per scenario (ok / FAIL), then "N passed, N failed"; exit code 1 when any failed.
 // Assertions follow docs/protocol.md §10 and docs/WEBHOOKS.md.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isDeepStrictEqual, inspect } from 'node:util';
 
 import express from 'express';
 import PusherClient from 'pusher-js';
 import PusherServer from 'pusher';
 
+import { assert, assertEq, fmt, Inbox, PushcoreProcess, sleep, withTimeout } from '../common/testkit.mjs';
+
 const RUN = randomBytes(3).toString('hex');
 const VACATE_DELAY_MS = 1500; // webhooks.vacate_delay_ms in the test config (default 3000)
 const WAIT_MS = 8_000;
 const SCENARIO_TIMEOUT_MS = 30_000;
-const STARTUP_TIMEOUT_MS = 10_000;
 
 // Apps: each scenario family has its own app, so receivers never see each other's events.
 const APPS = {
@@ -65,65 +65,6 @@ function usage(err) {
 
 // ---------------------------------------------------------------- small helpers
 
-class TimeoutError extends Error {}
-
-function withTimeout(promise, ms, label) {
-  let timer;
-  const t = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`timed out after ${ms} ms waiting for ${label}`)), ms);
-  });
-  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// Collects items and lets callers await one that matches, with a deadline.
-class Inbox {
-  constructor(name) {
-    this.name = name;
-    this.items = [];
-    this.waiters = [];
-  }
-  push(item) {
-    this.items.push(item);
-    for (const w of [...this.waiters]) {
-      if (w.pred(item)) {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        w.resolve(item);
-      }
-    }
-  }
-  filter(pred = () => true) {
-    return this.items.filter(pred);
-  }
-  count(pred = () => true) {
-    return this.items.filter(pred).length;
-  }
-  waitFor(pred = () => true, label = 'item', ms = WAIT_MS) {
-    const found = this.items.find(pred);
-    if (found !== undefined) return Promise.resolve(found);
-    let w;
-    const p = new Promise((resolve) => {
-      w = { pred, resolve };
-      this.waiters.push(w);
-    });
-    return withTimeout(p, ms, `${label} on ${this.name}`).finally(() => {
-      const i = this.waiters.indexOf(w);
-      if (i >= 0) this.waiters.splice(i, 1);
-    });
-  }
-}
-
-function fmt(v) {
-  if (v instanceof Error) return v.message;
-  return inspect(v, { depth: 6, breakLength: Infinity });
-}
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-function assertEq(actual, expected, what) {
-  if (!isDeepStrictEqual(actual, expected)) throw new Error(`${what}: expected ${fmt(expected)}, got ${fmt(actual)}`);
-}
 
 // A TCP port on 127.0.0.1 with nothing listening (bound, then released).
 async function closedPort() {
@@ -159,7 +100,7 @@ class Receiver {
   }
 
   endpoint(name, app, behave = () => 'ok') {
-    const ep = { app, behave, requests: new Inbox(`/${name} requests`), events: new Inbox(`/${name} delivered events`) };
+    const ep = { app, behave, requests: new Inbox(`/${name} requests`, { waitMs: WAIT_MS }), events: new Inbox(`/${name} delivered events`, { waitMs: WAIT_MS }) };
     this.endpoints.set(name, ep);
     return ep;
   }
@@ -235,79 +176,8 @@ class Receiver {
 
 // ---------------------------------------------------------------- the server under test
 
-class ServerProcess {
-  constructor(bin) {
-    this.bin = bin;
-    this.lines = new Inbox('server stderr');
-  }
-
-  async start(config, env = {}) {
-    this.dir = mkdtempSync(join(tmpdir(), 'pushcore-webhooks-'));
-    const cfgPath = join(this.dir, 'config.json');
-    writeFileSync(cfgPath, JSON.stringify(config, null, 2));
-    this.proc = spawn(this.bin, ['--config', cfgPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    this.exited = new Promise((resolve) => this.proc.once('exit', (code, signal) => resolve({ code, signal })));
-    const listening = new Promise((resolve, reject) => {
-      this.onLine = (line) => {
-        if (/\bmsg=listening\b/.test(line)) {
-          const m = /\bport=(\d+)\b/.exec(line);
-          if (m) resolve(Number(m[1]));
-          else reject(new Error(`listening line has no port=: ${line}`));
-        }
-      };
-      this.proc.once('error', (e) => reject(new Error(`cannot spawn ${this.bin}: ${e.message}`)));
-      this.exited.then(({ code, signal }) => reject(new Error(`server exited during startup (code ${code}, signal ${signal})`)));
-    });
-    const bufs = { stdout: '', stderr: '' };
-    for (const stream of ['stdout', 'stderr']) {
-      this.proc[stream].setEncoding('utf8');
-      this.proc[stream].on('data', (chunk) => {
-        bufs[stream] += chunk;
-        let nl;
-        while ((nl = bufs[stream].indexOf('\n')) >= 0) {
-          const line = bufs[stream].slice(0, nl);
-          bufs[stream] = bufs[stream].slice(nl + 1);
-          this.lines.push(line);
-          if (this.lines.items.length > 2000) this.lines.items.shift();
-          this.onLine(line);
-        }
-      });
-    }
-    this.port = await withTimeout(listening, STARTUP_TIMEOUT_MS, 'the server\'s "msg=listening ... port=N" line');
-    return this.port;
-  }
-
-  alive() {
-    return this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
-  }
-
-  // Resident memory in KiB (Linux), or null.
-  rssKiB() {
-    try {
-      const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${this.proc.pid}/status`, 'utf8'));
-      return m ? Number(m[1]) : null;
-    } catch {
-      return null;
-    }
-  }
-
-  async stop() {
-    let result = null;
-    if (this.alive()) {
-      this.proc.kill('SIGTERM');
-      const t = setTimeout(() => this.proc.kill('SIGKILL'), 10_000);
-      result = await this.exited;
-      clearTimeout(t);
-    }
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
-    this.dir = null;
-    return result;
-  }
-
-  killNow() {
-    if (this.alive()) this.proc.kill('SIGKILL');
-  }
-}
+// PushcoreProcess (tests/common/testkit.mjs): pushcore with a temporary config, its log lines
+// in `lines` (awaitable), `rssKiB()`, `stop()` -> exit status.
 
 function serverConfig(receiver, deadUrl, tls) {
   const app = (a, webhooks, extra = {}) => ({
@@ -405,7 +275,7 @@ class Ctx {
         },
       },
     });
-    const c = { pusher: p, states: new Inbox('client states') };
+    const c = { pusher: p, states: new Inbox('client states', { waitMs: WAIT_MS }) };
     p.connection.bind('state_change', (s) => c.states.push(s.current));
     this.clients.push(c);
     await c.states.waitFor((s) => s === 'connected', 'state connected');
@@ -414,7 +284,7 @@ class Ctx {
   }
 
   async subscribe(c, name) {
-    const events = new Inbox(`channel ${name}`);
+    const events = new Inbox(`channel ${name}`, { waitMs: WAIT_MS });
     const channel = c.pusher.subscribe(name);
     channel.bind_global((event, data) => events.push({ event, data }));
     await events.waitFor((e) => e.event === 'pusher:subscription_succeeded', `subscription_succeeded(${name})`);
@@ -648,7 +518,7 @@ scenario('unreachable', 'an unreachable URL: retries exhausted, counted and logg
   }
   const drops = server.lines.filter((l) => /msg=webhook_dropped\b/.test(l) && /kind=queue_full\b/.test(l));
   assert(drops.length <= 2, `queue_full logged ${drops.length} times in one burst`);
-  assert(server.alive(), 'server died');
+  assert(server.running, 'server died');
   const c = await ctx.connected(APPS.main);
   assert(c.socketId, 'cannot connect after the flood');
 });
@@ -675,7 +545,7 @@ async function main() {
   if (trusted && untrusted) {
     tls = { trustedPort: await receiver.startTls(trusted), untrustedPort: await receiver.startTls(untrusted) };
   }
-  const server = new ServerProcess(args.server);
+  const server = new PushcoreProcess(args.server, 'pushcore', { max: 2000 });
   process.on('exit', () => server.killNow());
   let failed = 0;
   let passed = 0;
