@@ -38,6 +38,7 @@ std::string AppConfig::to_json() const {
   out += ",\"max_channel_name_length\":" + std::to_string(max_channel_name_length);
   out += ",\"max_event_name_length\":" + std::to_string(max_event_name_length);
   out += ",\"max_event_payload_in_kb\":" + num(max_event_payload_in_kb);
+  for (const auto& [name, value] : extra_limits) out += "," + json_quote(name) + ":" + value;
   out += "},\"features\":{\"enable_client_messages\":";
   out += boolean(enable_client_messages);
   out += ",\"enable_user_authentication\":";
