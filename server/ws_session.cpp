@@ -373,6 +373,7 @@ bool WsSession::on_frame(const protocol::FrameHeader& h, std::uint8_t* payload) 
       const auto cp = protocol::parse_close_payload(body);
       std::uint16_t code = 1000;
       if (!cp) {
+        abuse(AbuseKind::protocol_error);  // bad close code, 1-byte payload or non-UTF-8 reason
         code = 1002;
       } else if (cp->code != 1005) {
         code = cp->code;
