@@ -8,6 +8,8 @@ apt_pkgs=(build-essential cmake pkg-config libboost1.81-dev libsimdjson-dev doct
           libssl-dev nodejs npm)
 # Headless Chromium for the browser tests (Debian's package; Playwright's download cannot work).
 [ -z "${SETUP_SKIP_NPM:-}" ] && apt_pkgs+=(chromium)
+# clang + libFuzzer runtime, only for scripts/fuzz.sh (SETUP_FUZZ=1).
+[ -n "${SETUP_FUZZ:-}" ] && apt_pkgs+=(clang libclang-rt-14-dev)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -50,9 +50,8 @@ constexpr std::uint64_t u64_max = std::numeric_limits<std::uint64_t>::max();
 constexpr std::string_view unsupported_top_level[] = {
     "adapter", "cleanup",      "database", "database_pooling", "instance", "logging",
     "queue",   "rate_limiter", "ssl",      "unix_socket"};
-constexpr std::string_view unsupported_app_keys[] = {
-    "max_backend_events_per_second", "max_read_requests_per_second", "channel_delta_compression",
-    "enable_delta_compression"};
+constexpr std::string_view unsupported_app_keys[] = {"channel_delta_compression",
+                                                     "enable_delta_compression"};
 
 // Webhook event types this server produces (protocol.md §10.2).
 constexpr std::string_view webhook_event_types[] = {
@@ -469,6 +468,9 @@ struct LimitsIn {
   std::optional<std::uint64_t> max_event_batch_size;
   std::optional<std::uint64_t> max_channels_per_connection;
   std::optional<int> quota_close_code;  // not a limit, but accepted here too
+  std::optional<std::uint64_t> max_backend_events_per_second;
+  std::optional<std::uint64_t> max_read_requests_per_second;
+  std::optional<std::uint64_t> message_rate_limit;
 
   void apply_to(AppLimits& out) const {
     const auto set = [](auto& field, const auto& value) {
@@ -487,6 +489,9 @@ struct LimitsIn {
     set(out.max_event_channels_at_once, max_event_channels_at_once);
     set(out.max_event_batch_size, max_event_batch_size);
     set(out.max_channels_per_connection, max_channels_per_connection);
+    set(out.max_backend_events_per_second, max_backend_events_per_second);
+    set(out.max_read_requests_per_second, max_read_requests_per_second);
+    set(out.message_rate_limit, message_rate_limit);
   }
 };
 
@@ -538,6 +543,12 @@ bool read_limit(std::string_view key, dom::element value, std::string_view path,
     whole_limit(out.max_channels_per_connection);
   } else if (key == "quota_close_code") {
     out.quota_close_code = to_quota_close_code(value, path);
+  } else if (key == "max_backend_events_per_second") {
+    whole_limit(out.max_backend_events_per_second);
+  } else if (key == "max_read_requests_per_second") {
+    whole_limit(out.max_read_requests_per_second);
+  } else if (key == "message_rate_limit") {
+    whole_limit(out.message_rate_limit);
   } else {
     return false;
   }
@@ -721,6 +732,10 @@ class Reader {
         read_app_manager(v, p);
       } else if (k == "webhooks") {
         read_webhook_settings(v, p);
+      } else if (k == "rate_limiter") {
+        read_rate_limiter(v, p);
+      } else if (k == "max_connections_per_ip") {
+        c.ip_limits.max_connections_per_ip = to_uint(v, p);
       } else if (is_one_of(k, unsupported_top_level)) {
         warn_unsupported(p);
       } else {
@@ -755,6 +770,35 @@ class Reader {
       return "error";
     }
     fail_value(p, "one of \"debug\", \"info\", \"warn\", \"error\"", show(v));
+  }
+
+  // Sockudo's `rate_limiter`: the per-IP WebSocket connect rate (this server keeps counters in
+  // memory, per node; `driver` and `redis` are accepted and ignored).
+  void read_rate_limiter(dom::element value, std::string_view path) {
+    for_each_field(value, path, [this](std::string_view k, dom::element v, const std::string& p) {
+      IpLimits& ip = config_.ip_limits;
+      if (k == "enabled") {
+        ip.rate_limit_enabled = to_bool(v, p);
+      } else if (k == "websocket_rate_limit") {
+        for_each_field(v, p, [&ip](std::string_view k2, dom::element v2, const std::string& p2) {
+          if (k2 == "max_requests") {
+            ip.connects_per_window = to_uint(v2, p2, 1);
+          } else if (k2 == "window_seconds") {
+            ip.connect_window = to_seconds(v2, p2, 1);
+          } else if (k2 == "identifier" || k2 == "trust_hops") {
+            return true;  // Sockudo bookkeeping; the peer address is the identifier here
+          } else {
+            return false;
+          }
+          return true;
+        });
+      } else if (k == "driver" || k == "redis" || k == "api_rate_limit") {
+        warn_unsupported(p);
+      } else {
+        return false;
+      }
+      return true;
+    });
   }
 
   void read_send_queue(dom::element value, std::string_view path) {

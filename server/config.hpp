@@ -27,6 +27,19 @@ struct AppLimits {
   std::uint64_t max_event_channels_at_once = 100;
   std::uint64_t max_event_batch_size = 10;
   std::uint64_t max_channels_per_connection = 1000;  ///< subscriptions per socket
+  // Rate limits (README "Security"); 0 = unlimited, the default.
+  std::uint64_t max_backend_events_per_second = 0;  ///< HTTP API events/s (a batch counts each)
+  std::uint64_t max_read_requests_per_second = 0;   ///< HTTP API GET queries/s
+  std::uint64_t message_rate_limit = 0;  ///< inbound messages/s per connection (4301 above)
+};
+
+/// Per-IP limits on WebSocket connections (README "Security"). Sockudo's `rate_limiter` shape;
+/// off by default (Sockudo's default is on, 20 connects / 60 s, which throttles load tests).
+struct IpLimits {
+  bool rate_limit_enabled = false;           ///< rate_limiter.enabled
+  std::uint64_t connects_per_window = 20;    ///< rate_limiter.websocket_rate_limit.max_requests
+  std::chrono::seconds connect_window{60};   ///< rate_limiter.websocket_rate_limit.window_seconds
+  std::uint64_t max_connections_per_ip = 0;  ///< open WebSockets per IP, 0 = unlimited (4100)
 };
 
 /// Retry policy of webhook requests (protocol.md §10.4): network errors, timeouts, 5xx, 408, 409,
@@ -123,6 +136,7 @@ struct Config {
   std::string metrics_host = "127.0.0.1";
   std::uint16_t metrics_port = 9601;
   std::string log_level = "info";
+  IpLimits ip_limits;  ///< `rate_limiter` and `max_connections_per_ip`
   /// Limits of apps that leave a value unset: the AppLimits defaults, overridden by the
   /// server-level `event_limits`, `presence` and `channel_limits.max_name_length` sections.
   AppLimits default_limits;

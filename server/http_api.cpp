@@ -206,6 +206,26 @@ void append_channel_info(std::string& out, Hub& hub, std::size_t app_index,
   out.push_back('}');
 }
 
+// ---- rate limits ---------------------------------------------------------------------------
+
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+/// Takes `units` from one of the app's per-second windows; a 429 response when they do not fit
+/// (nothing is published then). `limit` 0 = unlimited.
+std::optional<Response> take_rate(Worker& worker, const AppRuntime& app, WindowLimiter& window,
+                                  std::uint64_t limit, std::uint64_t units, AbuseKind kind,
+                                  const Request& req) {
+  if (limit == 0) return std::nullopt;
+  const RateDecision d = window.try_take(units, limit, steady_ms());
+  if (d.allowed) return std::nullopt;
+  worker.abuse().note(kind, {{"app_id", app.app->id}, {"limit", std::to_string(limit)}});
+  return too_many_requests(d, req.version(), req.keep_alive());
+}
+
 simdjson::dom::parser& json_parser() {
   thread_local simdjson::dom::parser parser;
   return parser;
@@ -220,6 +240,11 @@ Response post_events(Worker& worker, AppRuntime& app, const Request& req) {
   }
   EventItem item;
   if (auto err = parse_event(hub, app, root, item)) return from_error(req, *err);
+  if (auto limited =
+          take_rate(worker, app, app.backend_events, app.app->limits.max_backend_events_per_second,
+                    1, AbuseKind::api_events_rate, req)) {
+    return std::move(*limited);
+  }
   hub.adapter().publish(item.request, &worker);
   if (item.info_raw.empty()) return json_ok(req, "{\"ok\":true}");
   item.info = split_info(item.info_raw);
@@ -259,6 +284,12 @@ Response post_batch_events(Worker& worker, AppRuntime& app, const Request& req) 
   items.reserve(std::min<std::size_t>(n, max));
   for (auto el : batch) {
     if (auto err = parse_event(hub, app, el, items.emplace_back())) return from_error(req, *err);
+  }
+  // A batch counts each of its events, all or nothing.
+  if (auto limited =
+          take_rate(worker, app, app.backend_events, app.app->limits.max_backend_events_per_second,
+                    items.size(), AbuseKind::api_events_rate, req)) {
+    return std::move(*limited);
   }
   bool any_info = false;
   for (auto& item : items) {
@@ -455,6 +486,13 @@ Response route(Worker& worker, AppRuntime* app, const Request& req, const auth::
                const std::vector<std::string>& parts) {
   const auto method = req.method();
   const std::size_t n = parts.size();
+  if (method == http::verb::get && n >= 3 && parts[2] == "channels") {
+    if (auto limited = take_rate(worker, *app, app->read_requests,
+                                 app->app->limits.max_read_requests_per_second, 1,
+                                 AbuseKind::api_reads_rate, req)) {
+      return std::move(*limited);
+    }
+  }
   if (n == 3 && parts[2] == "events" && method == http::verb::post) {
     return post_events(worker, *app, req);
   }
@@ -490,6 +528,21 @@ Response error_response(http::status status, std::string_view code, std::string_
   protocol::append_json_string(body, code);
   body.append(",\"status\":").append(std::to_string(static_cast<unsigned>(status))).append("}");
   res.body() = std::move(body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+Response too_many_requests(const RateDecision& d, unsigned version, bool keep_alive) {
+  Response res{http::status::too_many_requests, version};
+  res.set(http::field::server, "pushcore");
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::retry_after, std::to_string(d.reset_s));
+  res.set("X-RateLimit-Limit", std::to_string(d.limit));
+  res.set("X-RateLimit-Remaining", std::to_string(d.remaining));
+  res.set("X-RateLimit-Reset", std::to_string(d.reset_s));
+  res.body() =
+      R"({"error":"Too Many Requests","message":"Rate limit exceeded. Please try again later."})";
   res.keep_alive(keep_alive);
   res.prepare_payload();
   return res;

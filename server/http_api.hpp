@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "server/net.hpp"
+#include "server/rate_limit.hpp"
 
 namespace server {
 class Worker;
@@ -27,5 +28,10 @@ void apply_cors(const Config& config, std::string_view request_origin, Response&
 /// A Sockudo-shaped JSON error: {"error":message,"code":code,"status":N}.
 [[nodiscard]] Response error_response(http::status status, std::string_view code,
                                       std::string_view message, unsigned version, bool keep_alive);
+
+/// HTTP 429 with the rate limiter's body (protocol.md §1.1)
+/// `{"error":"Too Many Requests","message":"Rate limit exceeded. Please try again later."}`,
+/// `Retry-After` and `X-RateLimit-Limit/Remaining/Reset` (Reset: seconds until the window ends).
+[[nodiscard]] Response too_many_requests(const RateDecision& d, unsigned version, bool keep_alive);
 
 }  // namespace server::http_api

@@ -114,17 +114,31 @@ void HttpSession::read_body() {
 }
 
 void HttpSession::on_read(const boost::system::error_code& ec, std::size_t) {
+  if (ec == beast::error::timeout && parser_ && parser_->got_some()) {
+    // Slowloris: a request started but not completed within handshake_timeout. (An idle
+    // keep-alive connection timing out between requests is normal and not counted.)
+    worker_.abuse().note(AbuseKind::request_timeout, {{"remote", remote()}});
+  }
   if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
       ec == net::error::operation_aborted) {
     do_close();
     return;
   }
   if (ec == http::error::body_limit) {
+    worker_.abuse().note(AbuseKind::body_too_large, {{"remote", remote()}});
     send(http_api::error_response(http::status::payload_too_large, "payload_too_large",
                                   "Request body exceeds the configured limit", 11, false));
     return;
   }
+  if (ec == http::error::header_limit) {
+    worker_.abuse().note(AbuseKind::header_too_large, {{"remote", remote()}});
+    send(http_api::error_response(http::status::request_header_fields_too_large, "header_too_large",
+                                  "Request header fields too large", 11, false));
+    return;
+  }
   if (ec) {
+    worker_.abuse().note(AbuseKind::malformed_request,
+                         {{"remote", remote()}, {"error", ec.message()}});
     send(http_api::error_response(http::status::bad_request, "invalid_input",
                                   "Malformed HTTP request", 11, false));
     return;
@@ -179,9 +193,26 @@ void HttpSession::upgrade(Request& req) {
   info.app_key = std::string(path.substr(5));
   info.origin = std::string(req[http::field::origin]);
   info.accept_key = auth::websocket_accept_key(key);
-  boost::system::error_code ec;
-  const auto ep = stream_.socket().remote_endpoint(ec);
-  if (!ec) info.remote = ep.address().to_string();
+  info.remote = remote();
+
+  // Per-IP limits (off by default): the connect rate is refused before the upgrade with 429
+  // (protocol.md §1.1); the concurrent cap after it with 4100, like the node-wide cap.
+  IpLimiter& ips = hub.ip_limiter();
+  if (ips.enabled()) {
+    const auto r =
+        ips.on_connect(info.remote, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+    if (r.table_full) worker_.abuse().note(AbuseKind::ip_table_full, {{"remote", info.remote}});
+    if (r.verdict == IpLimiter::Verdict::rate_limited) {
+      worker_.abuse().note(AbuseKind::ip_connect_rate, {{"remote", info.remote}});
+      auto res = http_api::too_many_requests(r.rate, version, false);
+      send(std::move(res));
+      return;
+    }
+    info.ip_over_cap = r.verdict == IpLimiter::Verdict::over_cap;
+    info.ip_tracked = r.tracked;
+  }
 
   // Hand the socket (and any bytes read past the request) to the WebSocket session; it owns
   // its own deadlines from here on.
@@ -190,6 +221,12 @@ void HttpSession::upgrade(Request& req) {
   const std::string leftover(static_cast<const char*>(data.data()), data.size());
   auto session = std::make_shared<WsSession>(worker_, stream_.release_socket());
   session->start(std::move(info), leftover);
+}
+
+std::string HttpSession::remote() {
+  boost::system::error_code ec;
+  const auto ep = stream_.socket().remote_endpoint(ec);
+  return ec ? std::string() : ep.address().to_string();
 }
 
 void HttpSession::send(Response res) {

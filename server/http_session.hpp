@@ -33,6 +33,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void do_close();
   void lingering_close();
   void drain();
+  /// The peer's address ("" when the socket has no peer any more).
+  [[nodiscard]] std::string remote();
 
   Worker& worker_;
   beast::tcp_stream stream_;

@@ -27,6 +27,15 @@ Hub::Hub(Config config) : config_(std::move(config)) {
   for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
   adapter_ = std::make_unique<LocalAdapter>(*this);
   webhooks_ = std::make_unique<Webhooks>(config_);
+  IpLimiter::Settings ip;
+  if (config_.ip_limits.rate_limit_enabled) {
+    ip.max_connects = config_.ip_limits.connects_per_window;
+    ip.window_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(config_.ip_limits.connect_window)
+            .count();
+  }
+  ip.max_concurrent = config_.ip_limits.max_connections_per_ip;
+  ip_limiter_ = std::make_unique<IpLimiter>(ip);
 }
 
 Hub::~Hub() {

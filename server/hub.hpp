@@ -16,6 +16,7 @@
 #include "channels/registry.hpp"
 #include "server/adapter.hpp"
 #include "server/config.hpp"
+#include "server/rate_limit.hpp"
 #include "server/send_queue.hpp"
 #include "server/webhooks.hpp"
 
@@ -29,6 +30,8 @@ struct AppRuntime {
   const App* app = nullptr;
   std::size_t index = 0;
   std::atomic<std::uint64_t> connections{0};
+  WindowLimiter backend_events;  ///< max_backend_events_per_second, shared by all workers
+  WindowLimiter read_requests;   ///< max_read_requests_per_second, shared by all workers
 };
 
 /// Transparent hash so unordered containers keyed by std::string can be searched with a view.
@@ -59,6 +62,8 @@ class Hub {
 
   /// Node-wide connection accounting (max_connections). Any thread.
   std::atomic<std::uint64_t> connections{0};
+  /// Per-IP connect rate and concurrent connection limits. Any thread.
+  [[nodiscard]] IpLimiter& ip_limiter() noexcept { return *ip_limiter_; }
   /// True once graceful shutdown began: new upgrades are answered 503.
   std::atomic<bool> draining{false};
   /// True while the Hub is being destroyed: sessions freed with their io_context must not touch
@@ -106,6 +111,7 @@ class Hub {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Adapter> adapter_;
   std::unique_ptr<Webhooks> webhooks_;
+  std::unique_ptr<IpLimiter> ip_limiter_;
 
   std::mutex state_mutex_;
   channels::Registry registry_;

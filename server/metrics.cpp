@@ -204,6 +204,19 @@ std::string render_metrics(Hub& hub, std::uint16_t port) {
              }));
   }
 
+  // Abuse and rate limits (server/abuse.hpp): one series per kind.
+  w.header("pushcore_abuse_total", "counter",
+           "Refused abusive or over-limit input by kind (rate limits, frame and HTTP violations)");
+  for (std::size_t k = 0; k < static_cast<std::size_t>(AbuseKind::count_); ++k) {
+    const auto kind = static_cast<AbuseKind>(k);
+    std::uint64_t total = 0;
+    for (auto& wk : hub.workers()) total += wk->abuse().count(kind);
+    w.sample("pushcore_abuse_total", "kind=\"" + std::string(abuse_name(kind)) + "\"," + port_label,
+             static_cast<double>(total));
+  }
+  w.header("pushcore_ip_table_entries", "gauge", "Entries in the per-IP limit table");
+  w.sample("pushcore_ip_table_entries", port_label, static_cast<double>(hub.ip_limiter().size()));
+
   // Webhooks (the sender thread's totals).
   {
     const Webhooks::Stats ws = hub.webhooks().stats();

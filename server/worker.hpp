@@ -16,6 +16,7 @@
 
 #include "channels/registry.hpp"
 #include "protocol/client_message.hpp"
+#include "server/abuse.hpp"
 #include "server/hub.hpp"
 #include "server/net.hpp"
 #include "server/send_queue.hpp"
@@ -77,6 +78,8 @@ class Worker {
   [[nodiscard]] std::size_t index() const noexcept { return index_; }
   [[nodiscard]] Hub& hub() noexcept { return hub_; }
   [[nodiscard]] WorkerCounters& counters() noexcept { return counters_; }
+  /// Abuse counters and once-per-burst logging (note() on the owning thread only).
+  [[nodiscard]] AbuseLog& abuse() noexcept { return abuse_; }
   /// Counters of app `index`; index == app_count() is the slot for sockets with no valid app.
   [[nodiscard]] AppCounters& app_counters(std::size_t index) noexcept {
     return app_counters_[index];
@@ -135,6 +138,7 @@ class Worker {
   std::thread::id thread_id_;
   net::steady_timer sweep_timer_;
   WorkerCounters counters_;
+  AbuseLog abuse_;
   std::unique_ptr<AppCounters[]> app_counters_;
   std::uint64_t next_id_ = 1;
   std::uint64_t sweeps_ = 0;

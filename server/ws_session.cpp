@@ -74,6 +74,7 @@ void WsSession::start(UpgradeInfo info, std::string_view leftover) {
     socket_.set_option(net::socket_base::send_buffer_size(static_cast<int>(kb * 1024)), ec);
   }
   remote_ = std::move(info.remote);
+  ip_tracked_ = info.ip_tracked;
   id_ = worker_.next_conn_id();
   worker_.add_session(this);
   worker_.counters().connections_opened.fetch_add(1, std::memory_order_relaxed);
@@ -106,6 +107,11 @@ void WsSession::start(UpgradeInfo info, std::string_view leftover) {
         {{"app_id", app_->app->id}, {"reason", "origin not allowed"}, {"origin", info.origin}});
     worker_.counters().auth_failed(AuthFailure::origin);
     close_with_error(4009, "Origin not allowed");
+  } else if (info.ip_over_cap) {
+    worker_.abuse().note(
+        AbuseKind::ip_connections,
+        {{"remote", remote_}, {"limit", std::to_string(cfg.ip_limits.max_connections_per_ip)}});
+    close_with_error(4100, "Over capacity");
   } else if (cfg.max_connections != 0 &&
              hub_.connections.fetch_add(1, std::memory_order_relaxed) >= cfg.max_connections) {
     hub_.connections.fetch_sub(1, std::memory_order_relaxed);
@@ -318,8 +324,11 @@ void WsSession::process_bytes(std::uint8_t* data, std::size_t size) {
     if (err != protocol::FrameError::none) {
       worker_.counters().protocol_errors.fetch_add(1, std::memory_order_relaxed);
       if (err == protocol::FrameError::too_big) {
+        abuse(AbuseKind::message_too_big);
         close_frame_only(1009, "Message too big");
       } else {
+        abuse(err == protocol::FrameError::unmasked ? AbuseKind::unmasked_frame
+                                                    : AbuseKind::protocol_error);
         close_frame_only(1002, "Protocol error");
       }
       inbuf_.clear();
@@ -354,7 +363,7 @@ bool WsSession::on_frame(const protocol::FrameHeader& h, std::uint8_t* payload) 
     case Opcode::ping:
       // A WebSocket ping is answered by the same writer and also proves liveness (§2.3).
       ping_outstanding_ = false;
-      if (state_ == State::open) queue_control(Opcode::pong, body);
+      if (state_ == State::open && message_allowed()) queue_control(Opcode::pong, body);
       return true;
     case Opcode::pong:
       return true;
@@ -367,6 +376,7 @@ bool WsSession::on_frame(const protocol::FrameHeader& h, std::uint8_t* payload) 
       const auto cp = protocol::parse_close_payload(body);
       std::uint16_t code = 1000;
       if (!cp) {
+        abuse(AbuseKind::protocol_error);  // bad close code, 1-byte payload or non-UTF-8 reason
         code = 1002;
       } else if (cp->code != 1005) {
         code = cp->code;
@@ -377,6 +387,7 @@ bool WsSession::on_frame(const protocol::FrameHeader& h, std::uint8_t* payload) 
     case Opcode::text:
     case Opcode::binary:
       if (in_fragmented_) {
+        abuse(AbuseKind::bad_fragmentation);
         close_frame_only(1002, "Expected continuation frame");
         return false;
       }
@@ -388,6 +399,7 @@ bool WsSession::on_frame(const protocol::FrameHeader& h, std::uint8_t* payload) 
         return true;
       }
       if (h.opcode == Opcode::text && !protocol::is_valid_utf8(body)) {
+        abuse(AbuseKind::invalid_utf8);
         close_frame_only(1007, "Invalid UTF-8");
         return false;
       }
@@ -395,11 +407,13 @@ bool WsSession::on_frame(const protocol::FrameHeader& h, std::uint8_t* payload) 
       return state_ == State::open;
     case Opcode::continuation: {
       if (!in_fragmented_) {
+        abuse(AbuseKind::bad_fragmentation);
         close_frame_only(1002, "Unexpected continuation frame");
         return false;
       }
       const std::uint64_t max_payload = hub_.config().websocket_max_payload_kb * 1024;
       if (fragments_.size() + body.size() > max_payload) {
+        abuse(AbuseKind::message_too_big);
         close_frame_only(1009, "Message too big");
         return false;
       }
@@ -409,6 +423,7 @@ bool WsSession::on_frame(const protocol::FrameHeader& h, std::uint8_t* payload) 
       std::string message;
       message.swap(fragments_);
       if (fragmented_opcode_ == Opcode::text && !protocol::is_valid_utf8(message)) {
+        abuse(AbuseKind::invalid_utf8);
         close_frame_only(1007, "Invalid UTF-8");
         return false;
       }
@@ -416,7 +431,35 @@ bool WsSession::on_frame(const protocol::FrameHeader& h, std::uint8_t* payload) 
       return state_ == State::open;
     }
   }
+  abuse(AbuseKind::protocol_error);
   close_frame_only(1002, "Protocol error");
+  return false;
+}
+
+void WsSession::abuse(AbuseKind kind) {
+  worker_.abuse().note(kind, {{"app_id", app_ ? app_->app->id : std::string()},
+                              {"socket_id", socket_id_},
+                              {"remote", remote_}});
+}
+
+bool WsSession::message_allowed() {
+  // Sockudo's optional app-level message_rate_limit: every inbound message (and WebSocket
+  // ping) counts, fixed one-second window. Over it, the message is dropped; the first drop of
+  // a window gets one 4301 error frame (a flood is not answered frame for frame).
+  const std::uint64_t limit = app_ != nullptr ? app_->app->limits.message_rate_limit : 0;
+  if (limit == 0) return true;
+  const auto now = Clock::now();
+  if (now - msg_window_start_ >= std::chrono::seconds(1)) {
+    msg_window_start_ = now;
+    msg_count_ = 0;
+    msg_limit_notified_ = false;
+  }
+  if (++msg_count_ <= limit) return true;
+  abuse(AbuseKind::message_rate);
+  if (!msg_limit_notified_ && state_ == State::open) {
+    msg_limit_notified_ = true;
+    send_error(4301, "Client event rejected due to rate limit");
+  }
   return false;
 }
 
@@ -427,6 +470,7 @@ bool WsSession::on_frame(const protocol::FrameHeader& h, std::uint8_t* payload) 
 void WsSession::on_message(std::string_view text) {
   stats_->ws_messages_received.fetch_add(1, std::memory_order_relaxed);
   if (!registered_) return;  // refused connection waiting for its close handshake
+  if (!message_allowed()) return;
   auto parsed = worker_.parser().parse(text);
   if (!parsed) {
     send_error(parsed.code, parsed.message);
@@ -546,6 +590,7 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
   }
   Subscription* existing = find_subscription(channel);
   if (existing == nullptr && subscriptions_.size() >= app.limits.max_channels_per_connection) {
+    abuse(AbuseKind::channel_limit);
     send_error(4300, "Channel error: Subscription limit reached (" +
                          std::to_string(app.limits.max_channels_per_connection) +
                          " channels per connection)");
@@ -902,6 +947,12 @@ void WsSession::leave_everything() {
     counted_ = false;
     hub_.connections.fetch_sub(1, std::memory_order_relaxed);
     app_->connections.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (ip_tracked_) {
+    ip_tracked_ = false;
+    hub_.ip_limiter().release(remote_, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           Clock::now().time_since_epoch())
+                                           .count());
   }
 }
 

@@ -32,8 +32,10 @@ class Worker;
 struct UpgradeInfo {
   std::string app_key;
   std::string origin;
-  std::string accept_key;  ///< Sec-WebSocket-Accept value
-  std::string remote;      ///< peer address, for logs
+  std::string accept_key;    ///< Sec-WebSocket-Accept value
+  std::string remote;        ///< peer address, for logs and per-IP limits
+  bool ip_over_cap = false;  ///< max_connections_per_ip reached: refuse with 4100
+  bool ip_tracked = false;   ///< holds a per-IP slot (release it when the connection ends)
 };
 
 class WsSession : public std::enable_shared_from_this<WsSession> {
@@ -114,6 +116,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void notify_watchers(const std::string& user_id, bool online);
   void log_denied(AuthFailure why, std::string_view channel, std::string_view reason);
   [[nodiscard]] Subscription* find_subscription(std::string_view channel);
+  /// Counts and (once per burst) logs an abuse event of this connection.
+  void abuse(AbuseKind kind);
+  /// The app's message_rate_limit: false when this inbound message must be dropped.
+  [[nodiscard]] bool message_allowed();
 
   Worker& worker_;
   Hub& hub_;
@@ -151,6 +157,11 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   Clock::time_point rate_window_start_{};
   std::uint64_t rate_count_ = 0;
+
+  bool ip_tracked_ = false;               ///< holds a per-IP connection slot (IpLimiter)
+  Clock::time_point msg_window_start_{};  ///< message_rate_limit window
+  std::uint64_t msg_count_ = 0;
+  bool msg_limit_notified_ = false;  ///< the window's 4301 frame was sent
 };
 
 }  // namespace server

@@ -1,5 +1,6 @@
 #include "tests/support/test_config.hpp"
 
+#include <cstdlib>
 #include <sstream>
 
 #include "tests/support/json_helpers.hpp"
@@ -38,6 +39,7 @@ std::string AppConfig::to_json() const {
   out += ",\"max_channel_name_length\":" + std::to_string(max_channel_name_length);
   out += ",\"max_event_name_length\":" + std::to_string(max_event_name_length);
   out += ",\"max_event_payload_in_kb\":" + num(max_event_payload_in_kb);
+  for (const auto& [name, value] : extra_limits) out += "," + json_quote(name) + ":" + value;
   out += "},\"features\":{\"enable_client_messages\":";
   out += boolean(enable_client_messages);
   out += ",\"enable_user_authentication\":";
@@ -67,7 +69,15 @@ std::string ServerConfig::to_json() const {
     out += apps[i].to_json();
   }
   out += "]}}";
-  for (const auto& [key, value] : extra) out += "," + json_quote(key) + ":" + value;
+  bool has_workers = false;
+  for (const auto& [key, value] : extra) {
+    out += "," + json_quote(key) + ":" + value;
+    has_workers = has_workers || key == "workers";
+  }
+  // $PUSHCORE_TEST_WORKERS (the TSan pass sets 2) fixes the worker count of every test server.
+  if (const char* w = std::getenv("PUSHCORE_TEST_WORKERS"); w != nullptr && !has_workers) {
+    out += ",\"workers\":" + std::to_string(std::atoi(w));
+  }
   out += "}";
   return out;
 }

@@ -25,6 +25,8 @@ struct AppConfig {
   std::uint64_t max_channel_name_length = 200;
   std::uint64_t max_event_name_length = 200;
   double max_event_payload_in_kb = 100;
+  /// Extra `policy.limits` members rendered verbatim: {key, raw JSON value}.
+  std::vector<std::pair<std::string, std::string>> extra_limits;
   // policy.features
   bool enable_client_messages = true;
   bool enable_user_authentication = false;

@@ -417,7 +417,7 @@ TEST_CASE("config: unknown keys warn once each, by path, and are ignored") {
     "hots": "typo", "port": 7000,
     "metrics": {"enabeld": true},
     "app_manager": {"array": {"apps": [{"id": "1", "key": "k", "secret": "s", "colour": "red",
-      "max_backend_events_per_second": 5,
+      "channel_delta_compression": 5,
       "policy": {"limits": {"max_conections": 5}, "features": {"x": true},
                  "channels": {"origins": []}, "extra": {}}}], "more": 1}},
     "port": 7001, "nothing": null
@@ -428,7 +428,7 @@ TEST_CASE("config: unknown keys warn once each, by path, and are ignored") {
       "hots: unknown key, ignored",
       "metrics.enabeld: unknown key, ignored",
       "app_manager.array.apps[0].colour: unknown key, ignored",
-      "app_manager.array.apps[0].max_backend_events_per_second: Sockudo option not supported by "
+      "app_manager.array.apps[0].channel_delta_compression: Sockudo option not supported by "
       "this server, ignored",
       "app_manager.array.apps[0].policy.limits.max_conections: unknown key, ignored",
       "app_manager.array.apps[0].policy.features.x: unknown key, ignored",
@@ -745,4 +745,43 @@ TEST_CASE("config: load_config_file reads a file and reports unreadable ones") {
   } catch (const ConfigError& e) {
     CHECK(std::string(e.what()).starts_with(path.string() + ": cannot read config file"));
   }
+}
+
+// ================================================================================================
+// Rate limits and per-IP limits (README "Security")
+// ================================================================================================
+
+TEST_CASE("config: rate limits, message_rate_limit, rate_limiter and max_connections_per_ip") {
+  const Config d = parse("{}");
+  CHECK_FALSE(d.ip_limits.rate_limit_enabled);
+  CHECK(d.ip_limits.max_connections_per_ip == 0);
+  CHECK(d.apps.front().limits.max_backend_events_per_second == 0);
+  CHECK(d.apps.front().limits.max_read_requests_per_second == 0);
+  CHECK(d.apps.front().limits.message_rate_limit == 0);
+
+  std::vector<std::string> warnings;
+  const Config c = parse(R"({
+    "max_connections_per_ip": 7,
+    "rate_limiter": {"enabled": true, "driver": "memory",
+                     "websocket_rate_limit": {"max_requests": 5, "window_seconds": 30,
+                                              "identifier": "ws", "trust_hops": 0}},
+    "app_manager": {"array": {"apps": [{"id": "1", "key": "k", "secret": "s",
+      "max_backend_events_per_second": 11,
+      "policy": {"limits": {"max_read_requests_per_second": 12, "message_rate_limit": 13}}}]}}
+  })",
+                         &warnings);
+  CHECK(c.ip_limits.rate_limit_enabled);
+  CHECK(c.ip_limits.connects_per_window == 5);
+  CHECK(c.ip_limits.connect_window == std::chrono::seconds(30));
+  CHECK(c.ip_limits.max_connections_per_ip == 7);
+  const AppLimits& l = c.apps.front().limits;
+  CHECK(l.max_backend_events_per_second == 11);
+  CHECK(l.max_read_requests_per_second == 12);
+  CHECK(l.message_rate_limit == 13);
+  CHECK(warnings ==
+        std::vector<std::string>{
+            "rate_limiter.driver: Sockudo option not supported by this server, ignored"});
+  CHECK_THROWS_AS(parse(R"({"rate_limiter": {"websocket_rate_limit": {"max_requests": 0}}})"),
+                  ConfigError);
+  CHECK_THROWS_AS(parse(R"({"max_connections_per_ip": -1})"), ConfigError);
 }
