@@ -15,6 +15,7 @@
 #include "server/log.hpp"
 #include "server/metrics.hpp"
 #include "server/net.hpp"
+#include "server/tls.hpp"
 #include "server/worker.hpp"
 
 namespace {
@@ -79,10 +80,21 @@ int main(int argc, char** argv) {
   }
   log::set_level(cfg.log_level);
 
+  // TLS on the main port: certificate and key are loaded now, so bad paths fail at start.
+  std::unique_ptr<TlsContext> tls;
+  if (cfg.ssl.enabled) {
+    try {
+      tls = std::make_unique<TlsContext>(cfg.ssl);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "pushcore: TLS configuration error: %s\n", e.what());
+      return 2;
+    }
+  }
+
   Hub hub(cfg);
   std::unique_ptr<Listener> listener;
   try {
-    listener = std::make_unique<Listener>(hub, hub.config().host, hub.config().port);
+    listener = std::make_unique<Listener>(hub, hub.config().host, hub.config().port, tls.get());
   } catch (const std::exception& e) {
     log::error("listen_failed", {{"host", hub.config().host},
                                  {"port", std::to_string(hub.config().port)},
@@ -96,7 +108,8 @@ int main(int argc, char** argv) {
   const bool embedded = hub.config().embedded_default;
   log::info("listening", {{"host", hub.config().host},
                           {"port", std::to_string(listener->port())},
-                          {"url", "ws://" + hub.config().host + ":" +
+                          {"tls", tls ? "on" : "off"},
+                          {"url", (tls ? "wss://" : "ws://") + hub.config().host + ":" +
                                       std::to_string(listener->port()) + "/app/" + first.key},
                           {"workers", std::to_string(hub.workers().size())},
                           {"config", embedded ? std::string("embedded-default") : config_path},
