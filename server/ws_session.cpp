@@ -75,7 +75,7 @@ void WsSession::start(UpgradeInfo info, std::string_view leftover) {
   id_ = worker_.next_conn_id();
   worker_.add_session(this);
   worker_.counters().connections_opened.fetch_add(1, std::memory_order_relaxed);
-  stats_ = &worker_.app_counters(hub_.app_count());
+  stats_ = &worker_.app_counters(hub_.app_capacity());
 
   std::string response =
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -91,6 +91,8 @@ void WsSession::start(UpgradeInfo info, std::string_view leftover) {
 
   // Checks in Sockudo's order, each answered with an error frame then a close (§1.2 [deviate]).
   app_ = hub_.app_by_key(info.app_key);
+  // Removed by a reload between the lookup and now: as unknown (its sockets are being closed).
+  if (app_ != nullptr && app_->removed.load()) app_ = nullptr;
   if (app_ != nullptr) stats_ = &worker_.app_counters(app_->index);
   const Config& cfg = hub_.config();
   if (app_ == nullptr) {

@@ -70,6 +70,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   [[nodiscard]] channels::ConnId id() const noexcept { return id_; }
   [[nodiscard]] const std::string& socket_id() const noexcept { return socket_id_; }
   [[nodiscard]] bool is_open() const noexcept { return state_ == State::open; }
+  /// The app slot of an accepted connection, or SIZE_MAX.
+  [[nodiscard]] std::size_t app_index() const noexcept {
+    return app_ != nullptr ? app_->index : static_cast<std::size_t>(-1);
+  }
 
   bool dirty = false;  ///< in the worker's dirty list (owned by Worker)
 
