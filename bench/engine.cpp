@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "bench/engine_conn.hpp"
+#include "bench/io.hpp"
 #include "bench/sysinfo.hpp"
 #include "protocol/ws_frame.hpp"
 
@@ -137,7 +138,7 @@ Engine::~Engine() {
   for (Conn& c : conns_) {
     if (c.fd >= 0) {
       loop_.del(c.fd);
-      ::close(c.fd);
+      io::close(c.fd);
     }
   }
 }
@@ -201,7 +202,7 @@ void Engine::handle(std::string_view cmd) {
       linger l{1, 0};
       setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
       loop_.del(c.fd);
-      ::close(c.fd);
+      io::close(c.fd);
       c.fd = -1;
       c.st = ConnState::closed;
     }
@@ -252,10 +253,10 @@ void Engine::start_connect(Conn& c) {
   c.fd = new_socket(c);
   if (c.fd >= 0 && !connect_from(c.fd, c.g, true)) {
     // The explicit port is taken (another process, a wildcard listener): let the kernel pick.
-    ::close(c.fd);
+    io::close(c.fd);
     c.fd = new_socket(c);
     if (c.fd >= 0 && !connect_from(c.fd, c.g, false)) {
-      ::close(c.fd);
+      io::close(c.fd);
       c.fd = -1;
     }
   }
@@ -263,9 +264,13 @@ void Engine::start_connect(Conn& c) {
     fail(c, std::string("connect: ") + std::strerror(errno));
     return;
   }
+  if (std::string err; !io::start(c.fd, 10'000, err)) {
+    fail(c, err);
+    return;
+  }
   // On loopback the handshake has usually completed by the time connect() returns: send the
   // upgrade request right away and skip the EPOLLOUT round (three syscalls per connection).
-  const ssize_t n = ::send(c.fd, upgrade_.data(), upgrade_.size(), MSG_NOSIGNAL);
+  const ssize_t n = io::send(c.fd, upgrade_.data(), upgrade_.size(), MSG_NOSIGNAL);
   if (n == static_cast<ssize_t>(upgrade_.size())) {
     c.st = ConnState::handshake;
     loop_.add(c.fd, EPOLLIN | EPOLLRDHUP, &c);
@@ -320,7 +325,7 @@ void Engine::fail(Conn& c, std::string_view why) {
   totals_.add("failed_connections", 1);
   if (c.fd >= 0) {
     loop_.del(c.fd);
-    ::close(c.fd);
+    io::close(c.fd);
     c.fd = -1;
   }
   c.st = ConnState::closed;
@@ -332,7 +337,7 @@ void Engine::drop(Conn& c, bool by_server) {
   if (c.fd < 0) return;
   const bool was_open = c.st == ConnState::open;
   loop_.del(c.fd);
-  ::close(c.fd);
+  io::close(c.fd);
   c.fd = -1;
   c.st = ConnState::closed;
   c.in.clear();
@@ -403,7 +408,7 @@ void Engine::send_raw(Conn& c, std::string_view bytes) {
     c.out.append(bytes);
     return;
   }
-  const ssize_t n = ::send(c.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  const ssize_t n = io::send(c.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
   if (n == static_cast<ssize_t>(bytes.size())) return;
   if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
     drop(c, true);
@@ -420,7 +425,7 @@ void Engine::send_text(Conn& c, std::string_view json) {
 
 void Engine::on_writable(Conn& c) {
   while (!c.out.empty()) {
-    const ssize_t n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+    const ssize_t n = io::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
       drop(c, true);
@@ -434,7 +439,7 @@ void Engine::on_writable(Conn& c) {
 
 void Engine::on_readable(Conn& c) {
   for (int round = 0; round < 4; ++round) {
-    const ssize_t n = ::recv(c.fd, scratch_.data(), scratch_.size(), 0);
+    const ssize_t n = io::recv(c.fd, scratch_.data(), scratch_.size(), 0);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
       drop(c, true);

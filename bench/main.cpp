@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "bench/coordinator.hpp"
+#include "bench/io.hpp"
 #include "bench/options.hpp"
 #include "bench/output.hpp"
 
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
     case bench::ParseStatus::ok:
       break;
   }
+  if (o.tls) bench::io::enable_tls();
   try {
     return bench::run_bench(o);
   } catch (const std::exception& e) {

@@ -88,6 +88,8 @@ Target:
   --host H               server address (127.0.0.1)
   --port P               server port (6001)
   --app-id ID --app-key KEY --app-secret SECRET     (app-id / app-key / app-secret)
+  --tls                  TLS (wss:// and https://) to a server with ssl.enabled; the handshakes
+                         are setup cost, the certificate is not verified
   --server-pid PID       sample the server's CPU (/proc/PID/stat, schedstat) and RSS
   --label NAME           name of this server/config in the JSON output (bench)
 
@@ -230,6 +232,10 @@ ParseStatus parse_options(int argc, const char* const* argv, Options& o, std::st
     }
     if (a == "--expect-shed") {
       o.expect_shed = true;
+      continue;
+    }
+    if (a == "--tls") {
+      o.tls = true;
       continue;
     }
     if (a.empty() || a[0] != '-') {

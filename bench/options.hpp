@@ -65,6 +65,7 @@ struct Options {
   std::string json_path;
   bool quiet = false;
   bool check = false;
+  bool tls = false;  ///< --tls: TLS to the server (bench/io.hpp)
   std::string event_name = "bench";
   std::vector<std::string> argv;  ///< the exact command, for the report
   std::uint32_t tag = 0;          ///< run tag in channel names and user ids (set at start)

@@ -15,6 +15,7 @@
 #include <ctime>
 
 #include "auth/api_request.hpp"
+#include "bench/io.hpp"
 #include "bench/sysinfo.hpp"
 #include "bench/wire.hpp"
 
@@ -56,7 +57,7 @@ Publisher::~Publisher() {
   for (auto& c : conns_) {
     if (c->fd >= 0) {
       loop_.del(c->fd);
-      ::close(c->fd);
+      io::close(c->fd);
     }
   }
 }
@@ -90,8 +91,15 @@ void Publisher::open(Conn& c) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (::connect(fd, reinterpret_cast<const sockaddr*>(dst_), sizeof(sockaddr_in)) != 0 &&
       errno != EINPROGRESS) {
-    ::close(fd);
+    io::close(fd);
     ++stats_.conn_errors;
+    return;
+  }
+  if (std::string err; !io::start(fd, 10'000, err)) {
+    io::close(fd);
+    ++stats_.conn_errors;
+    if (stats_.conn_errors <= 3)
+      std::fprintf(stderr, "pushcore-bench: publisher %s\n", err.c_str());
     return;
   }
   c.fd = fd;
@@ -106,7 +114,7 @@ void Publisher::open(Conn& c) {
 void Publisher::close_conn(Conn& c, bool error) {
   if (c.fd < 0) return;
   loop_.del(c.fd);
-  ::close(c.fd);
+  io::close(c.fd);
   c.fd = -1;
   if (c.st == HttpState::connecting) --connecting_;
   if (c.st == HttpState::ready) std::erase(ready_, &c);
@@ -130,7 +138,7 @@ void Publisher::on_conn_io(Conn& c, std::uint32_t events) {
     if (err != 0 || (events & (EPOLLERR | EPOLLHUP))) {
       c.st = HttpState::closed;
       loop_.del(c.fd);
-      ::close(c.fd);
+      io::close(c.fd);
       c.fd = -1;
       ++stats_.conn_errors;
       if (stats_.conn_errors <= 3) {
@@ -145,7 +153,7 @@ void Publisher::on_conn_io(Conn& c, std::uint32_t events) {
     return;
   }
   if ((events & EPOLLOUT) && !c.out.empty()) {
-    const ssize_t n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+    const ssize_t n = io::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
     if (n < 0 && errno != EAGAIN) {
       close_conn(c, true);
       return;
@@ -155,7 +163,7 @@ void Publisher::on_conn_io(Conn& c, std::uint32_t events) {
   }
   if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
   char buf[16384];
-  const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+  const ssize_t n = io::recv(c.fd, buf, sizeof buf, 0);
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return;
     close_conn(c, true);
@@ -252,7 +260,7 @@ void Publisher::issue(Conn& c) {
   ++stats_.calls;
   stats_.events_sent += n;
   c.t_sent = now;
-  const ssize_t w = ::send(c.fd, req.data(), req.size(), MSG_NOSIGNAL);
+  const ssize_t w = io::send(c.fd, req.data(), req.size(), MSG_NOSIGNAL);
   if (w == static_cast<ssize_t>(req.size())) return;
   if (w < 0 && errno != EAGAIN) {
     close_conn(c, true);

@@ -48,8 +48,8 @@ constexpr std::uint64_t u64_max = std::numeric_limits<std::uint64_t>::max();
 // Sockudo options that this server does not implement: accepted with one warning each so that
 // a Sockudo config file loads unchanged.
 constexpr std::string_view unsupported_top_level[] = {
-    "adapter", "cleanup",      "database", "database_pooling", "instance", "logging",
-    "queue",   "rate_limiter", "ssl",      "unix_socket"};
+    "adapter", "cleanup", "database",     "database_pooling", "instance",
+    "logging", "queue",   "rate_limiter", "unix_socket"};
 constexpr std::string_view unsupported_app_keys[] = {"channel_delta_compression",
                                                      "enable_delta_compression"};
 
@@ -736,6 +736,8 @@ class Reader {
         read_rate_limiter(v, p);
       } else if (k == "max_connections_per_ip") {
         c.ip_limits.max_connections_per_ip = to_uint(v, p);
+      } else if (k == "ssl") {
+        read_ssl(v, p);
       } else if (is_one_of(k, unsupported_top_level)) {
         warn_unsupported(p);
       } else {
@@ -1109,6 +1111,28 @@ class Reader {
     return out;
   }
 
+  void read_ssl(dom::element value, std::string_view path) {
+    for_each_field(value, path, [this](std::string_view k, dom::element v, const std::string& p) {
+      SslConfig& ssl = config_.ssl;
+      if (k == "enabled") {
+        ssl.enabled = to_bool(v, p);
+      } else if (k == "cert_path") {
+        ssl.cert_path = to_string(v, p);
+      } else if (k == "key_path") {
+        ssl.key_path = to_string(v, p);
+      } else if (k == "ca_path") {
+        ssl.ca_path = to_string(v, p);
+      } else if (k == "passphrase") {
+        ssl.passphrase = to_string(v, p);
+      } else if (k == "redirect_http" || k == "http_port") {
+        warn_unsupported(p);  // Sockudo's plain-HTTP redirect listener
+      } else {
+        return false;
+      }
+      return true;
+    });
+  }
+
   void read_metrics(dom::element value, std::string_view path) {
     for_each_field(value, path, [this](std::string_view k, dom::element v, const std::string& p) {
       if (k == "enabled") {
@@ -1299,6 +1323,20 @@ void apply_env_overrides(Config& config, EnvLookup env) {
   if (const auto max = lookup(env, "SOCKUDO_MAX_CONNECTIONS")) {
     config.max_connections = env_uint("SOCKUDO_MAX_CONNECTIONS", *max, 0, u64_max);
   }
+  // TLS (the `ssl` section).
+  if (const auto enabled = lookup(env, "SSL_ENABLED")) {
+    if (iequals(trim(*enabled), "true") || trim(*enabled) == "1") {
+      config.ssl.enabled = true;
+    } else if (iequals(trim(*enabled), "false") || trim(*enabled) == "0") {
+      config.ssl.enabled = false;
+    } else {
+      fail_value("SSL_ENABLED", "true or false", in_quotes(*enabled));
+    }
+  }
+  if (auto v = lookup(env, "SSL_CERT_PATH")) config.ssl.cert_path = std::move(*v);
+  if (auto v = lookup(env, "SSL_KEY_PATH")) config.ssl.key_path = std::move(*v);
+  if (auto v = lookup(env, "SSL_CA_PATH")) config.ssl.ca_path = std::move(*v);
+  if (auto v = lookup(env, "SSL_PASSPHRASE")) config.ssl.passphrase = std::move(*v);
 
   auto id = lookup(env, "SOCKUDO_DEFAULT_APP_ID");
   auto key = lookup(env, "SOCKUDO_DEFAULT_APP_KEY");
@@ -1420,6 +1458,9 @@ Config parse_config(std::string_view json_text, EnvLookup env, std::vector<std::
     config.apps.push_back(make_default_app(config.default_limits));
   }
   validate_apps(config);
+  if (config.ssl.enabled && (config.ssl.cert_path.empty() || config.ssl.key_path.empty())) {
+    fail("ssl", "enabled needs cert_path and key_path");
+  }
   return config;
 }
 

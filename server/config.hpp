@@ -108,6 +108,17 @@ struct App {
   std::vector<WebhookTarget> webhooks;
 };
 
+/// TLS on the main port (`ssl` section, Sockudo's names; env SSL_ENABLED, SSL_CERT_PATH,
+/// SSL_KEY_PATH, SSL_CA_PATH, SSL_PASSPHRASE). The files are loaded at start-up (tls.cpp);
+/// with `enabled` the main port serves only TLS 1.2+ (wss://, https://).
+struct SslConfig {
+  bool enabled = false;
+  std::string cert_path;   ///< PEM certificate (chain) file
+  std::string key_path;    ///< PEM private key file
+  std::string ca_path;     ///< optional PEM file with extra chain certificates
+  std::string passphrase;  ///< optional private key passphrase (never logged)
+};
+
 struct Config {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6001;  ///< 0 = pick a free port (tests)
@@ -143,6 +154,7 @@ struct Config {
   WebhookSettings webhooks;  ///< top-level `webhooks`
   std::vector<App> apps;
   bool embedded_default = false;  ///< true when no --config was given
+  SslConfig ssl;                  ///< `ssl` (TLS on the main port)
 };
 
 /// Thrown for any invalid configuration; what() names the key and the problem.

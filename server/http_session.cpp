@@ -41,31 +41,56 @@ std::optional<std::string_view> query_param(std::string_view target, std::string
 }
 }  // namespace
 
-HttpSession::HttpSession(Worker& worker, tcp::socket socket)
-    : worker_(worker), stream_(std::move(socket)) {}
-
-void HttpSession::run() {
+template <class Stream>
+void HttpSession<Stream>::run() {
   // API answers are single small writes; don't let Nagle hold them behind a delayed ACK.
-  boost::system::error_code ec;
-  stream_.socket().set_option(tcp::no_delay(true), ec);
+  boost::system::error_code nd;
+  tcp().socket().set_option(net::ip::tcp::no_delay(true), nd);
+  if constexpr (tls) {
+    // The handshake has the same deadline as one request.
+    tcp().expires_after(worker_.hub().config().handshake_timeout);
+    stream_.async_handshake(net::ssl::stream_base::server,
+                            [self = this->shared_from_this()](const boost::system::error_code& ec) {
+                              self->on_handshake(ec);
+                            });
+  } else {
+    do_read();
+  }
+}
+
+template <class Stream>
+void HttpSession<Stream>::on_handshake(const boost::system::error_code& ec) {
+  if (ec) {
+    // A plain-text client, an old protocol version, a timeout: no answer is possible in TLS
+    // terms; close the socket (counted, logged once per burst).
+    std::string remote;
+    boost::system::error_code rec;
+    const auto ep = tcp().socket().remote_endpoint(rec);
+    if (!rec) remote = ep.address().to_string();
+    note_tls_handshake_failure(ec, remote);
+    tcp().close();
+    return;
+  }
   do_read();
 }
 
-void HttpSession::do_read() {
+template <class Stream>
+void HttpSession<Stream>::do_read() {
   const Config& cfg = worker_.hub().config();
   parser_.emplace();
   parser_->header_limit(max_header_bytes);
   parser_->body_limit(cfg.http_request_limit_mb * 1024 * 1024);
   // One deadline covers headers and body: slow clients cannot hold the connection open.
-  stream_.expires_after(cfg.handshake_timeout);
+  tcp().expires_after(cfg.handshake_timeout);
   origin_.clear();
   // Headers first, so `Expect: 100-continue` can be answered before the client sends the body.
   http::async_read_header(stream_, buffer_, *parser_,
-                          [self = shared_from_this()](const boost::system::error_code& ec,
-                                                      std::size_t) { self->on_header(ec); });
+                          [self = this->shared_from_this()](const boost::system::error_code& ec,
+                                                            std::size_t) { self->on_header(ec); });
 }
 
-void HttpSession::on_header(const boost::system::error_code& ec) {
+template <class Stream>
+void HttpSession<Stream>::on_header(const boost::system::error_code& ec) {
   if (ec) {
     on_read(ec, 0);
     return;
@@ -75,15 +100,16 @@ void HttpSession::on_header(const boost::system::error_code& ec) {
   if (beast::iequals(req[http::field::expect], "100-continue") && !parser_->is_done()) {
     continue_ =
         std::make_shared<http::response<http::empty_body>>(http::status::continue_, req.version());
-    http::async_write(stream_, *continue_,
-                      [self = shared_from_this()](const boost::system::error_code& e, std::size_t) {
-                        self->continue_.reset();
-                        if (e) {
-                          self->do_close();
-                          return;
-                        }
-                        self->read_body();
-                      });
+    http::async_write(
+        stream_, *continue_,
+        [self = this->shared_from_this()](const boost::system::error_code& e, std::size_t) {
+          self->continue_.reset();
+          if (e) {
+            self->do_close();
+            return;
+          }
+          self->read_body();
+        });
     return;
   }
   // Usually the body came in the same segment as the headers: parse what is buffered now and
@@ -106,21 +132,22 @@ void HttpSession::on_header(const boost::system::error_code& ec) {
   read_body();
 }
 
-void HttpSession::read_body() {
+template <class Stream>
+void HttpSession<Stream>::read_body() {
   http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-                     self->on_read(ec, n);
-                   });
+                   [self = this->shared_from_this()](const boost::system::error_code& ec,
+                                                     std::size_t n) { self->on_read(ec, n); });
 }
 
-void HttpSession::on_read(const boost::system::error_code& ec, std::size_t) {
+template <class Stream>
+void HttpSession<Stream>::on_read(const boost::system::error_code& ec, std::size_t) {
   if (ec == beast::error::timeout && parser_ && parser_->got_some()) {
     // Slowloris: a request started but not completed within handshake_timeout. (An idle
     // keep-alive connection timing out between requests is normal and not counted.)
     worker_.abuse().note(AbuseKind::request_timeout, {{"remote", remote()}});
   }
   if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-      ec == net::error::operation_aborted) {
+      ec == net::error::operation_aborted || ec == net::ssl::error::stream_truncated) {
     do_close();
     return;
   }
@@ -159,7 +186,8 @@ void HttpSession::on_read(const boost::system::error_code& ec, std::size_t) {
   send(http_api::handle(worker_, req));
 }
 
-void HttpSession::upgrade(Request& req) {
+template <class Stream>
+void HttpSession<Stream>::upgrade(Request& req) {
   Hub& hub = worker_.hub();
   const unsigned version = req.version();
   if (hub.draining.load()) {
@@ -216,33 +244,45 @@ void HttpSession::upgrade(Request& req) {
 
   // Hand the socket (and any bytes read past the request) to the WebSocket session; it owns
   // its own deadlines from here on.
-  stream_.expires_never();
+  tcp().expires_never();
   const auto data = buffer_.data();
   const std::string leftover(static_cast<const char*>(data.data()), data.size());
-  auto session = std::make_shared<WsSession>(worker_, stream_.release_socket());
+  std::shared_ptr<WsSession> session;
+  if constexpr (tls) {
+    auto channel = TlsChannel::adopt(stream_);
+    if (!channel) {
+      tcp().close();
+      return;
+    }
+    session = std::make_shared<WsSession>(worker_, tcp().release_socket(), std::move(channel));
+  } else {
+    session = std::make_shared<WsSession>(worker_, tcp().release_socket());
+  }
   session->start(std::move(info), leftover);
 }
 
-std::string HttpSession::remote() {
+template <class Stream>
+std::string HttpSession<Stream>::remote() {
   boost::system::error_code ec;
-  const auto ep = stream_.socket().remote_endpoint(ec);
+  const auto ep = tcp().socket().remote_endpoint(ec);
   return ec ? std::string() : ep.address().to_string();
 }
 
-void HttpSession::send(Response res) {
+template <class Stream>
+void HttpSession<Stream>::send(Response res) {
   // CORS on every response, errors raised before routing included.
   http_api::apply_cors(worker_.hub().config(), origin_, res);
   const bool keep_alive = res.keep_alive();
   response_ = std::make_shared<Response>(std::move(res));
-  stream_.expires_after(worker_.hub().config().handshake_timeout);
+  tcp().expires_after(worker_.hub().config().handshake_timeout);
   http::async_write(
       stream_, *response_,
-      [self = shared_from_this(), keep_alive](const boost::system::error_code& ec, std::size_t) {
-        self->on_write(keep_alive, ec);
-      });
+      [self = this->shared_from_this(), keep_alive](
+          const boost::system::error_code& ec, std::size_t) { self->on_write(keep_alive, ec); });
 }
 
-void HttpSession::on_write(bool keep_alive, const boost::system::error_code& ec) {
+template <class Stream>
+void HttpSession<Stream>::on_write(bool keep_alive, const boost::system::error_code& ec) {
   response_.reset();
   if (ec) {
     do_close();
@@ -255,33 +295,40 @@ void HttpSession::on_write(bool keep_alive, const boost::system::error_code& ec)
   do_read();
 }
 
-void HttpSession::lingering_close() {
+template <class Stream>
+void HttpSession<Stream>::lingering_close() {
   // The client may still be sending a body we refused (413): closing with unread data would
   // reset the connection and destroy the response before the client reads it. Half-close, then
   // discard input until EOF, bounded by the request deadline.
   boost::system::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream_.expires_after(worker_.hub().config().handshake_timeout);
+  tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+  tcp().expires_after(worker_.hub().config().handshake_timeout);
   drain();
 }
 
-void HttpSession::drain() {
+template <class Stream>
+void HttpSession<Stream>::drain() {
   buffer_.clear();
-  stream_.async_read_some(
+  // Raw bytes are discarded: with TLS there is nothing to decrypt any more.
+  tcp().async_read_some(
       buffer_.prepare(4096),
-      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+      [self = this->shared_from_this()](const boost::system::error_code& ec, std::size_t) {
         if (ec) {
-          self->stream_.close();
+          self->tcp().close();
           return;
         }
         self->drain();
       });
 }
 
-void HttpSession::do_close() {
+template <class Stream>
+void HttpSession<Stream>::do_close() {
   boost::system::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream_.close();
+  tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+  tcp().close();
 }
+
+template class HttpSession<beast::tcp_stream>;
+template class HttpSession<TlsStream>;
 
 }  // namespace server

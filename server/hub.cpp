@@ -1,5 +1,6 @@
 #include "server/hub.hpp"
 
+#include <algorithm>
 #include <random>
 
 #include "protocol/ws_frame.hpp"
@@ -14,14 +15,18 @@ SharedFrame make_text_frame(std::string_view json) {
 }
 
 Hub::Hub(Config config) : config_(std::move(config)) {
+  // Room for apps added by reloads (SIGHUP) without resizing per-worker arrays.
+  app_capacity_ = config_.apps.size() + std::max<std::size_t>(64, config_.apps.size());
+  apps_ = std::make_unique<std::unique_ptr<AppRuntime>[]>(app_capacity_);
   for (std::size_t i = 0; i < config_.apps.size(); ++i) {
     auto rt = std::make_unique<AppRuntime>();
     rt->app = &config_.apps[i];
     rt->index = i;
     by_key_.emplace(config_.apps[i].key, i);
     by_id_.emplace(config_.apps[i].id, i);
-    apps_.push_back(std::move(rt));
+    apps_[i] = std::move(rt);
   }
+  app_count_.store(config_.apps.size(), std::memory_order_release);
   std::size_t n = config_.workers;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
@@ -48,13 +53,126 @@ Hub::~Hub() {
 }
 
 AppRuntime* Hub::app_by_key(std::string_view key) noexcept {
+  std::shared_lock lock(apps_mutex_);
   auto it = by_key_.find(key);
   return it == by_key_.end() ? nullptr : apps_[it->second].get();
 }
 
 AppRuntime* Hub::app_by_id(std::string_view id) noexcept {
+  std::shared_lock lock(apps_mutex_);
   auto it = by_id_.find(id);
   return it == by_id_.end() ? nullptr : apps_[it->second].get();
+}
+
+ReloadResult Hub::reload(const Config& fresh) {
+  ReloadResult out;
+  // Node-level settings are fixed at start.
+  const Config& cur = config_;
+  auto check = [&](bool same, const char* name) {
+    if (!same) out.not_applied.emplace_back(name);
+  };
+  check(cur.host == fresh.host, "host");
+  check(cur.port == fresh.port, "port");
+  check(cur.workers == fresh.workers, "workers");
+  check(cur.ssl.enabled == fresh.ssl.enabled && cur.ssl.cert_path == fresh.ssl.cert_path &&
+            cur.ssl.key_path == fresh.ssl.key_path && cur.ssl.ca_path == fresh.ssl.ca_path &&
+            cur.ssl.passphrase == fresh.ssl.passphrase,
+        "ssl");
+  check(cur.metrics_enabled == fresh.metrics_enabled && cur.metrics_host == fresh.metrics_host &&
+            cur.metrics_port == fresh.metrics_port,
+        "metrics");
+  check(cur.max_connections == fresh.max_connections, "max_connections");
+  check(cur.activity_timeout == fresh.activity_timeout && cur.pong_timeout == fresh.pong_timeout &&
+            cur.handshake_timeout == fresh.handshake_timeout &&
+            cur.close_timeout == fresh.close_timeout &&
+            cur.shutdown_grace == fresh.shutdown_grace &&
+            cur.user_authentication_timeout == fresh.user_authentication_timeout,
+        "timeouts");
+  check(cur.send_queue_max_bytes == fresh.send_queue_max_bytes &&
+            cur.send_queue_max_messages == fresh.send_queue_max_messages &&
+            cur.websocket_max_payload_kb == fresh.websocket_max_payload_kb &&
+            cur.http_request_limit_mb == fresh.http_request_limit_mb,
+        "send_queue/websocket/http_api limits");
+
+  struct Close {
+    std::size_t index;
+    std::uint16_t code;
+  };
+  std::vector<Close> closes;
+  {
+    std::unique_lock lock(apps_mutex_);
+    std::vector<bool> seen(app_capacity_, false);
+    const std::size_t count = app_count_.load(std::memory_order_relaxed);
+    std::size_t next = count;
+    for (const App& app : fresh.apps) {
+      auto it = by_id_.find(app.id);
+      AppRuntime* rt = nullptr;
+      if (it != by_id_.end()) {
+        rt = apps_[it->second].get();
+      } else {
+        // A removed app that comes back keeps its slot.
+        for (std::size_t i = 0; i < count; ++i) {
+          if (apps_[i]->removed.load() && apps_[i]->app->id == app.id) rt = apps_[i].get();
+        }
+      }
+      if (rt == nullptr && next == app_capacity_) {
+        out.not_applied.push_back("app " + app.id + " (no app slot left)");
+        continue;
+      }
+      const App* snap = snapshots_.emplace_back(std::make_unique<const App>(app)).get();
+      if (rt == nullptr) {
+        auto fresh_rt = std::make_unique<AppRuntime>();
+        fresh_rt->app = snap;
+        fresh_rt->index = next;
+        rt = fresh_rt.get();
+        apps_[next++] = std::move(fresh_rt);
+        out.added.push_back(app.id);
+      } else {
+        const App* old = rt->app.get();
+        if (rt->removed.load()) {
+          out.added.push_back(app.id);
+        } else {
+          out.updated.push_back(app.id);
+          if (old->enabled && !app.enabled) {
+            out.disabled.push_back(app.id);
+            closes.push_back({rt->index, 4003});
+          }
+        }
+        if (old->key != app.key) {
+          auto k = by_key_.find(old->key);
+          if (k != by_key_.end() && k->second == rt->index) by_key_.erase(k);
+        }
+        rt->app = snap;
+        rt->removed.store(false);
+      }
+      seen[rt->index] = true;
+      by_key_[app.key] = rt->index;
+      by_id_[app.id] = rt->index;
+    }
+    // Publish the new slots before anyone can look them up through the maps.
+    app_count_.store(next, std::memory_order_release);
+    for (std::size_t i = 0; i < count; ++i) {
+      AppRuntime& rt = *apps_[i];
+      if (seen[i] || rt.removed.load()) continue;
+      rt.removed.store(true);
+      out.removed.push_back(rt.app->id);
+      closes.push_back({i, 4001});
+      auto k = by_key_.find(rt.app->key);
+      if (k != by_key_.end() && k->second == i) by_key_.erase(k);
+      auto d = by_id_.find(rt.app->id);
+      if (d != by_id_.end() && d->second == i) by_id_.erase(d);
+    }
+  }
+  for (const Close& c : closes) {
+    for (auto& w : workers_) {
+      net::post(w->ioc(), [wp = w.get(), c] {
+        wp->close_app_sessions(
+            c.index, c.code,
+            c.code == 4001 ? "Application does not exist" : "Application disabled");
+      });
+    }
+  }
+  return out;
 }
 
 Worker& Hub::worker_for(channels::ConnId id) noexcept {

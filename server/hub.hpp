@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -24,14 +25,39 @@ namespace server {
 
 class Worker;
 
-/// Per-app runtime state. `index` is the app's position in Config::apps, used as a compact key
-/// in per-worker indexes.
+/// The current settings of one app: a pointer to an immutable App snapshot, replaced as a whole
+/// by a reload (SIGHUP). Replaced snapshots stay alive until the Hub goes, so a reference taken
+/// from `->` or `*` stays valid (a reader sees the old or the new settings, never a mix).
+class AppRef {
+ public:
+  AppRef& operator=(const App* app) noexcept {
+    ptr_.store(app, std::memory_order_release);
+    return *this;
+  }
+  const App* operator->() const noexcept { return ptr_.load(std::memory_order_acquire); }
+  const App& operator*() const noexcept { return *ptr_.load(std::memory_order_acquire); }
+  [[nodiscard]] const App* get() const noexcept { return ptr_.load(std::memory_order_acquire); }
+
+ private:
+  std::atomic<const App*> ptr_{nullptr};
+};
+
+/// Per-app runtime state, stable for the life of the process (one slot per app id ever seen).
+/// `index` is a compact key in per-worker indexes (slots of removed apps are not reused).
 struct AppRuntime {
-  const App* app = nullptr;
+  AppRef app;
   std::size_t index = 0;
   std::atomic<std::uint64_t> connections{0};
   WindowLimiter backend_events;  ///< max_backend_events_per_second, shared by all workers
   WindowLimiter read_requests;   ///< max_read_requests_per_second, shared by all workers
+  /// Removed from the config by a reload: lookups no longer find it, its sockets are closed.
+  std::atomic<bool> removed{false};
+};
+
+/// What Hub::reload changed (for the log line and tests).
+struct ReloadResult {
+  std::vector<std::string> added, updated, removed, disabled;
+  std::vector<std::string> not_applied;  ///< node-level settings that need a restart
 };
 
 /// Transparent hash so unordered containers keyed by std::string can be searched with a view.
@@ -51,11 +77,24 @@ class Hub {
 
   [[nodiscard]] const Config& config() const noexcept { return config_; }
 
-  /// App lookup; nullptr when unknown. Safe from any thread (immutable after start).
+  /// App lookup; nullptr when unknown (or removed by a reload). Any thread.
   [[nodiscard]] AppRuntime* app_by_key(std::string_view key) noexcept;
   [[nodiscard]] AppRuntime* app_by_id(std::string_view id) noexcept;
   [[nodiscard]] AppRuntime& app_at(std::size_t index) noexcept { return *apps_[index]; }
-  [[nodiscard]] std::size_t app_count() const noexcept { return apps_.size(); }
+  /// App slots in use (removed apps included). Grows on reload, up to app_capacity().
+  [[nodiscard]] std::size_t app_count() const noexcept {
+    return app_count_.load(std::memory_order_acquire);
+  }
+  /// Fixed number of app slots (per-worker arrays are sized for it); the counters slot
+  /// `app_capacity()` is for sockets with no valid app.
+  [[nodiscard]] std::size_t app_capacity() const noexcept { return app_capacity_; }
+
+  /// Applies the apps of `fresh` (SIGHUP): apps are matched by id; changed settings (secret,
+  /// key, limits, features, origins) apply to new requests and subscriptions; removed apps'
+  /// sockets are closed with 4001, newly disabled apps' with 4003; new apps get new slots
+  /// while slots are left. Node-level settings are not applied (listed in the result). Call
+  /// from one thread at a time (the main thread).
+  ReloadResult reload(const Config& fresh);
 
   [[nodiscard]] std::vector<std::unique_ptr<Worker>>& workers() noexcept { return workers_; }
   [[nodiscard]] Worker& worker_for(channels::ConnId id) noexcept;
@@ -105,7 +144,11 @@ class Hub {
 
  private:
   Config config_;
-  std::vector<std::unique_ptr<AppRuntime>> apps_;
+  std::size_t app_capacity_ = 0;
+  std::unique_ptr<std::unique_ptr<AppRuntime>[]> apps_;  ///< app_capacity_ slots
+  std::atomic<std::size_t> app_count_{0};
+  std::vector<std::unique_ptr<const App>> snapshots_;  ///< App versions made by reloads
+  mutable std::shared_mutex apps_mutex_;               ///< guards by_key_ / by_id_
   std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>> by_key_;
   std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>> by_id_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "server/log.hpp"
 #include "server/metrics.hpp"
 #include "server/net.hpp"
+#include "server/tls.hpp"
 #include "server/worker.hpp"
 
 namespace {
@@ -27,7 +29,48 @@ void usage() {
       "  --host HOST    override the listen address\n"
       "  --port PORT    override the listen port (0 = any free port)\n"
       "Environment overrides: HOST, PORT, ACTIVITY_TIMEOUT, SOCKUDO_DEFAULT_APP_ID,\n"
-      "SOCKUDO_DEFAULT_APP_KEY, SOCKUDO_DEFAULT_APP_SECRET, SOCKUDO_MAX_CONNECTIONS.");
+      "SOCKUDO_DEFAULT_APP_KEY, SOCKUDO_DEFAULT_APP_SECRET, SOCKUDO_MAX_CONNECTIONS,\n"
+      "SSL_ENABLED, SSL_CERT_PATH, SSL_KEY_PATH, SSL_CA_PATH, SSL_PASSPHRASE.\n"
+      "Signals: SIGTERM/SIGINT drain and exit; SIGHUP reloads the apps from --config.");
+}
+
+std::string join_ids(const std::vector<std::string>& ids) {
+  std::string out;
+  for (const auto& id : ids) out.append(out.empty() ? "" : ",").append(id);
+  return out.empty() ? "-" : out;
+}
+
+// SIGHUP: re-reads the config file and applies its apps (list, secrets, limits, features).
+// An invalid file is rejected with one log line and the running config stays.
+void reload_apps(server::Hub& hub, const std::string& path, const std::string& host_override,
+                 const std::string& port_override) {
+  using namespace server;
+  if (path.empty()) {
+    log::warn("reload_ignored", {{"reason", "no --config file (embedded default config)"}});
+    return;
+  }
+  std::vector<std::string> warnings;
+  Config fresh;
+  try {
+    fresh = load_config_file(path, process_env, warnings);
+  } catch (const std::exception& e) {
+    log::error("reload_rejected",
+               {{"config", path}, {"error", e.what()}, {"kept", "previous configuration"}});
+    return;
+  }
+  // Command-line overrides still hold.
+  if (!host_override.empty()) fresh.host = hub.config().host;
+  if (!port_override.empty()) fresh.port = hub.config().port;
+  const ReloadResult r = hub.reload(fresh);
+  log::info("reload", {{"config", path},
+                       {"apps_added", join_ids(r.added)},
+                       {"apps_updated", join_ids(r.updated)},
+                       {"apps_removed", join_ids(r.removed)},
+                       {"apps_disabled", join_ids(r.disabled)}});
+  if (!r.not_applied.empty()) {
+    log::warn("reload_not_applied",
+              {{"settings", join_ids(r.not_applied)}, {"reason", "node-level, needs a restart"}});
+  }
 }
 
 }  // namespace
@@ -79,10 +122,21 @@ int main(int argc, char** argv) {
   }
   log::set_level(cfg.log_level);
 
+  // TLS on the main port: certificate and key are loaded now, so bad paths fail at start.
+  std::unique_ptr<TlsContext> tls;
+  if (cfg.ssl.enabled) {
+    try {
+      tls = std::make_unique<TlsContext>(cfg.ssl);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "pushcore: TLS configuration error: %s\n", e.what());
+      return 2;
+    }
+  }
+
   Hub hub(cfg);
   std::unique_ptr<Listener> listener;
   try {
-    listener = std::make_unique<Listener>(hub, hub.config().host, hub.config().port);
+    listener = std::make_unique<Listener>(hub, hub.config().host, hub.config().port, tls.get());
   } catch (const std::exception& e) {
     log::error("listen_failed", {{"host", hub.config().host},
                                  {"port", std::to_string(hub.config().port)},
@@ -96,7 +150,8 @@ int main(int argc, char** argv) {
   const bool embedded = hub.config().embedded_default;
   log::info("listening", {{"host", hub.config().host},
                           {"port", std::to_string(listener->port())},
-                          {"url", "ws://" + hub.config().host + ":" +
+                          {"tls", tls ? "on" : "off"},
+                          {"url", (tls ? "wss://" : "ws://") + hub.config().host + ":" +
                                       std::to_string(listener->port()) + "/app/" + first.key},
                           {"workers", std::to_string(hub.workers().size())},
                           {"config", embedded ? std::string("embedded-default") : config_path},
@@ -130,8 +185,19 @@ int main(int argc, char** argv) {
   net::io_context main_ioc;
   net::signal_set signals(main_ioc, SIGINT, SIGTERM);
   std::signal(SIGPIPE, SIG_IGN);
+  // SIGHUP: reload the apps from the config file (see reload_apps).
+  net::signal_set hup(main_ioc, SIGHUP);
+  std::function<void()> wait_hup = [&] {
+    hup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      reload_apps(hub, config_path, host_override, port_override);
+      wait_hup();
+    });
+  };
+  wait_hup();
   signals.async_wait([&](const boost::system::error_code&, int sig) {
     log::info("shutdown", {{"signal", std::to_string(sig)}});
+    hup.cancel();
     hub.draining.store(true);
     listener->stop();
     if (metrics) metrics->stop();

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "server/hub.hpp"
+#include "server/tls.hpp"
 #include "server/worker.hpp"
 
 namespace server {
@@ -193,6 +194,10 @@ std::string render_metrics(Hub& hub, std::uint16_t port) {
   w.sample("pushcore_protocol_errors_total", port_label, node_sum([](WorkerCounters& c) {
              return c.protocol_errors.load(std::memory_order_relaxed);
            }));
+  w.header("pushcore_tls_handshake_failures_total", "counter",
+           "Failed TLS handshakes on the main port (plain-text clients, old TLS versions)");
+  w.sample("pushcore_tls_handshake_failures_total", port_label,
+           static_cast<double>(tls_handshake_failures()));
   w.header("pushcore_auth_failures_total", "counter", "Denied authentication attempts by reason");
   const char* reasons[] = {"signature_missing", "signature_invalid", "signin_invalid",
                            "api_request", "origin"};

@@ -20,8 +20,8 @@ Worker::Worker(Hub& hub, std::size_t index)
       index_(index),
       work_(net::make_work_guard(ioc_)),
       sweep_timer_(ioc_),
-      app_counters_(std::make_unique<AppCounters[]>(hub.app_count() + 1)),
-      subs_(hub.app_count()),
+      app_counters_(std::make_unique<AppCounters[]>(hub.app_capacity() + 1)),
+      subs_(hub.app_capacity()),
       scratch_(scratch_bytes) {}
 
 Worker::~Worker() {
@@ -117,6 +117,15 @@ void Worker::close_all_for_shutdown() {
   all.reserve(sessions_.size());
   for (auto& [id, s] : sessions_) all.push_back(s);
   for (WsSession* s : all) s->close_with_error(4200, "Server shutting down");
+}
+
+void Worker::close_app_sessions(std::size_t app_index, std::uint16_t code,
+                                const std::string& message) {
+  std::vector<WsSession*> victims;
+  for (auto& [id, s] : sessions_) {
+    if (s->app_index() == app_index) victims.push_back(s);
+  }
+  for (WsSession* s : victims) s->close_with_error(code, message);
 }
 
 void Worker::schedule_sweep() {

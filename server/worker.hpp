@@ -80,7 +80,7 @@ class Worker {
   [[nodiscard]] WorkerCounters& counters() noexcept { return counters_; }
   /// Abuse counters and once-per-burst logging (note() on the owning thread only).
   [[nodiscard]] AbuseLog& abuse() noexcept { return abuse_; }
-  /// Counters of app `index`; index == app_count() is the slot for sockets with no valid app.
+  /// Counters of app `index`; index == app_capacity() is the slot for sockets with no valid app.
   [[nodiscard]] AppCounters& app_counters(std::size_t index) noexcept {
     return app_counters_[index];
   }
@@ -115,6 +115,8 @@ class Worker {
 
   /// Closes every session with 4200 (graceful shutdown).
   void close_all_for_shutdown();
+  /// Closes every session of app slot `app_index` with `code` (reload: app removed/disabled).
+  void close_app_sessions(std::size_t app_index, std::uint16_t code, const std::string& message);
 
   [[nodiscard]] protocol::ClientMessageParser& parser() noexcept { return parser_; }
   /// Read scratch shared by all sessions of this worker (data is consumed before the next read).

@@ -47,10 +47,11 @@ std::string format_kb(double kb) {
 
 }  // namespace
 
-WsSession::WsSession(Worker& worker, tcp::socket socket)
+WsSession::WsSession(Worker& worker, tcp::socket socket, std::unique_ptr<TlsChannel> tls)
     : worker_(worker),
       hub_(worker.hub()),
       socket_(std::move(socket)),
+      tls_(std::move(tls)),
       queue_(hub_.config().send_queue_max_bytes, hub_.config().send_queue_max_messages) {}
 
 WsSession::~WsSession() {
@@ -78,7 +79,7 @@ void WsSession::start(UpgradeInfo info, std::string_view leftover) {
   id_ = worker_.next_conn_id();
   worker_.add_session(this);
   worker_.counters().connections_opened.fetch_add(1, std::memory_order_relaxed);
-  stats_ = &worker_.app_counters(hub_.app_count());
+  stats_ = &worker_.app_counters(hub_.app_capacity());
 
   std::string response =
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -94,6 +95,8 @@ void WsSession::start(UpgradeInfo info, std::string_view leftover) {
 
   // Checks in Sockudo's order, each answered with an error frame then a close (§1.2 [deviate]).
   app_ = hub_.app_by_key(info.app_key);
+  // Removed by a reload between the lookup and now: as unknown (its sockets are being closed).
+  if (app_ != nullptr && app_->removed.load()) app_ = nullptr;
   if (app_ != nullptr) stats_ = &worker_.app_counters(app_->index);
   const Config& cfg = hub_.config();
   if (app_ == nullptr) {
@@ -145,6 +148,8 @@ void WsSession::start(UpgradeInfo info, std::string_view leftover) {
     std::string copy(leftover);
     process_bytes(reinterpret_cast<std::uint8_t*>(copy.data()), copy.size());
   }
+  // TLS records that arrived with the upgrade request are already inside the channel.
+  if (tls_ && state_ != State::closed && tls_->has_buffered_input() && !decrypt_tls()) return;
   do_read();
 }
 
@@ -209,6 +214,10 @@ void WsSession::queue_control(protocol::Opcode op, std::string_view payload) {
 
 void WsSession::flush() {
   if (write_waiting_ || state_ == State::closed) return;
+  if (tls_) {
+    flush_tls();
+    return;
+  }
   std::array<net::const_buffer, max_gather> bufs;
   while (!queue_.empty()) {
     // Gather everything queued (up to max_gather frames) into one non-blocking write.
@@ -279,6 +288,10 @@ void WsSession::on_readable(const boost::system::error_code& ec) {
     terminate();
     return;
   }
+  if (tls_) {
+    on_readable_tls();
+    return;
+  }
   auto& buf = worker_.scratch();
   // A few reads per wake-up at most, so one busy client cannot starve the others.
   for (int round = 0; round < 4; ++round) {
@@ -301,6 +314,129 @@ void WsSession::on_readable(const boost::system::error_code& ec) {
     if (n < buf.size()) break;
   }
   do_read();
+}
+
+// ============================================================================================
+// TLS I/O: the same model with a TlsChannel between the socket and the frames
+// ============================================================================================
+
+void WsSession::on_readable_tls() {
+  auto& buf = worker_.scratch();
+  for (int round = 0; round < 4; ++round) {
+    boost::system::error_code rec;
+    const std::size_t n = socket_.read_some(net::buffer(buf), rec);
+    if (rec == net::error::would_block || rec == net::error::try_again) break;
+    if (rec) {
+      if (state_ == State::closing && rec == net::error::eof && !queue_.empty()) {
+        peer_closed_ = true;
+        return;
+      }
+      terminate();
+      return;
+    }
+    stats_->rx_bytes.fetch_add(n, std::memory_order_relaxed);
+    last_activity_ = Clock::now();
+    // The channel copies the ciphertext, so the scratch buffer is free for the plaintext.
+    if (!tls_->feed(buf.data(), n)) {
+      terminate();
+      return;
+    }
+    if (!decrypt_tls()) return;
+    if (n < buf.size()) break;
+  }
+  do_read();
+}
+
+bool WsSession::decrypt_tls() {
+  auto& buf = worker_.scratch();
+  for (;;) {
+    std::size_t n = 0;
+    const auto st = tls_->read(buf.data(), buf.size(), n);
+    if (st == TlsChannel::ReadStatus::data) {
+      process_bytes(buf.data(), n);
+      if (state_ == State::closed) return false;
+      continue;
+    }
+    if (st == TlsChannel::ReadStatus::want_more) break;
+    // close_notify or a TLS error: the peer is gone (or broke the stream).
+    if (st == TlsChannel::ReadStatus::closed && state_ == State::closing && !queue_.empty()) {
+      peer_closed_ = true;
+      return false;
+    }
+    terminate();
+    return false;
+  }
+  // Reading may have produced TLS output (e.g. a key update answer).
+  if (tls_->pending_out() > 0 && !dirty) {
+    dirty = true;
+    worker_.mark_dirty(shared_from_this());
+  }
+  return true;
+}
+
+bool WsSession::write_tls_out() {
+  while (tls_->pending_out() > 0) {
+    boost::system::error_code ec;
+    const std::size_t written =
+        socket_.write_some(net::buffer(tls_->out_data(), tls_->pending_out()), ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) {
+      if (state_ == State::open && !over_budget_ && queue_.over_budget(1)) shed_slow_consumer();
+      write_waiting_ = true;
+      socket_.async_wait(tcp::socket::wait_write,
+                         [self = shared_from_this()](const boost::system::error_code& e) {
+                           self->on_writable(e);
+                         });
+      return false;
+    }
+    if (ec) {
+      terminate();
+      return false;
+    }
+    tls_->consume_out(written);
+    stats_->tx_bytes.fetch_add(written, std::memory_order_relaxed);
+  }
+  return true;
+}
+
+void WsSession::flush_tls() {
+  // Frames are copied into one plaintext batch per round (fewer, fuller TLS records), encrypted,
+  // and written; only one batch of ciphertext is ever outside the budgeted queue.
+  constexpr std::size_t batch_bytes = 16 * 1024;
+  thread_local std::string batch;
+  for (;;) {
+    if (!write_tls_out()) return;
+    if (queue_.empty()) {
+      if (!(close_sent_ && state_ == State::closing)) return;
+      if (peer_closed_) {
+        terminate();
+        return;
+      }
+      // Our close frame is out: close_notify, then half-close and wait (bounded by
+      // close_deadline_) for the peer's close frame or EOF.
+      tls_->shutdown();
+      if (tls_->pending_out() > 0) {
+        if (!write_tls_out()) return;
+      }
+      boost::system::error_code ec;
+      socket_.shutdown(tcp::socket::shutdown_send, ec);
+      return;
+    }
+    batch.clear();
+    std::uint64_t messages = 0;
+    while (!queue_.empty() && batch.size() < batch_bytes) {
+      const std::string& f = queue_.at(0);
+      const std::size_t off = queue_.front_offset();
+      batch.append(f, off, std::string::npos);
+      messages += queue_.consume(f.size() - off);
+    }
+    const bool ok = tls_->write(batch.data(), batch.size());
+    if (batch.capacity() > 4 * batch_bytes) batch = std::string();
+    if (!ok) {
+      terminate();
+      return;
+    }
+    stats_->ws_messages_sent.fetch_add(messages, std::memory_order_relaxed);
+  }
 }
 
 void WsSession::process_bytes(std::uint8_t* data, std::size_t size) {
@@ -963,6 +1099,7 @@ void WsSession::terminate() {
   boost::system::error_code ec;
   socket_.shutdown(tcp::socket::shutdown_both, ec);
   socket_.close(ec);  // pending waits complete with operation_aborted and drop their refs
+  tls_.reset();
   queue_.clear();
   inbuf_.clear();
   inbuf_.shrink_to_fit();

@@ -7,6 +7,10 @@
 //    everything queued with one gathered non-blocking write, waiting only under backpressure.
 // Control frames (pong, close) go through the same writer. Timers are a per-worker sweep, so an
 // idle connection holds no timer object.
+// With TLS (a TlsChannel from the HTTP stage) the model is the same: ciphertext is read
+// non-blocking into the scratch buffer and decrypted there; queued frames are encrypted in
+// batches into the channel's output buffer, written non-blocking. The plain path only tests
+// `tls_` once per read and per flush.
 // Threading: every member function runs on the owning worker's thread.
 
 #include <chrono>
@@ -22,6 +26,7 @@
 #include "server/hub.hpp"
 #include "server/net.hpp"
 #include "server/send_queue.hpp"
+#include "server/tls.hpp"
 #include "server/worker.hpp"
 
 namespace server {
@@ -42,7 +47,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
   using Clock = std::chrono::steady_clock;
 
-  WsSession(Worker& worker, tcp::socket socket);
+  WsSession(Worker& worker, tcp::socket socket, std::unique_ptr<TlsChannel> tls = nullptr);
   ~WsSession();
   WsSession(const WsSession&) = delete;
   WsSession& operator=(const WsSession&) = delete;
@@ -67,6 +72,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   [[nodiscard]] channels::ConnId id() const noexcept { return id_; }
   [[nodiscard]] const std::string& socket_id() const noexcept { return socket_id_; }
   [[nodiscard]] bool is_open() const noexcept { return state_ == State::open; }
+  /// The app slot of an accepted connection, or SIZE_MAX.
+  [[nodiscard]] std::size_t app_index() const noexcept {
+    return app_ != nullptr ? app_->index : static_cast<std::size_t>(-1);
+  }
 
   bool dirty = false;  ///< in the worker's dirty list (owned by Worker)
 
@@ -93,6 +102,13 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void shed_slow_consumer();
   void queue_json(std::string_view json);
   void on_writable(const boost::system::error_code& ec);
+  // ---- TLS variants of the I/O above ----
+  void on_readable_tls();
+  /// Decrypts everything buffered in tls_ and processes it; false when the session stopped.
+  bool decrypt_tls();
+  void flush_tls();
+  /// Writes tls_'s pending ciphertext; false when it waits for writability or terminated.
+  bool write_tls_out();
   void close_frame_only(std::uint16_t code, std::string_view reason);
   void begin_close(std::uint16_t code, std::string_view reason);
   /// Abrupt end (I/O error, peer gone, deadline): leave channels, close the socket.
@@ -124,6 +140,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   Worker& worker_;
   Hub& hub_;
   tcp::socket socket_;
+  std::unique_ptr<TlsChannel> tls_;  ///< null on the plain path
   AppRuntime* app_ = nullptr;
   channels::ConnId id_ = 0;
   std::string socket_id_;

@@ -214,7 +214,7 @@ TEST_CASE("config: the Sockudo sample config loads") {
                      "max_payload_in_kb": 100, "max_batch_size": 10},
     "presence": {"max_members_per_channel": 100, "max_member_size_in_kb": 2},
     "http_api": {"request_limit_in_mb": 10, "accept_traffic": {"memory_threshold": 0.9}},
-    "webhooks": {"batching": {"enabled": false}}, "ssl": {"enabled": false}
+    "webhooks": {"batching": {"enabled": false}}, "ssl": {"enabled": false, "redirect_http": false}
   })",
                          &warnings);
   CHECK(c.path_prefix.empty());  // "/" means no prefix
@@ -222,22 +222,59 @@ TEST_CASE("config: the Sockudo sample config loads") {
   CHECK(c.apps.at(0).limits.max_connections == 10000);
   CHECK(c.cache_ttl == std::chrono::seconds(3600));
   // Each ignored Sockudo option is reported once, by path.
-  const std::vector<std::string> expected = {"unix_socket",
-                                             "adapter",
-                                             "app_manager.cache",
-                                             "cache.driver",
-                                             "cache.memory",
-                                             "metrics.prometheus",
-                                             "cors.credentials",
-                                             "cors.methods",
-                                             "cors.allowed_headers",
-                                             "http_api.accept_traffic",
-                                             "ssl"};
+  const std::vector<std::string> expected = {"unix_socket",          "adapter",
+                                             "app_manager.cache",    "cache.driver",
+                                             "cache.memory",         "metrics.prometheus",
+                                             "cors.credentials",     "cors.methods",
+                                             "cors.allowed_headers", "http_api.accept_traffic",
+                                             "ssl.redirect_http"};
   REQUIRE(warnings.size() == expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     CAPTURE(warnings[i]);
     CHECK(warnings[i].starts_with(expected[i] + ": "));
     CHECK(warnings[i].find("not supported") != std::string::npos);
+  }
+}
+
+// ================================================================================================
+// TLS (`ssl`)
+// ================================================================================================
+
+TEST_CASE("config: ssl section and SSL_* env overrides") {
+  const Config off = parse("{}");
+  CHECK_FALSE(off.ssl.enabled);
+  const Config c = parse(R"({"ssl": {"enabled": "true", "cert_path": "/c.pem",
+    "key_path": "/k.pem", "ca_path": "/ca.pem", "passphrase": "pw"}})");
+  CHECK(c.ssl.enabled);
+  CHECK(c.ssl.cert_path == "/c.pem");
+  CHECK(c.ssl.key_path == "/k.pem");
+  CHECK(c.ssl.ca_path == "/ca.pem");
+  CHECK(c.ssl.passphrase == "pw");
+  // Enabled without files: a clear error at load.
+  CHECK(error_of(R"({"ssl": {"enabled": true, "cert_path": "/c.pem"}})").find("ssl") !=
+        std::string::npos);
+  CHECK(error_of(R"({"ssl": {"enabled": 1}})").find("ssl.enabled") != std::string::npos);
+  {
+    EnvScope env{{"SSL_ENABLED", "true"},
+                 {"SSL_CERT_PATH", "/env/c.pem"},
+                 {"SSL_KEY_PATH", "/env/k.pem"},
+                 {"SSL_CA_PATH", "/env/ca.pem"},
+                 {"SSL_PASSPHRASE", "envpw"}};
+    const Config e = parse(R"({"ssl": {"enabled": false, "cert_path": "/c.pem"}})");
+    CHECK(e.ssl.enabled);
+    CHECK(e.ssl.cert_path == "/env/c.pem");
+    CHECK(e.ssl.key_path == "/env/k.pem");
+    CHECK(e.ssl.ca_path == "/env/ca.pem");
+    CHECK(e.ssl.passphrase == "envpw");
+  }
+  {
+    EnvScope env{{"SSL_ENABLED", "0"}};
+    CHECK_FALSE(
+        parse(R"({"ssl": {"enabled": true, "cert_path": "a", "key_path": "b"}})").ssl.enabled);
+  }
+  {
+    EnvScope env{{"SSL_ENABLED", "maybe"}};
+    CHECK(error_of("{}").find("SSL_ENABLED") != std::string::npos);
   }
 }
 
