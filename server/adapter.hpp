@@ -22,8 +22,8 @@ struct PublishRequest {
   std::size_t app_index = 0;
   std::vector<std::string> channels;
   std::string event;
-  std::string data;             ///< delivered as a JSON string (HTTP API semantics)
-  channels::ConnId except = 0;  ///< this connection does not receive it (0 = none)
+  std::string data;              ///< delivered as a JSON string (HTTP API semantics)
+  channels::ConnId except = 0;   ///< this connection does not receive it (0 = none)
   std::string except_socket_id;  ///< the same exclusion by socket id (resolved on other nodes)
 };
 
@@ -86,8 +86,7 @@ class Adapter {
   /// cluster members (the joiner's subscription_succeeded snapshot).
   virtual void presence_joined(std::size_t app_index, std::string_view channel,
                                std::string_view user_id, std::string_view user_info,
-                               std::string_view socket_id, bool local_first,
-                               MembersCallback done) {
+                               std::string_view socket_id, bool local_first, MembersCallback done) {
     (void)app_index, (void)channel, (void)user_id, (void)user_info, (void)socket_id;
     (void)local_first;
     done(std::nullopt);

@@ -18,11 +18,11 @@ enum class MsgType : char {
 /// One message on the `{prefix}#bus` channel. Fields are opaque bytes.
 struct Envelope {
   MsgType type = MsgType::event;
-  std::string origin;          ///< node id of the sender
-  std::string app_id;          ///< app id (ids are stable across nodes; indexes are not)
-  std::string target;          ///< channel name, or user id for terminate
-  std::string payload;         ///< the encoded JSON frame (event / member)
-  std::string except_socket;   ///< socket id that must not receive it ("" = none)
+  std::string origin;         ///< node id of the sender
+  std::string app_id;         ///< app id (ids are stable across nodes; indexes are not)
+  std::string target;         ///< channel name, or user id for terminate
+  std::string payload;        ///< the encoded JSON frame (event / member)
+  std::string except_socket;  ///< socket id that must not receive it ("" = none)
 
   bool operator==(const Envelope&) const = default;
 };

@@ -48,7 +48,7 @@ constexpr std::uint64_t u64_max = std::numeric_limits<std::uint64_t>::max();
 // Sockudo options that this server does not implement: accepted with one warning each so that
 // a Sockudo config file loads unchanged.
 constexpr std::string_view unsupported_top_level[] = {
-    "cleanup", "database", "database_pooling", "instance", "logging",
+    "adapter", "cleanup",      "database", "database_pooling", "instance", "logging",
     "queue",   "rate_limiter", "ssl",      "unix_socket"};
 constexpr std::string_view unsupported_app_keys[] = {
     "max_backend_events_per_second", "max_read_requests_per_second", "channel_delta_compression",
@@ -721,7 +721,7 @@ class Reader {
         read_app_manager(v, p);
       } else if (k == "webhooks") {
         read_webhook_settings(v, p);
-      } else if (k == "adapter") {
+      } else if (k == "adapter") {  // before the unsupported list, which still names it
         read_adapter(v, p);
       } else if (is_one_of(k, unsupported_top_level)) {
         warn_unsupported(p);
@@ -1379,8 +1379,9 @@ RedisUrl parse_redis_url(std::string_view url) {
   RedisUrl out;
   constexpr std::string_view scheme = "redis://";
   if (url.substr(0, scheme.size()) != scheme) {
-    throw ConfigError("expected a redis://[:password@]host[:port][/db] URL (rediss:// is not "
-                      "supported)");
+    throw ConfigError(
+        "expected a redis://[:password@]host[:port][/db] URL (rediss:// is not "
+        "supported)");
   }
   std::string_view rest = url.substr(scheme.size());
   const auto decode = [](std::string_view s) {

@@ -84,9 +84,9 @@ struct AdapterSettings {
   std::string driver = "local";
   std::string redis_url = "redis://127.0.0.1:6379/0";  ///< redis://[:password@]host[:port][/db]
   std::string redis_prefix = "pushcore";               ///< key and channel prefix
-  std::chrono::milliseconds request_timeout{5000};      ///< one Redis round trip (queries)
-  std::chrono::milliseconds heartbeat_interval{1000};   ///< node liveness refresh period
-  std::chrono::milliseconds node_timeout{5000};         ///< a silent node is dead after this
+  std::chrono::milliseconds request_timeout{5000};     ///< one Redis round trip (queries)
+  std::chrono::milliseconds heartbeat_interval{1000};  ///< node liveness refresh period
+  std::chrono::milliseconds node_timeout{5000};        ///< a silent node is dead after this
 };
 
 /// A parsed redis:// URL.

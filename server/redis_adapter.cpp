@@ -373,8 +373,8 @@ struct ConnAccess {
     if (c == nullptr) return;
     RedisAdapter* a = c->owner;
     auto self = c->shared_from_this();
-    std::string why = status == REDIS_OK ? "closed"
-                                         : (ac->errstr != nullptr ? ac->errstr : "connection lost");
+    std::string why =
+        status == REDIS_OK ? "closed" : (ac->errstr != nullptr ? ac->errstr : "connection lost");
     net::post(a->ioc_, [a, self, why] { a->on_conn_lost(*self, why); });
   }
   static void on_bus(redisAsyncContext*, void* reply, void* privdata) {
@@ -509,8 +509,7 @@ void RedisAdapter::on_conn_up(Conn& c) {
       argv.push_back(s.data());
       lens.push_back(s.size());
     }
-    redisAsyncCommandArgv(c.ctx, fn, priv, static_cast<int>(argv.size()), argv.data(),
-                          lens.data());
+    redisAsyncCommandArgv(c.ctx, fn, priv, static_cast<int>(argv.size()), argv.data(), lens.data());
   };
   auto check = [](redisAsyncContext* ac, void* reply, void*) {
     const auto* r = static_cast<const redisReply*>(reply);
@@ -574,9 +573,9 @@ void RedisAdapter::schedule_reconnect() {
 void RedisAdapter::resync() {
   // Replace this node's contribution with the local registry's truth: correct whether Redis
   // kept the old data, lost it (restart) or another node reaped us meanwhile.
-  std::vector<std::string> args = {"EVAL", std::string(lua_prelude) + std::string(lua_resync),
-                                   "0", settings_.redis_prefix, node_id_,
-                                   std::to_string(settings_.node_timeout.count())};
+  std::vector<std::string> args = {"EVAL",   std::string(lua_prelude) + std::string(lua_resync),
+                                   "0",      settings_.redis_prefix,
+                                   node_id_, std::to_string(settings_.node_timeout.count())};
   {
     std::lock_guard lock(hub_.state_mutex());
     synced_seq_ = seq_;
@@ -584,12 +583,12 @@ void RedisAdapter::resync() {
     for (std::size_t i = 0; i < hub_.app_count(); ++i) {
       const std::string& app_id = hub_.app_at(i).app->id;
       for (const std::string& ch : reg.occupied_channels(app_id, "")) {
-        args.insert(args.end(), {"sc", app_id, ch, ch,
-                                 std::to_string(reg.subscription_count(app_id, ch))});
+        args.insert(args.end(),
+                    {"sc", app_id, ch, ch, std::to_string(reg.subscription_count(app_id, ch))});
         if (protocol::classify_channel(ch).is_presence) {
           for (const auto& m : reg.members(app_id, ch)) {
-            args.insert(args.end(), {"p", app_id, ch, std::string(m.user_id),
-                                     std::string(m.user_info)});
+            args.insert(args.end(),
+                        {"p", app_id, ch, std::string(m.user_id), std::string(m.user_info)});
           }
         }
       }
@@ -602,7 +601,8 @@ void RedisAdapter::resync() {
     backoff_ = std::chrono::milliseconds(100);
     ever_connected_ = true;
     if (!connected_.exchange(true)) {
-      log::info("redis_connected", {{"node_id", node_id_}, {"outage_ended", outage_logged_ ? "true" : "false"}});
+      log::info("redis_connected",
+                {{"node_id", node_id_}, {"outage_ended", outage_logged_ ? "true" : "false"}});
     }
     outage_logged_ = false;
   });
@@ -726,8 +726,7 @@ void RedisAdapter::publish_envelope(std::string envelope) {
 }
 
 void RedisAdapter::deliver_local(std::size_t app_index, std::string_view channel,
-                                 const std::string& json, channels::ConnId except,
-                                 Worker* caller) {
+                                 const std::string& json, channels::ConnId except, Worker* caller) {
   AppRuntime& app = hub_.app_at(app_index);
   SharedFrame frame = make_text_frame(json);
   const auto kind = protocol::classify_channel(channel);
@@ -778,15 +777,14 @@ void RedisAdapter::broadcast_client_event(std::size_t app_index, std::string_vie
   if (len7 == 126) header = 4;
   if (len7 == 127) header = 10;
   if (f.size() < header) return;
-  publish_envelope(cluster::encode({cluster::MsgType::event, node_id_,
-                                    hub_.app_at(app_index).app->id, std::string(channel),
-                                    f.substr(header), std::string(except_socket_id)}));
+  publish_envelope(
+      cluster::encode({cluster::MsgType::event, node_id_, hub_.app_at(app_index).app->id,
+                       std::string(channel), f.substr(header), std::string(except_socket_id)}));
 }
 
 void RedisAdapter::terminate_user(std::size_t app_index, std::string_view user_id) {
   publish_envelope(cluster::encode({cluster::MsgType::terminate, node_id_,
-                                    hub_.app_at(app_index).app->id, std::string(user_id), "",
-                                    ""}));
+                                    hub_.app_at(app_index).app->id, std::string(user_id), "", ""}));
 }
 
 void RedisAdapter::on_bus_message(std::string_view payload) {
@@ -914,8 +912,7 @@ void RedisAdapter::presence_left(std::size_t app_index, std::string_view channel
   auto task = [this, seq, app_index, ch = std::string(channel), uid = std::string(user_id)] {
     if (!state_ready()) {
       emit_webhook(app_index, "member_removed", ch, uid);
-      hub_.fan_out(app_index, ch, make_text_frame(protocol::member_removed(ch, uid)), 0,
-                   nullptr);
+      hub_.fan_out(app_index, ch, make_text_frame(protocol::member_removed(ch, uid)), 0, nullptr);
       return;
     }
     if (seq <= synced_seq_) return;
@@ -944,7 +941,8 @@ std::optional<RedisValue> RedisAdapter::call_blocking(std::vector<std::string> a
   }
   if (future.wait_for(settings_.request_timeout) != std::future_status::ready) {
     failed_requests_.fetch_add(1, std::memory_order_relaxed);
-    log::warn("redis_query_timeout", {{"timeout_ms", std::to_string(settings_.request_timeout.count())}});
+    log::warn("redis_query_timeout",
+              {{"timeout_ms", std::to_string(settings_.request_timeout.count())}});
     return std::nullopt;
   }
   try {
@@ -956,9 +954,12 @@ std::optional<RedisValue> RedisAdapter::call_blocking(std::vector<std::string> a
 
 std::size_t RedisAdapter::subscription_count(std::size_t app_index, std::string_view channel) {
   std::vector<std::string> args = {"EVAL",
-                                   std::string(lua_prelude) + std::string(lua_query_channel), "0",
-                                   settings_.redis_prefix, node_id_,
-                                   hub_.app_at(app_index).app->id, std::string(channel)};
+                                   std::string(lua_prelude) + std::string(lua_query_channel),
+                                   "0",
+                                   settings_.redis_prefix,
+                                   node_id_,
+                                   hub_.app_at(app_index).app->id,
+                                   std::string(channel)};
   if (auto r = call_blocking(std::move(args)); r && r->elements.size() == 2) {
     return static_cast<std::size_t>(as_int(r->elements[0]));
   }
@@ -967,9 +968,12 @@ std::size_t RedisAdapter::subscription_count(std::size_t app_index, std::string_
 
 std::size_t RedisAdapter::user_count(std::size_t app_index, std::string_view channel) {
   std::vector<std::string> args = {"EVAL",
-                                   std::string(lua_prelude) + std::string(lua_query_channel), "0",
-                                   settings_.redis_prefix, node_id_,
-                                   hub_.app_at(app_index).app->id, std::string(channel)};
+                                   std::string(lua_prelude) + std::string(lua_query_channel),
+                                   "0",
+                                   settings_.redis_prefix,
+                                   node_id_,
+                                   hub_.app_at(app_index).app->id,
+                                   std::string(channel)};
   if (auto r = call_blocking(std::move(args)); r && r->elements.size() == 2) {
     return static_cast<std::size_t>(as_int(r->elements[1]));
   }
@@ -978,9 +982,12 @@ std::size_t RedisAdapter::user_count(std::size_t app_index, std::string_view cha
 
 std::vector<std::string> RedisAdapter::user_ids(std::size_t app_index, std::string_view channel) {
   std::vector<std::string> args = {"EVAL",
-                                   std::string(lua_prelude) + std::string(lua_query_users), "0",
-                                   settings_.redis_prefix, node_id_,
-                                   hub_.app_at(app_index).app->id, std::string(channel)};
+                                   std::string(lua_prelude) + std::string(lua_query_users),
+                                   "0",
+                                   settings_.redis_prefix,
+                                   node_id_,
+                                   hub_.app_at(app_index).app->id,
+                                   std::string(channel)};
   if (auto r = call_blocking(std::move(args)); r && r->kind == RedisValue::Kind::array) {
     std::vector<std::string> out;
     for (auto& e : r->elements) out.push_back(std::move(e.str));

@@ -60,8 +60,7 @@ class RedisAdapter final : public Adapter {
   void subscription_changed(std::size_t app_index, std::string_view channel,
                             std::size_t local_count) override;
   void presence_joined(std::size_t app_index, std::string_view channel, std::string_view user_id,
-                       std::string_view user_info, std::string_view socket_id,
-                               bool local_first,
+                       std::string_view user_info, std::string_view socket_id, bool local_first,
                        MembersCallback done) override;
   void presence_left(std::size_t app_index, std::string_view channel,
                      std::string_view user_id) override;
@@ -117,8 +116,8 @@ class RedisAdapter final : public Adapter {
   std::shared_ptr<Conn> sub_;
   bool cmd_up_ = false;
   bool sub_up_ = false;
-  bool synced_ = false;          ///< RESYNC issued on the current command connection
-  bool outage_logged_ = false;   ///< one log line per outage
+  bool synced_ = false;         ///< RESYNC issued on the current command connection
+  bool outage_logged_ = false;  ///< one log line per outage
   bool ever_connected_ = false;
   std::chrono::milliseconds backoff_{100};
   std::uint64_t synced_seq_ = 0;  ///< hooks up to this sequence are in the last RESYNC
