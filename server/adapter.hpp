@@ -96,6 +96,18 @@ class Adapter {
                              std::string_view user_id) {
     (void)app_index, (void)channel, (void)user_id;
   }
+  /// Watchlists: `user_id` got its first (online) / lost its last (offline) signed-in
+  /// connection on this node. The adapter notifies the watchers on every node.
+  virtual void user_online_changed(std::size_t app_index, std::string_view user_id, bool online) {
+    (void)app_index, (void)user_id, (void)online;
+  }
+  /// Which of `user_ids` are signed in anywhere in the cluster (same order); nullopt when the
+  /// cluster cannot answer. `done` runs on the adapter's thread.
+  virtual void users_online(std::size_t app_index, std::vector<std::string> user_ids,
+                            std::function<void(std::optional<std::vector<bool>>)> done) {
+    (void)app_index, (void)user_ids;
+    done(std::nullopt);
+  }
   /// terminate_connections on every other node (this node closes its own).
   virtual void terminate_user(std::size_t app_index, std::string_view user_id) {
     (void)app_index, (void)user_id;

@@ -67,6 +67,9 @@ std::optional<Envelope> decode(std::string_view bytes) {
     case 'T':
       e.type = MsgType::terminate;
       break;
+    case 'W':
+      e.type = MsgType::watchlist;
+      break;
     default:
       return std::nullopt;
   }

@@ -13,6 +13,7 @@ enum class MsgType : char {
   event = 'E',      ///< deliver `payload` (a frame's JSON) on `target` (a channel); skip origin
   member = 'M',     ///< presence member event: deliver on `target` on every node, origin too
   terminate = 'T',  ///< close the connections of user `target`
+  watchlist = 'W',  ///< send `payload` to the watchers of user `target`, on every node
 };
 
 /// One message on the `{prefix}#bus` channel. Fields are opaque bytes.

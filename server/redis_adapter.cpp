@@ -6,6 +6,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <future>
 #include <random>
+#include <span>
 
 #include "protocol/channel.hpp"
 #include "protocol/messages.hpp"
@@ -201,6 +202,20 @@ for _, n in ipairs(redis.call('SMEMBERS', P .. ':nodes')) do
             out[#out + 1] = 'v'; out[#out + 1] = app; out[#out + 1] = kv[j]; out[#out + 1] = ''
           end
         end
+      elseif kind == 'on' then
+        local users = redis.call('SMEMBERS', key)
+        redis.call('DEL', key)
+        for _, u in ipairs(users) do
+          local elsewhere = false
+          for _, m in ipairs(nodes) do
+            if redis.call('SISMEMBER', P .. ':on:' .. app .. ':' .. m, u) == 1 then elsewhere = true end
+          end
+          if not elsewhere then
+            local frame = '{"event":"pusher_internal:watchlist_events","data":{"events":[' ..
+              '{"name":"offline","user_ids":[' .. cjson.encode(u) .. ']}]}}'
+            redis.call('PUBLISH', ARGV[3], env('W', app, u, frame, ''))
+          end
+        end
       elseif kind == 'p' then
         local users = redis.call('HKEYS', key)
         redis.call('DEL', key)
@@ -222,7 +237,8 @@ return out
 )lua";
 
 // Resync: replaces this node's whole contribution with the records that follow ARGV ttl_ms:
-// quintuples {'sc', app, channel, channel, count} / {'p', app, channel, user, info}.
+// quintuples {'sc', app, channel, channel, count} / {'p', app, channel, user, info} /
+// {'on', app, '', user, ''}.
 constexpr std::string_view lua_resync = R"lua(
 local idx = P .. ':keys:' .. NODE
 local entries = redis.call('HGETALL', idx)
@@ -236,14 +252,56 @@ while i + 4 <= #ARGV do
   local key, meta
   if kind == 'sc' then
     key, meta = sckey(app, NODE), 'sc\n' .. app .. '\n'
+  elseif kind == 'on' then
+    key, meta = P .. ':on:' .. app .. ':' .. NODE, 'on\n' .. app .. '\n'
   else
     key, meta = pkey(app, ch, NODE), 'p\n' .. app .. '\n' .. ch
   end
-  redis.call('HSET', key, ARGV[i + 3], ARGV[i + 4])
+  if kind == 'on' then
+    redis.call('SADD', key, ARGV[i + 3])
+  else
+    redis.call('HSET', key, ARGV[i + 3], ARGV[i + 4])
+  end
   redis.call('HSET', idx, key, meta)
   i = i + 5
 end
 return 1
+)lua";
+
+// Watchlists: ARGV app, user, online ('1'/'0'), bus, watchlist_events frame. Publishes the
+// frame (watchers on every node) when this was the user's first / last signed-in node.
+constexpr std::string_view lua_online = R"lua(
+local app, user = ARGV[3], ARGV[4]
+local key = P .. ':on:' .. app .. ':' .. NODE
+local elsewhere = false
+for _, n in ipairs(live()) do
+  if n ~= NODE and redis.call('SISMEMBER', P .. ':on:' .. app .. ':' .. n, user) == 1 then
+    elsewhere = true
+  end
+end
+if ARGV[5] == '1' then
+  redis.call('SADD', key, user)
+  redis.call('HSET', P .. ':keys:' .. NODE, key, 'on\n' .. app .. '\n')
+else
+  redis.call('SREM', key, user)
+end
+if elsewhere then return 0 end
+redis.call('PUBLISH', ARGV[6], env('W', app, user, ARGV[7], ''))
+return 1
+)lua";
+
+// Which users are signed in anywhere: ARGV app, ids... -> {0|1...}.
+constexpr std::string_view lua_online_query = R"lua(
+local nodes = live()
+local out = {}
+for i = 4, #ARGV do
+  local on = 0
+  for _, n in ipairs(nodes) do
+    if redis.call('SISMEMBER', P .. ':on:' .. ARGV[3] .. ':' .. n, ARGV[i]) == 1 then on = 1 end
+  end
+  out[#out + 1] = on
+end
+return out
 )lua";
 
 // One channel: ARGV app, channel -> {subscription_count, user_count}.
@@ -433,7 +491,8 @@ RedisAdapter::RedisAdapter(Hub& hub)
       local_(hub),
       work_(net::make_work_guard(ioc_)),
       reconnect_timer_(ioc_),
-      heartbeat_timer_(ioc_) {
+      heartbeat_timer_(ioc_),
+      online_(hub.app_count()) {
   log::info("cluster_node", {{"node_id", node_id_},
                              {"redis", url_.host + ":" + std::to_string(url_.port)},
                              {"db", std::to_string(url_.db)},
@@ -591,6 +650,9 @@ void RedisAdapter::resync() {
                         {"p", app_id, ch, std::string(m.user_id), std::string(m.user_info)});
           }
         }
+      }
+      for (const std::string& user : online_[i]) {
+        args.insert(args.end(), {"on", app_id, "", user, ""});
       }
     }
   }
@@ -794,7 +856,11 @@ void RedisAdapter::on_bus_message(std::string_view payload) {
     return;
   }
   received_messages_.fetch_add(1, std::memory_order_relaxed);
-  if (e->type != cluster::MsgType::member && e->origin == node_id_) return;
+  // Events and terminate commands were already handled locally by their origin; member and
+  // watchlist events are decided in Redis and delivered from the bus on every node, origin too.
+  const bool local_first =
+      e->type == cluster::MsgType::event || e->type == cluster::MsgType::terminate;
+  if (local_first && e->origin == node_id_) return;
   AppRuntime* app = hub_.app_by_id(e->app_id);
   if (app == nullptr) return;
   channels::ConnId except = 0;
@@ -808,6 +874,9 @@ void RedisAdapter::on_bus_message(std::string_view payload) {
       break;
     case cluster::MsgType::member:
       hub_.fan_out(app->index, e->target, make_text_frame(e->payload), except, nullptr);
+      break;
+    case cluster::MsgType::watchlist:
+      notify_watchers_local(app->index, e->target, e->payload);
       break;
     case cluster::MsgType::terminate: {
       std::vector<channels::ConnId> conns;
@@ -923,6 +992,65 @@ void RedisAdapter::presence_left(std::size_t app_index, std::string_view channel
             });
   };
   (void)post(task);
+}
+
+void RedisAdapter::notify_watchers_local(std::size_t app_index, const std::string& user_id,
+                                         const std::string& frame_json) {
+  std::vector<channels::ConnId> watchers;
+  {
+    std::lock_guard lock(hub_.state_mutex());
+    watchers = hub_.registry().watcher_connections(hub_.app_at(app_index).app->id, user_id);
+  }
+  if (!watchers.empty()) hub_.send_to_connections(watchers, make_text_frame(frame_json), nullptr);
+}
+
+void RedisAdapter::user_online_changed(std::size_t app_index, std::string_view user_id,
+                                       bool online) {
+  const std::uint64_t seq = ++seq_;
+  if (online) {
+    online_[app_index].emplace(user_id);
+  } else {
+    online_[app_index].erase(std::string(user_id));
+  }
+  auto task = [this, seq, app_index, uid = std::string(user_id), online] {
+    const std::vector<std::string> ids{uid};
+    const std::vector<std::string> none;
+    std::string frame = online ? protocol::watchlist_events(std::span<const std::string>(ids),
+                                                            std::span<const std::string>(none))
+                               : protocol::watchlist_events(std::span<const std::string>(none),
+                                                            std::span<const std::string>(ids));
+    if (!state_ready()) {
+      notify_watchers_local(app_index, uid, frame);  // no cluster: this node decides alone
+      return;
+    }
+    if (seq <= synced_seq_) return;
+    command(
+        script(lua_online, {hub_.app_at(app_index).app->id, uid, online ? "1" : "0", bus_, frame}),
+        [](std::optional<RedisValue>) {});
+  };
+  (void)post(task);
+}
+
+void RedisAdapter::users_online(std::size_t app_index, std::vector<std::string> user_ids,
+                                std::function<void(std::optional<std::vector<bool>>)> done) {
+  auto task = [this, app_index, ids = std::move(user_ids), done] {
+    std::vector<std::string> args = {
+        "EVAL",   std::string(lua_prelude) + std::string(lua_online_query),
+        "0",      settings_.redis_prefix,
+        node_id_, hub_.app_at(app_index).app->id};
+    args.insert(args.end(), ids.begin(), ids.end());
+    const std::size_t n = ids.size();
+    command(std::move(args), [done, n](std::optional<RedisValue> r) {
+      if (!r || r->kind != RedisValue::Kind::array || r->elements.size() != n) {
+        done(std::nullopt);
+        return;
+      }
+      std::vector<bool> out;
+      for (const auto& e : r->elements) out.push_back(as_int(e) == 1);
+      done(std::move(out));
+    });
+  };
+  if (!post(task)) done(std::nullopt);
 }
 
 // ============================================================================================

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "server/adapter.hpp"
@@ -64,6 +65,9 @@ class RedisAdapter final : public Adapter {
                        MembersCallback done) override;
   void presence_left(std::size_t app_index, std::string_view channel,
                      std::string_view user_id) override;
+  void user_online_changed(std::size_t app_index, std::string_view user_id, bool online) override;
+  void users_online(std::size_t app_index, std::vector<std::string> user_ids,
+                    std::function<void(std::optional<std::vector<bool>>)> done) override;
   void terminate_user(std::size_t app_index, std::string_view user_id) override;
   void append_metrics(std::string& out, std::string_view port_label) override;
 
@@ -82,6 +86,8 @@ class RedisAdapter final : public Adapter {
   void schedule_heartbeat();
   void command(std::vector<std::string> args, ReplyFn done);
   void on_bus_message(std::string_view payload);
+  void notify_watchers_local(std::size_t app_index, const std::string& user_id,
+                             const std::string& frame_json);
   void deliver_local(std::size_t app_index, std::string_view channel, const std::string& json,
                      channels::ConnId except, Worker* caller);
   void emit_webhook(std::size_t app_index, std::string_view name, std::string_view channel,
@@ -126,6 +132,8 @@ class RedisAdapter final : public Adapter {
 
   /// Hook sequence, guarded by the hub's state mutex (hooks run under it).
   std::uint64_t seq_ = 0;
+  /// Users signed in on this node, per app index (for resync). Guarded by the state mutex.
+  std::vector<std::unordered_set<std::string>> online_;
 
   std::atomic<bool> connected_{false};
   std::atomic<std::size_t> queued_{0};  ///< posted to the adapter thread, not yet run

@@ -869,7 +869,14 @@ void WsSession::handle_signin(std::string_view data_raw) {
     auto& reg = hub_.registry();
     const auto res = reg.sign_in(app.id, id_, ud.value->id,
                                  watch ? ud.value->watchlist : std::vector<std::string>{});
-    if (watch) {
+    if (watch && hub_.adapter().clustered()) {
+      // Cluster mode: "online anywhere" is decided in Redis; watchers on every node are told
+      // by the adapter, and this socket's initial watchlist state follows in watchlist_ready().
+      if (res.previous_user && res.previous_went_offline) {
+        hub_.adapter().user_online_changed(app_->index, *res.previous_user, false);
+      }
+      if (res.came_online) hub_.adapter().user_online_changed(app_->index, ud.value->id, true);
+    } else if (watch) {
       if (res.previous_user && res.previous_went_offline) {
         notify_watchers(*res.previous_user, false);
       }
@@ -882,10 +889,38 @@ void WsSession::handle_signin(std::string_view data_raw) {
   user_id_ = ud.value->id;
   authorized_ = true;
   queue_json(protocol::signin_success(sd.value->user_data));
+  if (watch && !ud.value->watchlist.empty() && hub_.adapter().clustered()) {
+    auto done = [wk = &worker_, id = id_, uid = user_id_,
+                 ids = ud.value->watchlist](std::optional<std::vector<bool>> on) {
+      net::post(wk->ioc(), [wk, id, uid, ids, on = std::move(on)] {
+        if (WsSession* s = wk->find_session(id)) s->watchlist_ready(uid, ids, on);
+      });
+    };
+    hub_.adapter().users_online(app_->index, ud.value->watchlist, std::move(done));
+    return;
+  }
   if (watch && !ud.value->watchlist.empty()) {
     queue_json(protocol::watchlist_events(std::span<const std::string>(online),
                                           std::span<const std::string>(offline)));
   }
+}
+
+void WsSession::watchlist_ready(const std::string& user_id, const std::vector<std::string>& ids,
+                                const std::optional<std::vector<bool>>& online_flags) {
+  if (state_ != State::open || user_id_ != user_id) return;  // gone, or signed in again since
+  std::vector<std::string> online, offline;
+  if (online_flags) {
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      ((*online_flags)[i] ? online : offline).push_back(ids[i]);
+    }
+  } else {
+    std::lock_guard lock(hub_.state_mutex());
+    for (const auto& w : ids) {
+      (hub_.registry().is_online(app_->app->id, w) ? online : offline).push_back(w);
+    }
+  }
+  queue_json(protocol::watchlist_events(std::span<const std::string>(online),
+                                        std::span<const std::string>(offline)));
 }
 
 void WsSession::notify_watchers(const std::string& user_id, bool online) {
@@ -969,7 +1004,11 @@ void WsSession::leave_everything() {
       if (!user_id_.empty()) {
         const auto res = reg.sign_out(app_->app->id, id_);
         if (res.went_offline && res.user_id && app_->app->enable_watchlist_events) {
-          notify_watchers(*res.user_id, false);
+          if (clustered) {
+            hub_.adapter().user_online_changed(app_->index, *res.user_id, false);
+          } else {
+            notify_watchers(*res.user_id, false);
+          }
         }
       }
     }

@@ -114,6 +114,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
                std::optional<std::uint64_t> subscription_count = std::nullopt);
   /// Webhooks for one registry leave result (vacated, member removed, subscription count).
   void webhooks_for_leave(std::string_view channel, const channels::LeaveResult& res);
+  /// Cluster mode: the initial watchlist state of this socket (flags per id, or nullopt: ask
+  /// the local registry). Owning thread.
+  void watchlist_ready(const std::string& user_id, const std::vector<std::string>& ids,
+                       const std::optional<std::vector<bool>>& online_flags);
   /// Cluster mode: reports a registry leave to the adapter. Holds: state mutex.
   void cluster_leave(std::string_view channel, const channels::LeaveResult& res);
   /// Cache channels: the cached event or pusher:cache_miss, after subscription_succeeded.

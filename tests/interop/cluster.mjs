@@ -187,9 +187,9 @@ async function channelInfo(node, channel, info = 'subscription_count') {
 }
 
 // A signed-in raw socket on `node` (sign-in signed by the SDK).
-async function rawSignedIn(node, userId, name) {
+async function rawSignedIn(node, userId, name, extra = {}) {
   const r = await node.ctx.rawConnected({ name });
-  r.send({ event: 'pusher:signin', data: node.sdk.authenticateUser(r.socketId, { id: userId }) });
+  r.send({ event: 'pusher:signin', data: node.sdk.authenticateUser(r.socketId, { id: userId, ...extra }) });
   await r.frames.waitFor((f) => f.frame.event === 'pusher:signin_success', `${name} signin_success`);
   return r;
 }
@@ -309,6 +309,35 @@ scenario('users', 'sendToUser and terminate_connections through A reach a user s
     const closed = await withTimeout(r.closed, WAIT_MS, `close of ${r.name}`);
     checks.eq(closed.code, 4009, `close code on ${r.name}`);
   }
+  checks.done();
+});
+
+scenario('watchlist', 'watchlists across nodes: online on the first sign-in anywhere, offline on the last sign-out anywhere', async ({ A, B, C }) => {
+  const oscar = `oscar-${RUN}`;
+  const wl = (r, name) => r.frames.filter((f) => f.frame.event === 'pusher_internal:watchlist_events').flatMap((f) => f.frame.data.events.filter((e) => e.name === name && e.user_ids.includes(oscar)));
+  const w = await rawSignedIn(B, `wendy-${RUN}`, 'wendy@B', { watchlist: [oscar] });
+  const checks = new Checks();
+  const initial = await w.frames.waitFor((f) => f.frame.event === 'pusher_internal:watchlist_events', 'initial watchlist state');
+  checks.eq(initial.frame.data.events, [{ name: 'offline', user_ids: [oscar] }], 'initial state (oscar offline)');
+  const o1 = await rawSignedIn(C, oscar, 'oscar@C');
+  await pollUntil(() => wl(w, 'online').length === 1, 'online event for oscar on B');
+  const o2 = await rawSignedIn(A, oscar, 'oscar@A');
+  // A watcher signing in on A now sees oscar online (he is on A and C).
+  const v = await rawSignedIn(A, `vera-${RUN}`, 'vera@A', { watchlist: [oscar] });
+  const vInit = await v.frames.waitFor((f) => f.frame.event === 'pusher_internal:watchlist_events', 'initial watchlist state (vera)');
+  checks.eq(vInit.frame.data.events, [{ name: 'online', user_ids: [oscar] }], "vera's initial state (oscar online)");
+  o1.ws.close();
+  await o1.closed;
+  o2.ws.close();
+  await pollUntil(() => wl(w, 'offline').length === 2, 'offline event for oscar on B (after the initial state)');
+  await pollUntil(() => wl(v, 'offline').length === 1, 'offline event for oscar on A');
+  // One more sign-in/out cycle as a marker: everything before it has arrived.
+  const o3 = await rawSignedIn(B, oscar, 'oscar@B');
+  await pollUntil(() => wl(w, 'online').length === 2, 'second online event on B');
+  o3.ws.close();
+  await pollUntil(() => wl(w, 'offline').length === 3, 'third offline event on B');
+  checks.eq(wl(w, 'online').length, 2, 'online events on B (one per first sign-in anywhere)');
+  checks.eq(wl(v, 'online').length, 1, 'online events on A after vera signed in');
   checks.done();
 });
 

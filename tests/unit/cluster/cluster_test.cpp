@@ -145,7 +145,8 @@ TEST_CASE("envelope: round trip, binary-safe fields") {
   REQUIRE(d.has_value());
   CHECK(*d == e);
 
-  for (auto t : {cluster::MsgType::member, cluster::MsgType::terminate}) {
+  for (auto t :
+       {cluster::MsgType::member, cluster::MsgType::terminate, cluster::MsgType::watchlist}) {
     cluster::Envelope f{t, "n", "a", "user-1", "", ""};
     const auto g = cluster::decode(cluster::encode(f));
     REQUIRE(g.has_value());
