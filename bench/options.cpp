@@ -81,6 +81,8 @@ Scenarios:
 Target:
   --host H               server address (127.0.0.1)
   --port P               server port (6001)
+  --port2 P              cluster runs: every other subscriber connects to this port (a second
+                         node); the publisher stays on --port
   --app-id ID --app-key KEY --app-secret SECRET     (app-id / app-key / app-secret)
   --server-pid PID       sample the server's CPU (/proc/PID/stat, schedstat) and RSS
   --label NAME           name of this server/config in the JSON output (bench)
@@ -227,7 +229,7 @@ ParseStatus parse_options(int argc, const char* const* argv, Options& o, std::st
         "--inflight",    "--pub-conns",    "--batch",      "--window",      "-d",
         "--duration",    "--warmup",       "--timeout",    "--procs",       "--src-addrs",
         "--concurrency", "--churners",     "--cycle-rate", "--watchers",    "--event-rate",
-        "--slow-share",  "--slow-rcvbuf",  "--json",       "--event"};
+        "--slow-share",  "--slow-rcvbuf",  "--json",       "--event",       "--port2"};
     if (std::find(std::begin(valued), std::end(valued), a) == std::end(valued)) {
       error = "unknown option '" + std::string(a) + "' (see --help)";
       return ParseStatus::error;
@@ -238,6 +240,8 @@ ParseStatus parse_options(int argc, const char* const* argv, Options& o, std::st
       o.host = v;
     } else if (a == "--port") {
       if (!parse_uint<std::uint16_t>(v, o.port, 1, 65535)) return bad("1..65535");
+    } else if (a == "--port2") {
+      if (!parse_uint<std::uint16_t>(v, o.port2, 1, 65535)) return bad("1..65535");
     } else if (a == "--app-id") {
       o.app_id = v;
     } else if (a == "--app-key") {
