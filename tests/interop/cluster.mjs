@@ -200,6 +200,41 @@ async function rawSignedIn(node, userId, name, extra = {}) {
 const scenarios = [];
 const scenario = (name, title, fn, timeoutMs = 20_000) => scenarios.push({ name, title, fn, timeoutMs });
 
+scenario('redis-down-at-start', 'Redis unreachable at start: the node serves local clients, answers 503, logs the outage once', async ({ deadPort, hookPort }) => {
+  const D = await startNode('D', nodeConfig(deadPort, hookPort, `pc-dead-${RUN}`));
+  try {
+    const checks = new Checks();
+    const r = await sdkStatus(D.sdk.trigger(`cl-dead-${RUN}`, 'x', {}));
+    checks.eq(r.status, 503, 'publish status without Redis');
+    // Local clients work, presence included (decided locally while the cluster is unreachable).
+    const ch = `presence-cl-dead-${RUN}`;
+    const p = await D.ctx.connected({ name: 'p@D', presence: { user_id: 'pat', user_info: {} } });
+    const q = await D.ctx.connected({ name: 'q@D', presence: { user_id: 'quinn', user_info: {} } });
+    const sp = await D.ctx.subscribe(p, ch);
+    await D.ctx.subscribe(q, ch);
+    await sp.events.waitFor((e) => e.event === 'pusher:member_added' && e.data.id === 'quinn', 'local member_added');
+    sp.channel.trigger('client-x', { ok: 1 });
+    // Reconnect attempts keep failing (backoff from 100 ms); one log line, one outage.
+    await pollUntil(async () => {
+      const m = await new Promise((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: D.server.metricsPort, path: '/metrics' }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve(body));
+        }).on('error', reject);
+      });
+      return /pushcore_horizontal_adapter_outages_total\{[^}]*\} 1\n/.test(m) && /pushcore_horizontal_adapter_connected\{[^}]*\} 0\n/.test(m);
+    }, 'outage counted once in metrics');
+    const lines = D.server.stderrTail.filter((l) => /msg=redis_(unavailable|disconnected)/.test(l));
+    checks.eq(lines.length, 1, `outage log lines (${fmt(lines)})`);
+    checks.done();
+  } finally {
+    await D.ctx.close();
+    await D.server.stop();
+    delete nodes.D;
+  }
+});
+
 scenario('publish', 'publish through A reaches subscribers on A, B and C exactly once', async ({ A, B, C }) => {
   const ch = `cl-pub-${RUN}`;
   const subs = [];
@@ -456,7 +491,7 @@ async function main() {
     const cfg = nodeConfig(redis.port, hooks.port, `pc-${RUN}`);
     const [A, B, C] = [await startNode('A', cfg), await startNode('B', cfg), await startNode('C', cfg)];
     for (const n of [A, B, C]) await waitReady(n);
-    const env = { A, B, C, redis, hooks };
+    const env = { A, B, C, redis, hooks, hookPort: hooks.port, deadPort: await freePort() };
     let i = 0;
     for (const s of all) {
       i++;
