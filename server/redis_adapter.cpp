@@ -659,7 +659,15 @@ void RedisAdapter::resync() {
   synced_ = true;
   resyncs_.fetch_add(1, std::memory_order_relaxed);
   command(std::move(args), [this](std::optional<RedisValue> r) {
-    if (!r) return;  // the connection failed again: on_conn_lost handles it
+    if (!r) {
+      // The connection failed again (on_conn_lost handles it), or Redis refused the script:
+      // start over rather than stay half-connected.
+      if (cmd_ && cmd_up_) {
+        auto c = cmd_;
+        net::post(ioc_, [this, c] { on_conn_lost(*c, "resync failed"); });
+      }
+      return;
+    }
     backoff_ = std::chrono::milliseconds(100);
     ever_connected_ = true;
     if (!connected_.exchange(true)) {
