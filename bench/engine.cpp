@@ -127,6 +127,8 @@ Engine::Engine(const Options& o, Loop& loop, std::uint32_t shard, std::uint32_t 
              "dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
   const sockaddr_in dst = resolve(o_.host, o_.port);
   std::memcpy(&dst_, &dst, sizeof dst);
+  const sockaddr_in dst2 = resolve(o_.host, o_.port2 != 0 ? o_.port2 : o_.port);
+  std::memcpy(&dst2_, &dst2, sizeof dst2);
   loopback_ = (ntohl(dst.sin_addr.s_addr) >> 24) == 127;
   status_timer_ = loop_.every(50'000'000, [this] { push_status(false); });
 }
@@ -296,8 +298,9 @@ bool Engine::connect_from(int fd, std::uint32_t g, bool explicit_port) {
   // O(N) per connection at 15k connections. Connection g uses 127.0.0.(2 + g % K), port
   // 20000 + g / K (below the ephemeral range), with K = --src-addrs or enough addresses for
   // 12000 ports each. Connections are reset (not closed) at the end, so nothing lingers.
+  const unsigned char* dst = g % 2 == 1 ? dst2_ : dst_;  // same unless --port2
   if (!loopback_) {
-    return ::connect(fd, reinterpret_cast<const sockaddr*>(&dst_), sizeof(sockaddr_in)) == 0 ||
+    return ::connect(fd, reinterpret_cast<const sockaddr*>(dst), sizeof(sockaddr_in)) == 0 ||
            errno == EINPROGRESS;
   }
   const std::uint32_t k = std::max<std::uint32_t>(o_.src_addrs, (pop_.total() + 11999) / 12000);
@@ -312,7 +315,7 @@ bool Engine::connect_from(int fd, std::uint32_t g, bool explicit_port) {
     setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
   }
   if (::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0) return false;
-  return ::connect(fd, reinterpret_cast<const sockaddr*>(&dst_), sizeof(sockaddr_in)) == 0 ||
+  return ::connect(fd, reinterpret_cast<const sockaddr*>(dst), sizeof(sockaddr_in)) == 0 ||
          errno == EINPROGRESS;
 }
 

@@ -113,7 +113,8 @@ class Engine {
   std::vector<std::uint64_t> pair_off_;
   std::string scratch_;
   std::string upgrade_;
-  alignas(8) unsigned char dst_[16] = {};  ///< sockaddr_in of the server
+  alignas(8) unsigned char dst_[16] = {};   ///< sockaddr_in of the server
+  alignas(8) unsigned char dst2_[16] = {};  ///< --port2: odd connections go here
   bool loopback_ = false;
 
   // setup progress

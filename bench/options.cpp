@@ -87,6 +87,8 @@ Scenarios:
 Target:
   --host H               server address (127.0.0.1)
   --port P               server port (6001)
+  --port2 P              cluster runs: every other subscriber connects to this port (a second
+                         node); the publisher stays on --port
   --app-id ID --app-key KEY --app-secret SECRET     (app-id / app-key / app-secret)
   --tls                  TLS (wss:// and https://) to a server with ssl.enabled; the handshakes
                          are setup cost, the certificate is not verified
@@ -250,7 +252,7 @@ ParseStatus parse_options(int argc, const char* const* argv, Options& o, std::st
         "--duration",    "--warmup",       "--timeout",    "--procs",       "--src-addrs",
         "--concurrency", "--churners",     "--cycle-rate", "--watchers",    "--event-rate",
         "--slow-share",  "--slow-rcvbuf",  "--json",       "--event",       "--max-rss-growth-kb",
-        "--sample-every"};
+        "--sample-every", "--port2"};
     if (std::find(std::begin(valued), std::end(valued), a) == std::end(valued)) {
       error = "unknown option '" + std::string(a) + "' (see --help)";
       return ParseStatus::error;
@@ -261,6 +263,8 @@ ParseStatus parse_options(int argc, const char* const* argv, Options& o, std::st
       o.host = v;
     } else if (a == "--port") {
       if (!parse_uint<std::uint16_t>(v, o.port, 1, 65535)) return bad("1..65535");
+    } else if (a == "--port2") {
+      if (!parse_uint<std::uint16_t>(v, o.port2, 1, 65535)) return bad("1..65535");
     } else if (a == "--app-id") {
       o.app_id = v;
     } else if (a == "--app-key") {

@@ -24,6 +24,9 @@ struct Options {
   // target
   std::string host = "127.0.0.1";
   std::uint16_t port = 6001;
+  /// --port2: every other subscriber connects to this port instead (a second cluster node);
+  /// the publisher stays on --port. 0 = none.
+  std::uint16_t port2 = 0;
   std::string app_id = "app-id";
   std::string app_key = "app-key";
   std::string app_secret = "app-secret";

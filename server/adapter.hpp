@@ -4,7 +4,9 @@
 // channel counts and presence members over the cluster.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,9 +22,16 @@ struct PublishRequest {
   std::size_t app_index = 0;
   std::vector<std::string> channels;
   std::string event;
-  std::string data;             ///< delivered as a JSON string (HTTP API semantics)
-  channels::ConnId except = 0;  ///< this connection does not receive it (0 = none)
+  std::string data;              ///< delivered as a JSON string (HTTP API semantics)
+  channels::ConnId except = 0;   ///< this connection does not receive it (0 = none)
+  std::string except_socket_id;  ///< the same exclusion by socket id (resolved on other nodes)
 };
+
+/// Presence members (user id, user info JSON) as seen by the whole cluster.
+using MemberList = std::vector<std::pair<std::string, std::string>>;
+/// Called once with the cluster's presence members, or nullopt when the cluster cannot answer
+/// (the caller then uses its local registry). Runs on the adapter's thread.
+using MembersCallback = std::function<void(std::optional<MemberList>)>;
 
 class Adapter {
  public:
@@ -35,6 +44,14 @@ class Adapter {
   virtual void broadcast(std::size_t app_index, std::string_view channel,
                          const std::shared_ptr<const std::string>& frame, channels::ConnId except,
                          Worker* caller) = 0;
+  /// Client events: like broadcast, also to other nodes, where `except_socket_id` is excluded.
+  virtual void broadcast_client_event(std::size_t app_index, std::string_view channel,
+                                      const std::shared_ptr<const std::string>& frame,
+                                      channels::ConnId except, std::string_view except_socket_id,
+                                      Worker* caller) {
+    (void)except_socket_id;
+    broadcast(app_index, channel, frame, except, caller);
+  }
   /// Subscription count of a channel (cluster-wide in a clustered adapter). Any thread.
   [[nodiscard]] virtual std::size_t subscription_count(std::size_t app_index,
                                                        std::string_view channel) = 0;
@@ -51,6 +68,54 @@ class Adapter {
   };
   [[nodiscard]] virtual std::vector<ChannelInfo> channels(std::size_t app_index,
                                                           std::string_view prefix) = 0;
+
+  // ---- clustered adapters (docs/CLUSTER.md) ------------------------------------------------
+  /// True when several nodes share state: sessions then leave cluster-wide decisions
+  /// (occupied/vacated, presence first join/last leave, their webhooks and member events) to
+  /// the hooks below instead of deciding from the local registry.
+  [[nodiscard]] virtual bool clustered() const noexcept { return false; }
+  /// False while a clustered adapter cannot reach the cluster: the HTTP API answers 503.
+  [[nodiscard]] virtual bool available() const noexcept { return true; }
+  /// The hooks are called with the state mutex held, in decision order.
+  /// This node's subscription count of (app, channel) is now `local_count`.
+  virtual void subscription_changed(std::size_t app_index, std::string_view channel,
+                                    std::size_t local_count) {
+    (void)app_index, (void)channel, (void)local_count;
+  }
+  /// A presence subscribe: `local_first` when the user is new on this node. `done` gets the
+  /// cluster members (the joiner's subscription_succeeded snapshot).
+  virtual void presence_joined(std::size_t app_index, std::string_view channel,
+                               std::string_view user_id, std::string_view user_info,
+                               std::string_view socket_id, bool local_first, MembersCallback done) {
+    (void)app_index, (void)channel, (void)user_id, (void)user_info, (void)socket_id;
+    (void)local_first;
+    done(std::nullopt);
+  }
+  /// The user's last connection on this node left the presence channel.
+  virtual void presence_left(std::size_t app_index, std::string_view channel,
+                             std::string_view user_id) {
+    (void)app_index, (void)channel, (void)user_id;
+  }
+  /// Watchlists: `user_id` got its first (online) / lost its last (offline) signed-in
+  /// connection on this node. The adapter notifies the watchers on every node.
+  virtual void user_online_changed(std::size_t app_index, std::string_view user_id, bool online) {
+    (void)app_index, (void)user_id, (void)online;
+  }
+  /// Which of `user_ids` are signed in anywhere in the cluster (same order); nullopt when the
+  /// cluster cannot answer. `done` runs on the adapter's thread.
+  virtual void users_online(std::size_t app_index, std::vector<std::string> user_ids,
+                            std::function<void(std::optional<std::vector<bool>>)> done) {
+    (void)app_index, (void)user_ids;
+    done(std::nullopt);
+  }
+  /// terminate_connections on every other node (this node closes its own).
+  virtual void terminate_user(std::size_t app_index, std::string_view user_id) {
+    (void)app_index, (void)user_id;
+  }
+  /// Appends the adapter's Prometheus samples (text format) to `out`.
+  virtual void append_metrics(std::string& out, std::string_view port_label) {
+    (void)out, (void)port_label;
+  }
 };
 
 }  // namespace server

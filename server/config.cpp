@@ -738,6 +738,8 @@ class Reader {
         c.ip_limits.max_connections_per_ip = to_uint(v, p);
       } else if (k == "ssl") {
         read_ssl(v, p);
+      } else if (k == "adapter") {  // before the unsupported list, which still names it
+        read_adapter(v, p);
       } else if (is_one_of(k, unsupported_top_level)) {
         warn_unsupported(p);
       } else {
@@ -1154,6 +1156,58 @@ class Reader {
     });
   }
 
+  // `adapter`: {driver, redis {url, prefix, requests_timeout (ms, Sockudo's name) or
+  // request_timeout_ms, heartbeat_interval_ms, node_timeout_ms}}.
+  void read_adapter(dom::element value, std::string_view path) {
+    AdapterSettings& a = config_.adapter;
+    for_each_field(value, path, [&](std::string_view k, dom::element v, const std::string& p) {
+      if (k == "driver") {
+        const std::string driver = to_string(v, p);
+        if (iequals(driver, "local")) {
+          a.driver = "local";
+        } else if (iequals(driver, "redis")) {
+          a.driver = "redis";
+        } else {
+          fail_value(p, "\"local\" or \"redis\"", show(v));
+        }
+      } else if (k == "redis") {
+        for_each_field(v, p, [&](std::string_view k2, dom::element v2, const std::string& p2) {
+          if (k2 == "url") {
+            a.redis_url = to_nonempty_string(v2, p2);
+            try {
+              (void)parse_redis_url(a.redis_url);
+            } catch (const ConfigError& e) {
+              fail(p2, e.what());
+            }
+          } else if (k2 == "prefix") {
+            a.redis_prefix = to_nonempty_string(v2, p2);
+          } else if (k2 == "requests_timeout" || k2 == "request_timeout_ms") {
+            a.request_timeout = to_millis(v2, p2, 10, 600'000);
+          } else if (k2 == "heartbeat_interval_ms") {
+            a.heartbeat_interval = to_millis(v2, p2, 50, 600'000);
+          } else if (k2 == "node_timeout_ms") {
+            a.node_timeout = to_millis(v2, p2, 100, 3'600'000);
+          } else if (k2 == "redis_pub_options" || k2 == "redis_sub_options" ||
+                     k2 == "cluster_mode" || k2 == "sentinels") {
+            warn_unsupported(p2);
+          } else {
+            return false;
+          }
+          return true;
+        });
+      } else if (k == "cluster" || k == "nats" || k == "buffer_multiplier_per_cpu" ||
+                 k == "enable_socket_counting") {
+        warn_unsupported(p);
+      } else {
+        return false;
+      }
+      return true;
+    });
+    if (a.node_timeout <= a.heartbeat_interval) {
+      fail(join_path(path, "redis.node_timeout_ms"), "must be greater than heartbeat_interval_ms");
+    }
+  }
+
   void read_app_manager(dom::element value, std::string_view path) {
     for_each_field(value, path, [this](std::string_view k, dom::element v, const std::string& p) {
       if (k == "driver") {
@@ -1337,6 +1391,21 @@ void apply_env_overrides(Config& config, EnvLookup env) {
   if (auto v = lookup(env, "SSL_KEY_PATH")) config.ssl.key_path = std::move(*v);
   if (auto v = lookup(env, "SSL_CA_PATH")) config.ssl.ca_path = std::move(*v);
   if (auto v = lookup(env, "SSL_PASSPHRASE")) config.ssl.passphrase = std::move(*v);
+  if (const auto driver = lookup(env, "ADAPTER_DRIVER")) {
+    if (iequals(*driver, "local") || iequals(*driver, "redis")) {
+      config.adapter.driver = iequals(*driver, "redis") ? "redis" : "local";
+    } else {
+      fail("ADAPTER_DRIVER", "expected \"local\" or \"redis\", got " + in_quotes(*driver));
+    }
+  }
+  if (auto url = lookup(env, "REDIS_URL")) {
+    try {
+      (void)parse_redis_url(*url);
+    } catch (const ConfigError& e) {
+      fail("REDIS_URL", e.what());
+    }
+    config.adapter.redis_url = std::move(*url);
+  }
 
   auto id = lookup(env, "SOCKUDO_DEFAULT_APP_ID");
   auto key = lookup(env, "SOCKUDO_DEFAULT_APP_KEY");
@@ -1389,6 +1458,90 @@ void validate_apps(const Config& config) {
 // ================================================================================================
 // Public API
 // ================================================================================================
+
+RedisUrl parse_redis_url(std::string_view url) {
+  RedisUrl out;
+  constexpr std::string_view scheme = "redis://";
+  if (url.substr(0, scheme.size()) != scheme) {
+    throw ConfigError(
+        "expected a redis://[:password@]host[:port][/db] URL (rediss:// is not "
+        "supported)");
+  }
+  std::string_view rest = url.substr(scheme.size());
+  const auto decode = [](std::string_view s) {
+    std::string d;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+      };
+      if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+        d.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+        i += 2;
+      } else {
+        d.push_back(s[i]);
+      }
+    }
+    return d;
+  };
+  // Credentials end at the last '@' before the path (a password may contain '@' unescaped).
+  const std::size_t slash = rest.find('/');
+  const std::string_view authority = rest.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+  std::string_view hostport = authority;
+  if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    const std::string_view cred = authority.substr(0, at);
+    hostport = authority.substr(at + 1);
+    const std::size_t colon = cred.find(':');
+    if (colon == std::string_view::npos) {
+      out.password = decode(cred);  // redis://secret@host: a bare password
+    } else {
+      out.username = decode(cred.substr(0, colon));
+      out.password = decode(cred.substr(colon + 1));
+    }
+  }
+  std::string_view port_text;
+  if (!hostport.empty() && hostport.front() == '[') {
+    const std::size_t close = hostport.find(']');
+    if (close == std::string_view::npos) throw ConfigError("unterminated [IPv6] host");
+    out.host = std::string(hostport.substr(1, close - 1));
+    const std::string_view after = hostport.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') throw ConfigError("unexpected text after the [IPv6] host");
+      port_text = after.substr(1);
+      if (port_text.empty()) throw ConfigError("empty port");
+    }
+  } else {
+    const std::size_t colon = hostport.find(':');
+    out.host = std::string(hostport.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port_text = hostport.substr(colon + 1);
+      if (port_text.empty()) throw ConfigError("empty port");
+    }
+  }
+  if (out.host.empty()) throw ConfigError("missing host");
+  const auto to_number = [](std::string_view s, std::uint64_t max, const char* what) {
+    if (s.empty() || s.size() > 10) throw ConfigError(std::string("invalid ") + what);
+    std::uint64_t n = 0;
+    for (const char c : s) {
+      if (c < '0' || c > '9') throw ConfigError(std::string("invalid ") + what);
+      n = n * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (n > max) throw ConfigError(std::string(what) + " out of range");
+    return n;
+  };
+  if (!port_text.empty()) {
+    out.port = static_cast<std::uint16_t>(to_number(port_text, 65535, "port"));
+    if (out.port == 0) throw ConfigError("port out of range");
+  }
+  if (const std::size_t q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
+  if (path.size() > 1) {
+    out.db = static_cast<std::uint32_t>(to_number(path.substr(1), 1'000'000, "database number"));
+  }
+  return out;
+}
 
 std::optional<std::string> process_env(std::string_view name) {
   const std::string key(name);

@@ -91,6 +91,30 @@ struct WebhookSettings {
   WebhookRetry retry;
 };
 
+/// Horizontal scaling (top-level `adapter`, docs/CLUSTER.md). driver "local" (one node) or
+/// "redis" (nodes sharing one Redis server).
+struct AdapterSettings {
+  std::string driver = "local";
+  std::string redis_url = "redis://127.0.0.1:6379/0";  ///< redis://[:password@]host[:port][/db]
+  std::string redis_prefix = "pushcore";               ///< key and channel prefix
+  std::chrono::milliseconds request_timeout{5000};     ///< one Redis round trip (queries)
+  std::chrono::milliseconds heartbeat_interval{1000};  ///< node liveness refresh period
+  std::chrono::milliseconds node_timeout{5000};        ///< a silent node is dead after this
+};
+
+/// A parsed redis:// URL.
+struct RedisUrl {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6379;
+  std::string username;  ///< empty: AUTH with the password only
+  std::string password;  ///< empty: no AUTH
+  std::uint32_t db = 0;
+};
+
+/// Parses redis://[[user]:password@]host[:port][/db]. Throws ConfigError naming the problem.
+/// Percent-escapes in user and password are decoded; IPv6 hosts go in brackets.
+RedisUrl parse_redis_url(std::string_view url);
+
 struct App {
   std::string id;
   std::string key;
@@ -152,6 +176,7 @@ struct Config {
   /// server-level `event_limits`, `presence` and `channel_limits.max_name_length` sections.
   AppLimits default_limits;
   WebhookSettings webhooks;  ///< top-level `webhooks`
+  AdapterSettings adapter;   ///< top-level `adapter` (env ADAPTER_DRIVER, REDIS_URL)
   std::vector<App> apps;
   bool embedded_default = false;  ///< true when no --config was given
   SslConfig ssl;                  ///< `ssl` (TLS on the main port)

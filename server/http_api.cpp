@@ -178,6 +178,7 @@ std::optional<ApiError> parse_event(Hub& hub, AppRuntime& app, simdjson::dom::el
   }
   std::string_view socket_id;
   if (obj["socket_id"].get(socket_id) == simdjson::SUCCESS && auth::is_valid_socket_id(socket_id)) {
+    out.request.except_socket_id = std::string(socket_id);  // other nodes resolve it themselves
     std::lock_guard lock(hub.state_mutex());
     if (auto conn = hub.conn_of_socket_locked(socket_id)) out.request.except = *conn;
   }
@@ -425,6 +426,7 @@ Response post_terminate(Worker& worker, AppRuntime& app, const Request& req,
     conns = hub.registry().user_connections(app.app->id, user_id);
   }
   hub.close_connections(conns, 4009, "You got disconnected by the app.");
+  hub.adapter().terminate_user(app.index, user_id);  // the other nodes' connections (cluster)
   return json_ok(req, "{\"ok\":true}");
 }
 
@@ -486,6 +488,14 @@ Response route(Worker& worker, AppRuntime* app, const Request& req, const auth::
                const std::vector<std::string>& parts) {
   const auto method = req.method();
   const std::size_t n = parts.size();
+  if (!worker.hub().adapter().available()) {
+    // Cluster mode with Redis unreachable: a publish could not reach the other nodes and a
+    // query could not aggregate them, so the caller is told to retry (docs/CLUSTER.md).
+    Response res = from_error(req, {http::status::service_unavailable, "cluster_unavailable",
+                                    "The cluster backend (Redis) is unreachable, retry later"});
+    res.set(http::field::retry_after, "1");
+    return res;
+  }
   if (method == http::verb::get && n >= 3 && parts[2] == "channels") {
     if (auto limited = take_rate(worker, *app, app->read_requests,
                                  app->app->limits.max_read_requests_per_second, 1,

@@ -5,6 +5,7 @@
 
 #include "protocol/ws_frame.hpp"
 #include "server/local_adapter.hpp"
+#include "server/redis_adapter.hpp"
 #include "server/worker.hpp"
 #include "server/ws_session.hpp"
 
@@ -30,7 +31,11 @@ Hub::Hub(Config config) : config_(std::move(config)) {
   std::size_t n = config_.workers;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
-  adapter_ = std::make_unique<LocalAdapter>(*this);
+  if (config_.adapter.driver == "redis") {
+    adapter_ = std::make_unique<RedisAdapter>(*this);  // docs/CLUSTER.md
+  } else {
+    adapter_ = std::make_unique<LocalAdapter>(*this);
+  }
   webhooks_ = std::make_unique<Webhooks>(config_);
   IpLimiter::Settings ip;
   if (config_.ip_limits.rate_limit_enabled) {
@@ -49,6 +54,7 @@ Hub::~Hub() {
   tearing_down.store(true);
   for (auto& w : workers_) w->stop();
   for (auto& w : workers_) w->join();
+  adapter_.reset();  // its thread posts to the workers: stop it before they go
   workers_.clear();
 }
 

@@ -273,6 +273,7 @@ std::string render_metrics(Hub& hub, std::uint16_t port) {
   w.sample("process_open_fds", "", static_cast<double>(open_fds()));
   w.header("process_cpu_seconds_total", "counter", "User and system CPU time in seconds");
   w.sample("process_cpu_seconds_total", "", cpu);
+  hub.adapter().append_metrics(out, port_label);  // cluster adapter samples, if any
   return out;
 }
 

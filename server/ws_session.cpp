@@ -752,6 +752,47 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
                            "KB) exceeds limit (" + format_kb(max_kb) + "KB)");
       return;
     }
+    if (hub_.adapter().clustered()) {
+      // Cluster mode: the adapter decides "first join anywhere" and builds the cluster's
+      // member snapshot in one Redis round trip; subscription_succeeded follows in
+      // presence_ready() on this thread (docs/CLUSTER.md).
+      auto done = [wk = &worker_, id = id_, ch = channel](std::optional<MemberList> members) {
+        net::post(wk->ioc(), [wk, id, ch, members = std::move(members)]() mutable {
+          if (WsSession* s = wk->find_session(id)) s->presence_ready(ch, std::move(members));
+        });
+      };
+      bool full = false;
+      {
+        std::lock_guard lock(hub_.state_mutex());
+        auto& reg = hub_.registry();
+        if (existing == nullptr) {
+          if (reg.user_count(app.id, channel) >= app.limits.max_presence_members_per_channel) {
+            full = true;
+          } else {
+            const auto res =
+                reg.join_presence(app.id, channel, id_, pd.value->user_id, pd.value->user_info);
+            hub_.adapter().subscription_changed(app_->index, channel, res.subscription_count);
+            hub_.adapter().presence_joined(app_->index, channel, pd.value->user_id,
+                                           pd.value->user_info, socket_id_, res.member_added,
+                                           std::move(done));
+          }
+        } else {
+          hub_.adapter().presence_joined(app_->index, channel, pd.value->user_id,
+                                         pd.value->user_info, socket_id_, false, std::move(done));
+        }
+      }
+      if (full) {
+        send_error(4100, "Over capacity");
+        return;
+      }
+      if (existing == nullptr) {
+        stats_->subscriptions.fetch_add(1, std::memory_order_relaxed);
+        subscriptions_.push_back({channel, pd.value->user_id, true});
+        worker_.index_add(app_->index, channel, this);
+      }
+      authorized_ = true;
+      return;
+    }
     {
       std::lock_guard lock(hub_.state_mutex());
       auto& reg = hub_.registry();
@@ -799,8 +840,12 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
     if (existing == nullptr) {
       std::lock_guard lock(hub_.state_mutex());
       const auto res = hub_.registry().subscribe(app.id, channel, id_);
-      if (res.channel_occupied) webhook("channel_occupied", channel);
-      webhook("subscription_count", channel, std::nullopt, res.subscription_count);
+      if (hub_.adapter().clustered()) {
+        hub_.adapter().subscription_changed(app_->index, channel, res.subscription_count);
+      } else {
+        if (res.channel_occupied) webhook("channel_occupied", channel);
+        webhook("subscription_count", channel, std::nullopt, res.subscription_count);
+      }
     }
     if (existing == nullptr) {
       stats_->subscriptions.fetch_add(1, std::memory_order_relaxed);
@@ -812,21 +857,49 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
   if (kind.requires_auth()) authorized_ = true;
   queue_json(reply);
 
-  if (kind.is_cache) {
-    std::optional<std::string> cached;
-    {
-      std::lock_guard lock(hub_.state_mutex());
-      if (auto c = hub_.registry().cached(app.id, channel, Clock::now())) {
-        cached = std::move(c->frame_json);
-      }
-    }
-    if (cached) {
-      queue_json(*cached);
-    } else {
-      queue_json(protocol::cache_miss(channel));
-      webhook("cache_miss", channel);
+  if (kind.is_cache) send_cache_state(channel);
+}
+
+void WsSession::send_cache_state(const std::string& channel) {
+  std::optional<std::string> cached;
+  {
+    std::lock_guard lock(hub_.state_mutex());
+    if (auto c = hub_.registry().cached(app_->app->id, channel, Clock::now())) {
+      cached = std::move(c->frame_json);
     }
   }
+  if (cached) {
+    queue_json(*cached);
+  } else {
+    queue_json(protocol::cache_miss(channel));
+    webhook("cache_miss", channel);
+  }
+}
+
+void WsSession::presence_ready(const std::string& channel, std::optional<MemberList> members) {
+  if (state_ != State::open || find_subscription(channel) == nullptr) return;
+  std::string reply;
+  if (members) {
+    std::vector<protocol::PresenceMember> list;
+    list.reserve(members->size());
+    for (const auto& [id, info] : *members) list.push_back({id, info});
+    reply = protocol::subscription_succeeded_presence(channel, list);
+  } else {
+    std::lock_guard lock(hub_.state_mutex());
+    std::vector<protocol::PresenceMember> list;
+    for (const auto& m : hub_.registry().members(app_->app->id, channel)) {
+      list.push_back({m.user_id, m.user_info});
+    }
+    reply = protocol::subscription_succeeded_presence(channel, list);
+  }
+  queue_json(reply);
+  if (protocol::classify_channel(channel).is_cache) send_cache_state(channel);
+}
+
+void WsSession::cluster_leave(std::string_view channel, const channels::LeaveResult& res) {
+  if (!res.was_subscribed) return;
+  hub_.adapter().subscription_changed(app_->index, channel, res.subscription_count);
+  if (res.member_removed) hub_.adapter().presence_left(app_->index, channel, res.user_id);
 }
 
 void WsSession::handle_unsubscribe(std::string_view data_raw) {
@@ -842,8 +915,12 @@ void WsSession::handle_unsubscribe(std::string_view data_raw) {
   {
     std::lock_guard lock(hub_.state_mutex());
     const auto res = hub_.registry().unsubscribe(app_->app->id, channel, id_);
-    webhooks_for_leave(channel, res);
-    if (res.member_removed) {
+    if (hub_.adapter().clustered()) {
+      cluster_leave(channel, res);
+    } else {
+      webhooks_for_leave(channel, res);
+    }
+    if (res.member_removed && !hub_.adapter().clustered()) {
       hub_.adapter().broadcast(app_->index, channel,
                                make_text_frame(protocol::member_removed(channel, res.user_id)), id_,
                                nullptr);
@@ -922,9 +999,10 @@ void WsSession::handle_client_event(std::string_view event, std::string_view cha
     hub_.webhooks().emit(app_->index, std::move(ev));
   }
   // Relayed byte for byte to everyone else in the channel (V1 never echoes to the sender).
-  hub_.adapter().broadcast(
+  hub_.adapter().broadcast_client_event(
       app_->index, channel,
-      make_text_frame(protocol::client_event(event, channel, data_raw, user_id)), id_, &worker_);
+      make_text_frame(protocol::client_event(event, channel, data_raw, user_id)), id_, socket_id_,
+      &worker_);
 }
 
 void WsSession::handle_signin(std::string_view data_raw) {
@@ -975,7 +1053,14 @@ void WsSession::handle_signin(std::string_view data_raw) {
     auto& reg = hub_.registry();
     const auto res = reg.sign_in(app.id, id_, ud.value->id,
                                  watch ? ud.value->watchlist : std::vector<std::string>{});
-    if (watch) {
+    if (watch && hub_.adapter().clustered()) {
+      // Cluster mode: "online anywhere" is decided in Redis; watchers on every node are told
+      // by the adapter, and this socket's initial watchlist state follows in watchlist_ready().
+      if (res.previous_user && res.previous_went_offline) {
+        hub_.adapter().user_online_changed(app_->index, *res.previous_user, false);
+      }
+      if (res.came_online) hub_.adapter().user_online_changed(app_->index, ud.value->id, true);
+    } else if (watch) {
       if (res.previous_user && res.previous_went_offline) {
         notify_watchers(*res.previous_user, false);
       }
@@ -988,10 +1073,38 @@ void WsSession::handle_signin(std::string_view data_raw) {
   user_id_ = ud.value->id;
   authorized_ = true;
   queue_json(protocol::signin_success(sd.value->user_data));
+  if (watch && !ud.value->watchlist.empty() && hub_.adapter().clustered()) {
+    auto done = [wk = &worker_, id = id_, uid = user_id_,
+                 ids = ud.value->watchlist](std::optional<std::vector<bool>> on) {
+      net::post(wk->ioc(), [wk, id, uid, ids, on = std::move(on)] {
+        if (WsSession* s = wk->find_session(id)) s->watchlist_ready(uid, ids, on);
+      });
+    };
+    hub_.adapter().users_online(app_->index, ud.value->watchlist, std::move(done));
+    return;
+  }
   if (watch && !ud.value->watchlist.empty()) {
     queue_json(protocol::watchlist_events(std::span<const std::string>(online),
                                           std::span<const std::string>(offline)));
   }
+}
+
+void WsSession::watchlist_ready(const std::string& user_id, const std::vector<std::string>& ids,
+                                const std::optional<std::vector<bool>>& online_flags) {
+  if (state_ != State::open || user_id_ != user_id) return;  // gone, or signed in again since
+  std::vector<std::string> online, offline;
+  if (online_flags) {
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      ((*online_flags)[i] ? online : offline).push_back(ids[i]);
+    }
+  } else {
+    std::lock_guard lock(hub_.state_mutex());
+    for (const auto& w : ids) {
+      (hub_.registry().is_online(app_->app->id, w) ? online : offline).push_back(w);
+    }
+  }
+  queue_json(protocol::watchlist_events(std::span<const std::string>(online),
+                                        std::span<const std::string>(offline)));
 }
 
 void WsSession::notify_watchers(const std::string& user_id, bool online) {
@@ -1059,7 +1172,12 @@ void WsSession::leave_everything() {
     {
       std::lock_guard lock(hub_.state_mutex());
       auto& reg = hub_.registry();
+      const bool clustered = hub_.adapter().clustered();
       for (auto& [channel, res] : reg.unsubscribe_all(app_->app->id, id_)) {
+        if (clustered) {
+          cluster_leave(channel, res);
+          continue;
+        }
         webhooks_for_leave(channel, res);
         if (res.member_removed) {
           hub_.adapter().broadcast(app_->index, channel,
@@ -1070,7 +1188,11 @@ void WsSession::leave_everything() {
       if (!user_id_.empty()) {
         const auto res = reg.sign_out(app_->app->id, id_);
         if (res.went_offline && res.user_id && app_->app->enable_watchlist_events) {
-          notify_watchers(*res.user_id, false);
+          if (clustered) {
+            hub_.adapter().user_online_changed(app_->index, *res.user_id, false);
+          } else {
+            notify_watchers(*res.user_id, false);
+          }
         }
       }
     }

@@ -77,6 +77,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     return app_ != nullptr ? app_->index : static_cast<std::size_t>(-1);
   }
 
+  /// Cluster mode: the cluster's answer to a presence subscribe arrived (nullopt: use the
+  /// local registry); sends subscription_succeeded if still subscribed. Owning thread.
+  void presence_ready(const std::string& channel, std::optional<MemberList> members);
+
   bool dirty = false;  ///< in the worker's dirty list (owned by Worker)
 
  private:
@@ -128,6 +132,14 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
                std::optional<std::uint64_t> subscription_count = std::nullopt);
   /// Webhooks for one registry leave result (vacated, member removed, subscription count).
   void webhooks_for_leave(std::string_view channel, const channels::LeaveResult& res);
+  /// Cluster mode: the initial watchlist state of this socket (flags per id, or nullopt: ask
+  /// the local registry). Owning thread.
+  void watchlist_ready(const std::string& user_id, const std::vector<std::string>& ids,
+                       const std::optional<std::vector<bool>>& online_flags);
+  /// Cluster mode: reports a registry leave to the adapter. Holds: state mutex.
+  void cluster_leave(std::string_view channel, const channels::LeaveResult& res);
+  /// Cache channels: the cached event or pusher:cache_miss, after subscription_succeeded.
+  void send_cache_state(const std::string& channel);
   /// Sends a watchlist online/offline event about `user_id` to its watchers. Holds: state mutex.
   void notify_watchers(const std::string& user_id, bool online);
   void log_denied(AuthFailure why, std::string_view channel, std::string_view reason);

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Fan-out through a 2-node Redis cluster vs one node (docs/CLUSTER.md, bench/RESULTS.md).
+#   bench/cluster.sh BUILD_DIR [N] [RUNS]
+# For each run: one node alone (the publisher and all N subscribers on it), then two nodes on a
+# fresh redis-server (publisher on node A, subscribers alternating A/B with --port2). Each
+# server is started fresh, WORKERS=1. Prints one JSON line per run (pushcore-bench --json).
+set -euo pipefail
+build="${1:?usage: bench/cluster.sh BUILD_DIR [N] [RUNS]}"
+n="${2:-2000}"
+runs="${3:-3}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+server="$build/server/pushcore"
+bench="$build/bench/pushcore-bench"
+cfg="$here/server-config.json"
+tmp="$(mktemp -d)"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_node LOGFILE [env...] -> prints "PID PORT"
+start_node() {
+  local log="$1"
+  shift
+  env PORT=0 WORKERS=1 "$@" "$server" --config "$cfg" 2>"$log" &
+  local pid=$!
+  pids+=("$pid")
+  for _ in $(seq 1 100); do
+    if grep -q 'msg=listening' "$log"; then
+      echo "$pid $(grep -o 'msg=listening.* port=[0-9]*' "$log" | grep -o 'port=[0-9]*' | head -1 | cut -d= -f2)"
+      return
+    fi
+    sleep 0.1
+  done
+  echo "node did not start: $(cat "$log")" >&2
+  exit 1
+}
+
+common=(fanout -n "$n" -c 1 --max --inflight 32 -d 5 --warmup 1 --json)
+for r in $(seq 1 "$runs"); do
+  read -r pid port < <(start_node "$tmp/single.log")
+  "$bench" "${common[@]}" --port "$port" --server-pid "$pid" --label "single-n$n" -q
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+
+  rport="$(free_port)"
+  redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no >"$tmp/redis.log" 2>&1 &
+  rpid=$!
+  pids+=("$rpid")
+  for _ in $(seq 1 50); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  url="redis://127.0.0.1:$rport/0"
+  read -r apid aport < <(start_node "$tmp/a.log" ADAPTER_DRIVER=redis REDIS_URL="$url")
+  read -r bpid bport < <(start_node "$tmp/b.log" ADAPTER_DRIVER=redis REDIS_URL="$url")
+  sleep 0.5  # both nodes connected and synced (they log redis_connected)
+  "$bench" "${common[@]}" --port "$aport" --port2 "$bport" --server-pid "$apid" \
+    --label "cluster2-n$n" -q
+  kill "$apid" "$bpid" "$rpid"
+  wait "$apid" "$bpid" "$rpid" 2>/dev/null || true
+done

@@ -1,0 +1,39 @@
+#pragma once
+// Pure parts of the Redis adapter (docs/CLUSTER.md): the envelope of a cross-node message.
+// No I/O; unit-tested in tests/unit/cluster.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace server::cluster {
+
+/// What a cross-node message asks its receivers to do.
+enum class MsgType : char {
+  event = 'E',      ///< deliver `payload` (a frame's JSON) on `target` (a channel); skip origin
+  member = 'M',     ///< presence member event: deliver on `target` on every node, origin too
+  terminate = 'T',  ///< close the connections of user `target`
+  watchlist = 'W',  ///< send `payload` to the watchers of user `target`, on every node
+};
+
+/// One message on the `{prefix}#bus` channel. Fields are opaque bytes.
+struct Envelope {
+  MsgType type = MsgType::event;
+  std::string origin;         ///< node id of the sender
+  std::string app_id;         ///< app id (ids are stable across nodes; indexes are not)
+  std::string target;         ///< channel name, or user id for terminate
+  std::string payload;        ///< the encoded JSON frame (event / member)
+  std::string except_socket;  ///< socket id that must not receive it ("" = none)
+
+  bool operator==(const Envelope&) const = default;
+};
+
+/// "pc1" followed by six length-prefixed fields `<decimal length>:<bytes>` (type, origin,
+/// app_id, target, payload, except_socket). The Lua scripts build the same shape.
+[[nodiscard]] std::string encode(const Envelope& e);
+
+/// Parses what encode() produced; nullopt for anything else (wrong magic, bad lengths,
+/// unknown type, trailing bytes).
+[[nodiscard]] std::optional<Envelope> decode(std::string_view bytes);
+
+}  // namespace server::cluster

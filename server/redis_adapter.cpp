@@ -1,0 +1,1191 @@
+#include "server/redis_adapter.hpp"
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <future>
+#include <random>
+#include <span>
+
+#include "protocol/channel.hpp"
+#include "protocol/messages.hpp"
+#include "server/cluster_codec.hpp"
+#include "server/hub.hpp"
+#include "server/log.hpp"
+#include "server/webhooks.hpp"
+#include "server/worker.hpp"
+
+namespace server {
+
+namespace {
+
+// Work posted to the adapter thread (and commands awaiting replies) beyond this is refused:
+// publishes answer 503, state hooks are dropped and repaired by the next resync.
+constexpr std::size_t max_queued = 65536;
+constexpr auto max_backoff = std::chrono::milliseconds(5000);
+
+std::string random_node_id() {
+  std::random_device rd;
+  std::uniform_int_distribution<std::uint64_t> dist;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(dist(rd)));
+  return buf;
+}
+
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+RedisValue convert(const redisReply* r) {
+  RedisValue v;
+  switch (r->type) {
+    case REDIS_REPLY_INTEGER:
+      v.kind = RedisValue::Kind::integer;
+      v.integer = r->integer;
+      break;
+    case REDIS_REPLY_STRING:
+      v.kind = RedisValue::Kind::string;
+      v.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      v.kind = RedisValue::Kind::status;
+      v.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      v.kind = RedisValue::Kind::error;
+      v.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ARRAY:
+      v.kind = RedisValue::Kind::array;
+      v.elements.reserve(r->elements);
+      for (std::size_t i = 0; i < r->elements; ++i) v.elements.push_back(convert(r->element[i]));
+      break;
+    default:
+      break;
+  }
+  return v;
+}
+
+std::int64_t as_int(const RedisValue& v) {
+  if (v.kind == RedisValue::Kind::integer) return v.integer;
+  if (v.kind == RedisValue::Kind::string) return std::atoll(v.str.c_str());
+  return 0;
+}
+
+// ---- Lua scripts (atomic in Redis; see docs/CLUSTER.md for the key layout) -------------------
+// ARGV[1] = prefix, ARGV[2] = this node's id in every script.
+constexpr std::string_view lua_prelude = R"lua(
+local P, NODE = ARGV[1], ARGV[2]
+local function live()
+  local out = {NODE}
+  for _, n in ipairs(redis.call('SMEMBERS', P .. ':nodes')) do
+    if n ~= NODE and redis.call('EXISTS', P .. ':alive:' .. n) == 1 then out[#out + 1] = n end
+  end
+  return out
+end
+local function f(s) return #s .. ':' .. s end
+local function env(t, app, target, payload, except)
+  return 'pc1' .. f(t) .. f(NODE) .. f(app) .. f(target) .. f(payload) .. f(except)
+end
+local function sckey(app, n) return P .. ':sc:' .. app .. ':' .. n end
+local function pkey(app, ch, n) return P .. ':p:' .. app .. ':' .. ch .. ':' .. n end
+local function total(nodes, app, ch)
+  local s = 0
+  for _, n in ipairs(nodes) do s = s + (tonumber(redis.call('HGET', sckey(app, n), ch)) or 0) end
+  return s
+end
+local function has_user(nodes, app, ch, user, skip)
+  for _, n in ipairs(nodes) do
+    if n ~= skip and redis.call('HEXISTS', pkey(app, ch, n), user) == 1 then return true end
+  end
+  return false
+end
+local function distinct_users(nodes, app, ch)
+  local seen, out = {}, {}
+  for _, n in ipairs(nodes) do
+    for _, u in ipairs(redis.call('HKEYS', pkey(app, ch, n))) do
+      if not seen[u] then seen[u] = true; out[#out + 1] = u end
+    end
+  end
+  return out
+end
+)lua";
+
+// This node's subscription count of a channel: ARGV app, channel, count -> {before, after}
+// (cluster totals), from which exactly one node sees each occupied/vacated transition.
+constexpr std::string_view lua_sub = R"lua(
+local app, ch, cnt = ARGV[3], ARGV[4], tonumber(ARGV[5])
+local nodes = live()
+local before = total(nodes, app, ch)
+local key = sckey(app, NODE)
+if cnt == 0 then
+  redis.call('HDEL', key, ch)
+else
+  redis.call('HSET', key, ch, cnt)
+  redis.call('HSET', P .. ':keys:' .. NODE, key, 'sc\n' .. app .. '\n')
+end
+return {before, total(nodes, app, ch)}
+)lua";
+
+// Presence join: ARGV app, channel, user, info, write, bus, member_added frame, joiner socket.
+// Returns {first, user1, info1, ...}: first = 1 when no other live node has the user (then
+// member_added is published from inside the script, so it is ordered with every other
+// decision), followed by the cluster's members.
+constexpr std::string_view lua_pjoin = R"lua(
+local app, ch, user = ARGV[3], ARGV[4], ARGV[5]
+local nodes = live()
+local first = 0
+if ARGV[7] == '1' then
+  if not has_user(nodes, app, ch, user, NODE) then first = 1 end
+  local key = pkey(app, ch, NODE)
+  redis.call('HSET', key, user, ARGV[6])
+  redis.call('HSET', P .. ':keys:' .. NODE, key, 'p\n' .. app .. '\n' .. ch)
+  if first == 1 then redis.call('PUBLISH', ARGV[8], env('M', app, ch, ARGV[9], ARGV[10])) end
+end
+local out = {first}
+local seen = {}
+for _, n in ipairs(nodes) do
+  local kv = redis.call('HGETALL', pkey(app, ch, n))
+  for i = 1, #kv, 2 do
+    if not seen[kv[i]] then
+      seen[kv[i]] = true
+      out[#out + 1] = kv[i]
+      out[#out + 1] = kv[i + 1]
+    end
+  end
+end
+return out
+)lua";
+
+// Presence leave: ARGV app, channel, user, bus, member_removed frame -> 1 when this was the
+// user's last connection anywhere (member_removed published from inside the script).
+constexpr std::string_view lua_pleave = R"lua(
+local app, ch, user = ARGV[3], ARGV[4], ARGV[5]
+local nodes = live()
+redis.call('HDEL', pkey(app, ch, NODE), user)
+if has_user(nodes, app, ch, user, NODE) then return 0 end
+redis.call('PUBLISH', ARGV[6], env('M', app, ch, ARGV[7], ''))
+return 1
+)lua";
+
+// Heartbeat: ARGV ttl_ms -> 1 when this node was registered already (0: it had been reaped).
+constexpr std::string_view lua_heartbeat = R"lua(
+local added = redis.call('SADD', P .. ':nodes', NODE)
+redis.call('SET', P .. ':alive:' .. NODE, '1', 'PX', ARGV[3])
+if added == 1 then return 0 end
+return 1
+)lua";
+
+// Reaper: removes every registered node whose alive key expired (atomically, so one reaper
+// wins), deletes its contributions and announces member_removed for users it was the last
+// holder of. ARGV bus -> flat {kind, app, channel, user} quads: 'r' member removed,
+// 'v' channel vacated, 'n' node reaped (in `app`).
+constexpr std::string_view lua_reap = R"lua(
+local out = {}
+for _, n in ipairs(redis.call('SMEMBERS', P .. ':nodes')) do
+  if n ~= NODE and redis.call('EXISTS', P .. ':alive:' .. n) == 0 then
+    redis.call('SREM', P .. ':nodes', n)
+    local idx = P .. ':keys:' .. n
+    local entries = redis.call('HGETALL', idx)
+    local nodes = live()
+    for i = 1, #entries, 2 do
+      local key, meta = entries[i], entries[i + 1]
+      local kind, app, ch = string.match(meta, '^(%a+)\n([^\n]*)\n(.*)$')
+      if kind == 'sc' then
+        local kv = redis.call('HGETALL', key)
+        redis.call('DEL', key)
+        for j = 1, #kv, 2 do
+          if total(nodes, app, kv[j]) == 0 then
+            out[#out + 1] = 'v'; out[#out + 1] = app; out[#out + 1] = kv[j]; out[#out + 1] = ''
+          end
+        end
+      elseif kind == 'on' then
+        local users = redis.call('SMEMBERS', key)
+        redis.call('DEL', key)
+        for _, u in ipairs(users) do
+          local elsewhere = false
+          for _, m in ipairs(nodes) do
+            if redis.call('SISMEMBER', P .. ':on:' .. app .. ':' .. m, u) == 1 then elsewhere = true end
+          end
+          if not elsewhere then
+            local frame = '{"event":"pusher_internal:watchlist_events","data":{"events":[' ..
+              '{"name":"offline","user_ids":[' .. cjson.encode(u) .. ']}]}}'
+            redis.call('PUBLISH', ARGV[3], env('W', app, u, frame, ''))
+          end
+        end
+      elseif kind == 'p' then
+        local users = redis.call('HKEYS', key)
+        redis.call('DEL', key)
+        for _, u in ipairs(users) do
+          if not has_user(nodes, app, ch, u, '') then
+            local frame = '{"event":"pusher_internal:member_removed","channel":' ..
+              cjson.encode(ch) .. ',"data":' .. cjson.encode('{"user_id":' .. cjson.encode(u) .. '}') .. '}'
+            redis.call('PUBLISH', ARGV[3], env('M', app, ch, frame, ''))
+            out[#out + 1] = 'r'; out[#out + 1] = app; out[#out + 1] = ch; out[#out + 1] = u
+          end
+        end
+      end
+    end
+    redis.call('DEL', idx)
+    out[#out + 1] = 'n'; out[#out + 1] = n; out[#out + 1] = ''; out[#out + 1] = ''
+  end
+end
+return out
+)lua";
+
+// Resync: replaces this node's whole contribution with the records that follow ARGV ttl_ms:
+// quintuples {'sc', app, channel, channel, count} / {'p', app, channel, user, info} /
+// {'on', app, '', user, ''}.
+constexpr std::string_view lua_resync = R"lua(
+local idx = P .. ':keys:' .. NODE
+local entries = redis.call('HGETALL', idx)
+for i = 1, #entries, 2 do redis.call('DEL', entries[i]) end
+redis.call('DEL', idx)
+redis.call('SADD', P .. ':nodes', NODE)
+redis.call('SET', P .. ':alive:' .. NODE, '1', 'PX', ARGV[3])
+local i = 4
+while i + 4 <= #ARGV do
+  local kind, app, ch = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local key, meta
+  if kind == 'sc' then
+    key, meta = sckey(app, NODE), 'sc\n' .. app .. '\n'
+  elseif kind == 'on' then
+    key, meta = P .. ':on:' .. app .. ':' .. NODE, 'on\n' .. app .. '\n'
+  else
+    key, meta = pkey(app, ch, NODE), 'p\n' .. app .. '\n' .. ch
+  end
+  if kind == 'on' then
+    redis.call('SADD', key, ARGV[i + 3])
+  else
+    redis.call('HSET', key, ARGV[i + 3], ARGV[i + 4])
+  end
+  redis.call('HSET', idx, key, meta)
+  i = i + 5
+end
+return 1
+)lua";
+
+// Watchlists: ARGV app, user, online ('1'/'0'), bus, watchlist_events frame. Publishes the
+// frame (watchers on every node) when this was the user's first / last signed-in node.
+constexpr std::string_view lua_online = R"lua(
+local app, user = ARGV[3], ARGV[4]
+local key = P .. ':on:' .. app .. ':' .. NODE
+local elsewhere = false
+for _, n in ipairs(live()) do
+  if n ~= NODE and redis.call('SISMEMBER', P .. ':on:' .. app .. ':' .. n, user) == 1 then
+    elsewhere = true
+  end
+end
+if ARGV[5] == '1' then
+  redis.call('SADD', key, user)
+  redis.call('HSET', P .. ':keys:' .. NODE, key, 'on\n' .. app .. '\n')
+else
+  redis.call('SREM', key, user)
+end
+if elsewhere then return 0 end
+redis.call('PUBLISH', ARGV[6], env('W', app, user, ARGV[7], ''))
+return 1
+)lua";
+
+// Which users are signed in anywhere: ARGV app, ids... -> {0|1...}.
+constexpr std::string_view lua_online_query = R"lua(
+local nodes = live()
+local out = {}
+for i = 4, #ARGV do
+  local on = 0
+  for _, n in ipairs(nodes) do
+    if redis.call('SISMEMBER', P .. ':on:' .. ARGV[3] .. ':' .. n, ARGV[i]) == 1 then on = 1 end
+  end
+  out[#out + 1] = on
+end
+return out
+)lua";
+
+// One channel: ARGV app, channel -> {subscription_count, user_count}.
+constexpr std::string_view lua_query_channel = R"lua(
+local nodes = live()
+return {total(nodes, ARGV[3], ARGV[4]), #distinct_users(nodes, ARGV[3], ARGV[4])}
+)lua";
+
+// Presence user ids: ARGV app, channel -> {id...}.
+constexpr std::string_view lua_query_users = R"lua(
+return distinct_users(live(), ARGV[3], ARGV[4])
+)lua";
+
+// Occupied channels: ARGV app, name prefix -> flat {name, subscription_count, user_count}.
+constexpr std::string_view lua_query_channels = R"lua(
+local app, pfx = ARGV[3], ARGV[4]
+local nodes = live()
+local sums, order = {}, {}
+for _, n in ipairs(nodes) do
+  local kv = redis.call('HGETALL', sckey(app, n))
+  for j = 1, #kv, 2 do
+    local ch = kv[j]
+    if string.sub(ch, 1, #pfx) == pfx then
+      if not sums[ch] then sums[ch] = 0; order[#order + 1] = ch end
+      sums[ch] = sums[ch] + (tonumber(kv[j + 1]) or 0)
+    end
+  end
+end
+local out = {}
+for _, ch in ipairs(order) do
+  if sums[ch] > 0 then
+    local users = 0
+    if string.sub(ch, 1, 9) == 'presence-' then users = #distinct_users(nodes, app, ch) end
+    out[#out + 1] = ch; out[#out + 1] = sums[ch]; out[#out + 1] = users
+  end
+end
+return out
+)lua";
+
+}  // namespace
+
+// ============================================================================================
+// hiredis <-> Asio glue
+// ============================================================================================
+
+struct RedisAdapter::Conn : std::enable_shared_from_this<RedisAdapter::Conn> {
+  RedisAdapter* owner = nullptr;
+  bool is_sub = false;
+  redisAsyncContext* ctx = nullptr;
+  std::unique_ptr<net::posix::stream_descriptor> sd;
+  bool want_read = false, want_write = false;
+  bool read_armed = false, write_armed = false;
+  bool lost = false;
+
+  void arm_read() {
+    if (read_armed || ctx == nullptr || !sd) return;
+    read_armed = true;
+    sd->async_wait(net::posix::stream_descriptor::wait_read,
+                   [self = shared_from_this()](const boost::system::error_code& ec) {
+                     self->read_armed = false;
+                     if (ec || self->ctx == nullptr || !self->want_read) return;
+                     redisAsyncHandleRead(self->ctx);
+                     if (self->ctx != nullptr && self->want_read) self->arm_read();
+                   });
+  }
+  void arm_write() {
+    if (write_armed || ctx == nullptr || !sd) return;
+    write_armed = true;
+    sd->async_wait(net::posix::stream_descriptor::wait_write,
+                   [self = shared_from_this()](const boost::system::error_code& ec) {
+                     self->write_armed = false;
+                     if (ec || self->ctx == nullptr || !self->want_write) return;
+                     redisAsyncHandleWrite(self->ctx);
+                     if (self->ctx != nullptr && self->want_write) self->arm_write();
+                   });
+  }
+  // Frees the hiredis context (its pending callbacks run with a null reply). Never from inside
+  // one of this context's callbacks (callers defer with a post).
+  void close() {
+    if (ctx != nullptr) {
+      redisAsyncContext* c = ctx;
+      redisAsyncFree(c);  // -> cleanup hook below clears ctx and releases the descriptor
+    }
+    ctx = nullptr;
+  }
+
+  static void add_read(void* p) {
+    auto* c = static_cast<Conn*>(p);
+    c->want_read = true;
+    c->arm_read();
+  }
+  static void del_read(void* p) { static_cast<Conn*>(p)->want_read = false; }
+  static void add_write(void* p) {
+    auto* c = static_cast<Conn*>(p);
+    c->want_write = true;
+    c->arm_write();
+  }
+  static void del_write(void* p) { static_cast<Conn*>(p)->want_write = false; }
+  static void cleanup(void* p) {
+    auto* c = static_cast<Conn*>(p);
+    c->want_read = c->want_write = false;
+    c->ctx = nullptr;
+    if (c->sd) {
+      // hiredis owns (and closes) the fd: give it back without closing; pending waits abort.
+      boost::system::error_code ec;
+      c->sd->cancel(ec);
+      (void)c->sd->release();
+    }
+  }
+};
+
+struct ConnAccess {
+  static void on_connect(const redisAsyncContext* ac, int status) {
+    auto* c = static_cast<RedisAdapter::Conn*>(ac->data);
+    if (c == nullptr) return;
+    RedisAdapter* a = c->owner;
+    auto self = c->shared_from_this();
+    if (status != REDIS_OK) {
+      std::string why = ac->errstr != nullptr ? ac->errstr : "connect failed";
+      net::post(a->ioc_, [a, self, why] { a->on_conn_lost(*self, why); });
+      return;
+    }
+    net::post(a->ioc_, [a, self] { a->on_conn_up(*self); });
+  }
+  static void on_disconnect(const redisAsyncContext* ac, int status) {
+    auto* c = static_cast<RedisAdapter::Conn*>(ac->data);
+    if (c == nullptr) return;
+    RedisAdapter* a = c->owner;
+    auto self = c->shared_from_this();
+    std::string why =
+        status == REDIS_OK ? "closed" : (ac->errstr != nullptr ? ac->errstr : "connection lost");
+    net::post(a->ioc_, [a, self, why] { a->on_conn_lost(*self, why); });
+  }
+  static void on_bus(redisAsyncContext*, void* reply, void* privdata) {
+    auto* a = static_cast<RedisAdapter*>(privdata);
+    const auto* r = static_cast<const redisReply*>(reply);
+    if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
+    const redisReply* kind = r->element[0];
+    if (kind->type != REDIS_REPLY_STRING) return;
+    const std::string_view k(kind->str, kind->len);
+    if (k == "subscribe") {
+      if (!a->sub_up_) {
+        a->sub_up_ = true;
+        if (a->cmd_up_ && !a->synced_) a->resync();
+      }
+    } else if (k == "message" && r->element[2]->type == REDIS_REPLY_STRING) {
+      a->on_bus_message(std::string_view(r->element[2]->str, r->element[2]->len));
+    }
+  }
+  struct Pending {
+    RedisAdapter* owner;
+    RedisAdapter::ReplyFn done;
+  };
+  static void on_reply(redisAsyncContext*, void* reply, void* privdata) {
+    std::unique_ptr<Pending> p(static_cast<Pending*>(privdata));
+    RedisAdapter* a = p->owner;
+    --a->pending_;
+    a->queued_.fetch_sub(1, std::memory_order_relaxed);
+    if (reply == nullptr) {
+      a->failed_requests_.fetch_add(1, std::memory_order_relaxed);
+      p->done(std::nullopt);
+      return;
+    }
+    a->last_reply_ = std::chrono::steady_clock::now();
+    a->received_responses_.fetch_add(1, std::memory_order_relaxed);
+    RedisValue v = convert(static_cast<const redisReply*>(reply));
+    if (v.kind == RedisValue::Kind::error) {
+      a->failed_requests_.fetch_add(1, std::memory_order_relaxed);
+      log::warn("redis_command_failed", {{"error", v.str.substr(0, 200)}});
+      p->done(std::nullopt);
+      return;
+    }
+    p->done(std::move(v));
+  }
+};
+
+// ============================================================================================
+// Life cycle
+// ============================================================================================
+
+RedisAdapter::RedisAdapter(Hub& hub)
+    : hub_(hub),
+      settings_(hub.config().adapter),
+      url_(parse_redis_url(settings_.redis_url)),
+      node_id_(random_node_id()),
+      bus_(settings_.redis_prefix + "#bus"),
+      local_(hub),
+      work_(net::make_work_guard(ioc_)),
+      reconnect_timer_(ioc_),
+      heartbeat_timer_(ioc_),
+      online_(hub.app_count()) {
+  log::info("cluster_node", {{"node_id", node_id_},
+                             {"redis", url_.host + ":" + std::to_string(url_.port)},
+                             {"db", std::to_string(url_.db)},
+                             {"prefix", settings_.redis_prefix}});
+  net::post(ioc_, [this] {
+    connect();
+    schedule_heartbeat();
+  });
+  thread_ = std::thread([this] { ioc_.run(); });
+}
+
+RedisAdapter::~RedisAdapter() {
+  net::post(ioc_, [this] {
+    cmd_up_ = sub_up_ = synced_ = false;
+    reconnect_timer_.cancel();
+    heartbeat_timer_.cancel();
+    connected_.store(false);
+    if (cmd_) cmd_->close();
+    if (sub_) sub_->close();
+    work_.reset();
+  });
+  if (thread_.joinable()) thread_.join();
+}
+
+void RedisAdapter::connect() {
+  cmd_up_ = sub_up_ = synced_ = false;
+  auto make = [this](bool is_sub) -> std::shared_ptr<Conn> {
+    auto c = std::make_shared<Conn>();
+    c->owner = this;
+    c->is_sub = is_sub;
+    redisAsyncContext* ac = redisAsyncConnect(url_.host.c_str(), url_.port);
+    if (ac == nullptr) return nullptr;
+    if (ac->err != 0) {
+      redisAsyncFree(ac);
+      return nullptr;
+    }
+    c->ctx = ac;
+    ac->data = c.get();
+    c->sd = std::make_unique<net::posix::stream_descriptor>(ioc_, ac->c.fd);
+    ac->ev.data = c.get();
+    ac->ev.addRead = &Conn::add_read;
+    ac->ev.delRead = &Conn::del_read;
+    ac->ev.addWrite = &Conn::add_write;
+    ac->ev.delWrite = &Conn::del_write;
+    ac->ev.cleanup = &Conn::cleanup;
+    redisAsyncSetConnectCallback(ac, &ConnAccess::on_connect);
+    redisAsyncSetDisconnectCallback(ac, &ConnAccess::on_disconnect);
+    return c;
+  };
+  cmd_ = make(false);
+  sub_ = make(true);
+  if (!cmd_ || !sub_) {
+    if (cmd_) cmd_->close();
+    if (sub_) sub_->close();
+    cmd_.reset();
+    sub_.reset();
+    if (!outage_logged_) {
+      outage_logged_ = true;
+      outages_.fetch_add(1, std::memory_order_relaxed);
+      log::warn("redis_unavailable", {{"error", "cannot create a connection"}});
+    }
+    schedule_reconnect();
+  }
+}
+
+void RedisAdapter::on_conn_up(Conn& c) {
+  if (c.lost || c.ctx == nullptr) return;
+  // AUTH and SELECT first (replies in order); then SUBSCRIBE on the subscriber connection.
+  auto send = [&c](std::vector<std::string> args, redisCallbackFn* fn, void* priv) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (const auto& s : args) {
+      argv.push_back(s.data());
+      lens.push_back(s.size());
+    }
+    redisAsyncCommandArgv(c.ctx, fn, priv, static_cast<int>(argv.size()), argv.data(), lens.data());
+  };
+  auto check = [](redisAsyncContext* ac, void* reply, void*) {
+    const auto* r = static_cast<const redisReply*>(reply);
+    if (r != nullptr && r->type == REDIS_REPLY_ERROR) {
+      log::error("redis_setup_failed", {{"error", std::string(r->str, r->len).substr(0, 200)}});
+      redisAsyncDisconnect(ac);
+    }
+  };
+  if (!url_.password.empty()) {
+    if (url_.username.empty()) {
+      send({"AUTH", url_.password}, check, nullptr);
+    } else {
+      send({"AUTH", url_.username, url_.password}, check, nullptr);
+    }
+  }
+  if (url_.db != 0) send({"SELECT", std::to_string(url_.db)}, check, nullptr);
+  if (c.is_sub) {
+    send({"SUBSCRIBE", bus_}, &ConnAccess::on_bus, this);
+  } else {
+    cmd_up_ = true;
+    last_reply_ = std::chrono::steady_clock::now();
+    if (sub_up_ && !synced_) resync();
+  }
+}
+
+void RedisAdapter::on_conn_lost(Conn& c, std::string_view why) {
+  if (c.lost) return;
+  c.lost = true;
+  if (&c != cmd_.get() && &c != sub_.get()) return;  // an older generation
+  const bool was_connected = connected_.exchange(false);
+  if (!outage_logged_) {
+    outage_logged_ = true;
+    outages_.fetch_add(1, std::memory_order_relaxed);
+    log::warn(was_connected || ever_connected_ ? "redis_disconnected" : "redis_unavailable",
+              {{"error", std::string(why)},
+               {"retry", "backoff up to " + std::to_string(max_backoff.count()) + " ms"}});
+  }
+  cmd_up_ = sub_up_ = synced_ = false;
+  // Tear both down (the survivor would hold a stale subscription or state) and start over.
+  auto old_cmd = std::move(cmd_);
+  auto old_sub = std::move(sub_);
+  if (old_cmd) {
+    old_cmd->lost = true;
+    old_cmd->close();
+  }
+  if (old_sub) {
+    old_sub->lost = true;
+    old_sub->close();
+  }
+  schedule_reconnect();
+}
+
+void RedisAdapter::schedule_reconnect() {
+  reconnect_timer_.expires_after(backoff_);
+  backoff_ = std::min(backoff_ * 2, max_backoff);
+  reconnect_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) connect();
+  });
+}
+
+void RedisAdapter::resync() {
+  // Replace this node's contribution with the local registry's truth: correct whether Redis
+  // kept the old data, lost it (restart) or another node reaped us meanwhile.
+  std::vector<std::string> args = {"EVAL",   std::string(lua_prelude) + std::string(lua_resync),
+                                   "0",      settings_.redis_prefix,
+                                   node_id_, std::to_string(settings_.node_timeout.count())};
+  {
+    std::lock_guard lock(hub_.state_mutex());
+    synced_seq_ = seq_;
+    auto& reg = hub_.registry();
+    for (std::size_t i = 0; i < hub_.app_count(); ++i) {
+      const std::string& app_id = hub_.app_at(i).app->id;
+      for (const std::string& ch : reg.occupied_channels(app_id, "")) {
+        args.insert(args.end(),
+                    {"sc", app_id, ch, ch, std::to_string(reg.subscription_count(app_id, ch))});
+        if (protocol::classify_channel(ch).is_presence) {
+          for (const auto& m : reg.members(app_id, ch)) {
+            args.insert(args.end(),
+                        {"p", app_id, ch, std::string(m.user_id), std::string(m.user_info)});
+          }
+        }
+      }
+      for (const std::string& user : online_[i]) {
+        args.insert(args.end(), {"on", app_id, "", user, ""});
+      }
+    }
+  }
+  synced_ = true;
+  resyncs_.fetch_add(1, std::memory_order_relaxed);
+  command(std::move(args), [this](std::optional<RedisValue> r) {
+    if (!r) {
+      // The connection failed again (on_conn_lost handles it), or Redis refused the script:
+      // start over rather than stay half-connected.
+      if (cmd_ && cmd_up_) {
+        auto c = cmd_;
+        net::post(ioc_, [this, c] { on_conn_lost(*c, "resync failed"); });
+      }
+      return;
+    }
+    backoff_ = std::chrono::milliseconds(100);
+    ever_connected_ = true;
+    if (!connected_.exchange(true)) {
+      log::info("redis_connected",
+                {{"node_id", node_id_}, {"outage_ended", outage_logged_ ? "true" : "false"}});
+    }
+    outage_logged_ = false;
+  });
+}
+
+void RedisAdapter::schedule_heartbeat() {
+  heartbeat_timer_.expires_after(settings_.heartbeat_interval);
+  heartbeat_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    heartbeat();
+    schedule_heartbeat();
+  });
+}
+
+void RedisAdapter::heartbeat() {
+  if (!state_ready()) return;
+  // A command connection that stopped answering (Redis hung, a half-open socket) is dropped and
+  // reconnected, which bounds what waits for it.
+  const auto now = std::chrono::steady_clock::now();
+  if (pending_ > 0 && now - last_reply_ > std::max<std::chrono::milliseconds>(
+                                              settings_.request_timeout, settings_.node_timeout)) {
+    if (cmd_) {
+      auto c = cmd_;
+      net::post(ioc_, [this, c] { on_conn_lost(*c, "no reply within the timeout"); });
+    }
+    return;
+  }
+  command(script(lua_heartbeat, {std::to_string(settings_.node_timeout.count())}),
+          [this](std::optional<RedisValue> r) {
+            if (r && as_int(*r) == 0 && state_ready()) {
+              // Another node reaped us (we were silent too long): put our state back.
+              log::warn("cluster_node_was_reaped", {{"node_id", node_id_}});
+              resync();
+            }
+          });
+  command(script(lua_reap, {bus_}), [this](std::optional<RedisValue> r) {
+    if (!r || r->kind != RedisValue::Kind::array) return;
+    const auto& e = r->elements;
+    for (std::size_t i = 0; i + 3 < e.size(); i += 4) {
+      const std::string& kind = e[i].str;
+      if (kind == "n") {
+        reaped_nodes_.fetch_add(1, std::memory_order_relaxed);
+        log::warn("cluster_node_reaped", {{"dead_node", e[i + 1].str}, {"by", node_id_}});
+        continue;
+      }
+      AppRuntime* app = hub_.app_by_id(e[i + 1].str);
+      if (app == nullptr) continue;
+      if (kind == "r") {
+        emit_webhook(app->index, "member_removed", e[i + 2].str, e[i + 3].str);
+      } else if (kind == "v") {
+        emit_webhook(app->index, "channel_vacated", e[i + 2].str);
+      }
+    }
+  });
+}
+
+std::vector<std::string> RedisAdapter::script(std::string_view body,
+                                              std::initializer_list<std::string> args) {
+  std::vector<std::string> out = {"EVAL", std::string(lua_prelude) + std::string(body), "0",
+                                  settings_.redis_prefix, node_id_};
+  out.insert(out.end(), args.begin(), args.end());
+  return out;
+}
+
+void RedisAdapter::command(std::vector<std::string> args, ReplyFn done) {
+  if (!cmd_up_ || !cmd_ || cmd_->ctx == nullptr) {
+    done(std::nullopt);
+    return;
+  }
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  argv.reserve(args.size());
+  lens.reserve(args.size());
+  for (const auto& s : args) {
+    argv.push_back(s.data());
+    lens.push_back(s.size());
+  }
+  auto* p = new ConnAccess::Pending{this, std::move(done)};
+  if (redisAsyncCommandArgv(cmd_->ctx, &ConnAccess::on_reply, p, static_cast<int>(argv.size()),
+                            argv.data(), lens.data()) != REDIS_OK) {
+    std::unique_ptr<ConnAccess::Pending> owned(p);
+    failed_requests_.fetch_add(1, std::memory_order_relaxed);
+    owned->done(std::nullopt);
+    return;
+  }
+  ++pending_;
+  queued_.fetch_add(1, std::memory_order_relaxed);
+  sent_requests_.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool RedisAdapter::post(std::function<void()> fn) {
+  if (queued_.fetch_add(1, std::memory_order_relaxed) >= max_queued) {
+    queued_.fetch_sub(1, std::memory_order_relaxed);
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  net::post(ioc_, [this, fn = std::move(fn)] {
+    queued_.fetch_sub(1, std::memory_order_relaxed);
+    fn();
+  });
+  return true;
+}
+
+bool RedisAdapter::available() const noexcept {
+  return connected_.load(std::memory_order_relaxed) &&
+         queued_.load(std::memory_order_relaxed) < max_queued;
+}
+
+// ============================================================================================
+// Messages between nodes
+// ============================================================================================
+
+void RedisAdapter::publish_envelope(std::string envelope) {
+  if (!connected_.load(std::memory_order_relaxed)) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  (void)post([this, env = std::move(envelope)]() mutable {
+    command({"PUBLISH", bus_, std::move(env)}, [](std::optional<RedisValue>) {});
+  });
+}
+
+void RedisAdapter::deliver_local(std::size_t app_index, std::string_view channel,
+                                 const std::string& json, channels::ConnId except, Worker* caller) {
+  AppRuntime& app = hub_.app_at(app_index);
+  SharedFrame frame = make_text_frame(json);
+  const auto kind = protocol::classify_channel(channel);
+  if (kind.is_server_to_user) {
+    const std::string_view user = channel.substr(protocol::server_to_user_prefix.size());
+    std::vector<channels::ConnId> conns;
+    {
+      std::lock_guard lock(hub_.state_mutex());
+      conns = hub_.registry().user_connections(app.app->id, user);
+    }
+    std::erase(conns, except);
+    hub_.send_to_connections(conns, frame, caller);
+    return;
+  }
+  if (kind.is_cache) {
+    std::lock_guard lock(hub_.state_mutex());
+    hub_.registry().set_cached(app.app->id, channel, std::string(json),
+                               std::chrono::steady_clock::now() + hub_.config().cache_ttl);
+  }
+  hub_.fan_out(app_index, channel, frame, except, caller);
+}
+
+void RedisAdapter::publish(const PublishRequest& request, Worker* caller) {
+  AppRuntime& app = hub_.app_at(request.app_index);
+  for (const std::string& channel : request.channels) {
+    std::string json = protocol::api_event(request.event, channel, request.data);
+    deliver_local(request.app_index, channel, json, request.except, caller);
+    publish_envelope(cluster::encode({cluster::MsgType::event, node_id_, app.app->id, channel,
+                                      std::move(json), request.except_socket_id}));
+  }
+}
+
+void RedisAdapter::broadcast(std::size_t app_index, std::string_view channel,
+                             const std::shared_ptr<const std::string>& frame,
+                             channels::ConnId except, Worker* caller) {
+  local_.broadcast(app_index, channel, frame, except, caller);
+}
+
+void RedisAdapter::broadcast_client_event(std::size_t app_index, std::string_view channel,
+                                          const std::shared_ptr<const std::string>& frame,
+                                          channels::ConnId except,
+                                          std::string_view except_socket_id, Worker* caller) {
+  local_.broadcast(app_index, channel, frame, except, caller);
+  // The frame is header + JSON; other nodes get the JSON (they build their own frame).
+  const std::string& f = *frame;
+  std::size_t header = 2;
+  const auto len7 = static_cast<unsigned char>(f.size() > 1 ? f[1] : 0) & 0x7f;
+  if (len7 == 126) header = 4;
+  if (len7 == 127) header = 10;
+  if (f.size() < header) return;
+  publish_envelope(
+      cluster::encode({cluster::MsgType::event, node_id_, hub_.app_at(app_index).app->id,
+                       std::string(channel), f.substr(header), std::string(except_socket_id)}));
+}
+
+void RedisAdapter::terminate_user(std::size_t app_index, std::string_view user_id) {
+  publish_envelope(cluster::encode({cluster::MsgType::terminate, node_id_,
+                                    hub_.app_at(app_index).app->id, std::string(user_id), "", ""}));
+}
+
+void RedisAdapter::on_bus_message(std::string_view payload) {
+  auto e = cluster::decode(payload);
+  if (!e) {
+    log::warn("cluster_bad_message", {{"bytes", std::to_string(payload.size())}});
+    return;
+  }
+  received_messages_.fetch_add(1, std::memory_order_relaxed);
+  // Events and terminate commands were already handled locally by their origin; member and
+  // watchlist events are decided in Redis and delivered from the bus on every node, origin too.
+  const bool local_first =
+      e->type == cluster::MsgType::event || e->type == cluster::MsgType::terminate;
+  if (local_first && e->origin == node_id_) return;
+  AppRuntime* app = hub_.app_by_id(e->app_id);
+  if (app == nullptr) return;
+  channels::ConnId except = 0;
+  if (!e->except_socket.empty()) {
+    std::lock_guard lock(hub_.state_mutex());
+    if (auto c = hub_.conn_of_socket_locked(e->except_socket)) except = *c;
+  }
+  switch (e->type) {
+    case cluster::MsgType::event:
+      deliver_local(app->index, e->target, e->payload, except, nullptr);
+      break;
+    case cluster::MsgType::member:
+      hub_.fan_out(app->index, e->target, make_text_frame(e->payload), except, nullptr);
+      break;
+    case cluster::MsgType::watchlist:
+      notify_watchers_local(app->index, e->target, e->payload);
+      break;
+    case cluster::MsgType::terminate: {
+      std::vector<channels::ConnId> conns;
+      {
+        std::lock_guard lock(hub_.state_mutex());
+        conns = hub_.registry().user_connections(app->app->id, e->target);
+      }
+      hub_.close_connections(conns, 4009, "You got disconnected by the app.");
+      break;
+    }
+  }
+}
+
+void RedisAdapter::emit_webhook(std::size_t app_index, std::string_view name,
+                                std::string_view channel, std::optional<std::string> user_id,
+                                std::optional<std::uint64_t> count) {
+  if (!hub_.webhooks().wants(app_index, name)) return;
+  WebhookEvent ev;
+  ev.name = std::string(name);
+  ev.channel = std::string(channel);
+  ev.user_id = std::move(user_id);
+  ev.subscription_count = count;
+  ev.time_ms = unix_ms();
+  hub_.webhooks().emit(app_index, std::move(ev));
+}
+
+// ============================================================================================
+// State hooks (called under the state mutex, in decision order; run on the adapter thread)
+// ============================================================================================
+
+void RedisAdapter::subscription_changed(std::size_t app_index, std::string_view channel,
+                                        std::size_t local_count) {
+  const std::uint64_t seq = ++seq_;
+  (void)post([this, seq, app_index, ch = std::string(channel), local_count] {
+    if (!state_ready() || seq <= synced_seq_) return;  // the next/last resync carries it
+    command(script(lua_sub, {hub_.app_at(app_index).app->id, ch, std::to_string(local_count)}),
+            [this, app_index, ch](std::optional<RedisValue> r) {
+              if (!r || r->elements.size() < 2) return;
+              const auto before = as_int(r->elements[0]);
+              const auto after = as_int(r->elements[1]);
+              if (before == 0 && after > 0) emit_webhook(app_index, "channel_occupied", ch);
+              if (before != after && !protocol::classify_channel(ch).is_presence) {
+                emit_webhook(app_index, "subscription_count", ch, std::nullopt,
+                             static_cast<std::uint64_t>(after));
+              }
+              if (before > 0 && after == 0) emit_webhook(app_index, "channel_vacated", ch);
+            });
+  });
+}
+
+void RedisAdapter::presence_joined(std::size_t app_index, std::string_view channel,
+                                   std::string_view user_id, std::string_view user_info,
+                                   std::string_view socket_id, bool local_first,
+                                   MembersCallback done) {
+  const std::uint64_t seq = ++seq_;
+  auto degraded = [this, app_index, ch = std::string(channel), uid = std::string(user_id),
+                   info = std::string(user_info), joiner = std::string(socket_id),
+                   local_first](const MembersCallback& cb) {
+    // No cluster: this node decides alone (docs/CLUSTER.md, "Redis outage").
+    if (local_first) {
+      emit_webhook(app_index, "member_added", ch, uid);
+      channels::ConnId except = 0;
+      {
+        std::lock_guard lock(hub_.state_mutex());
+        if (auto c = hub_.conn_of_socket_locked(joiner)) except = *c;
+      }
+      hub_.fan_out(app_index, ch, make_text_frame(protocol::member_added(ch, uid, info)), except,
+                   nullptr);
+    }
+    cb(std::nullopt);
+  };
+  auto task = [this, seq, app_index, ch = std::string(channel), uid = std::string(user_id),
+               info = std::string(user_info), joiner = std::string(socket_id), local_first, done,
+               degraded] {
+    if (!state_ready()) {
+      degraded(done);
+      return;
+    }
+    const bool write = local_first && seq > synced_seq_;
+    command(script(lua_pjoin, {hub_.app_at(app_index).app->id, ch, uid, info, write ? "1" : "0",
+                               bus_, protocol::member_added(ch, uid, info), joiner}),
+            [this, app_index, ch, uid, done](std::optional<RedisValue> r) {
+              if (!r || r->kind != RedisValue::Kind::array || r->elements.empty()) {
+                done(std::nullopt);
+                return;
+              }
+              if (as_int(r->elements[0]) == 1) emit_webhook(app_index, "member_added", ch, uid);
+              MemberList members;
+              for (std::size_t i = 1; i + 1 < r->elements.size(); i += 2) {
+                members.emplace_back(std::move(r->elements[i].str),
+                                     std::move(r->elements[i + 1].str));
+              }
+              done(std::move(members));
+            });
+  };
+  if (!post(task)) degraded(done);
+}
+
+void RedisAdapter::presence_left(std::size_t app_index, std::string_view channel,
+                                 std::string_view user_id) {
+  const std::uint64_t seq = ++seq_;
+  auto task = [this, seq, app_index, ch = std::string(channel), uid = std::string(user_id)] {
+    if (!state_ready()) {
+      emit_webhook(app_index, "member_removed", ch, uid);
+      hub_.fan_out(app_index, ch, make_text_frame(protocol::member_removed(ch, uid)), 0, nullptr);
+      return;
+    }
+    if (seq <= synced_seq_) return;
+    command(script(lua_pleave, {hub_.app_at(app_index).app->id, ch, uid, bus_,
+                                protocol::member_removed(ch, uid)}),
+            [this, app_index, ch, uid](std::optional<RedisValue> r) {
+              if (r && as_int(*r) == 1) emit_webhook(app_index, "member_removed", ch, uid);
+            });
+  };
+  (void)post(task);
+}
+
+void RedisAdapter::notify_watchers_local(std::size_t app_index, const std::string& user_id,
+                                         const std::string& frame_json) {
+  std::vector<channels::ConnId> watchers;
+  {
+    std::lock_guard lock(hub_.state_mutex());
+    watchers = hub_.registry().watcher_connections(hub_.app_at(app_index).app->id, user_id);
+  }
+  if (!watchers.empty()) hub_.send_to_connections(watchers, make_text_frame(frame_json), nullptr);
+}
+
+void RedisAdapter::user_online_changed(std::size_t app_index, std::string_view user_id,
+                                       bool online) {
+  const std::uint64_t seq = ++seq_;
+  if (online) {
+    online_[app_index].emplace(user_id);
+  } else {
+    online_[app_index].erase(std::string(user_id));
+  }
+  auto task = [this, seq, app_index, uid = std::string(user_id), online] {
+    const std::vector<std::string> ids{uid};
+    const std::vector<std::string> none;
+    std::string frame = online ? protocol::watchlist_events(std::span<const std::string>(ids),
+                                                            std::span<const std::string>(none))
+                               : protocol::watchlist_events(std::span<const std::string>(none),
+                                                            std::span<const std::string>(ids));
+    if (!state_ready()) {
+      notify_watchers_local(app_index, uid, frame);  // no cluster: this node decides alone
+      return;
+    }
+    if (seq <= synced_seq_) return;
+    command(
+        script(lua_online, {hub_.app_at(app_index).app->id, uid, online ? "1" : "0", bus_, frame}),
+        [](std::optional<RedisValue>) {});
+  };
+  (void)post(task);
+}
+
+void RedisAdapter::users_online(std::size_t app_index, std::vector<std::string> user_ids,
+                                std::function<void(std::optional<std::vector<bool>>)> done) {
+  auto task = [this, app_index, ids = std::move(user_ids), done] {
+    std::vector<std::string> args = {
+        "EVAL",   std::string(lua_prelude) + std::string(lua_online_query),
+        "0",      settings_.redis_prefix,
+        node_id_, hub_.app_at(app_index).app->id};
+    args.insert(args.end(), ids.begin(), ids.end());
+    const std::size_t n = ids.size();
+    command(std::move(args), [done, n](std::optional<RedisValue> r) {
+      if (!r || r->kind != RedisValue::Kind::array || r->elements.size() != n) {
+        done(std::nullopt);
+        return;
+      }
+      std::vector<bool> out;
+      for (const auto& e : r->elements) out.push_back(as_int(e) == 1);
+      done(std::move(out));
+    });
+  };
+  if (!post(task)) done(std::nullopt);
+}
+
+// ============================================================================================
+// Queries (worker threads, bounded by the request timeout; local answers as the fallback)
+// ============================================================================================
+
+std::optional<RedisValue> RedisAdapter::call_blocking(std::vector<std::string> args) {
+  if (!connected_.load(std::memory_order_relaxed)) return std::nullopt;
+  auto promise = std::make_shared<std::promise<std::optional<RedisValue>>>();
+  auto future = promise->get_future();
+  if (!post([this, args = std::move(args), promise]() mutable {
+        command(std::move(args),
+                [promise](std::optional<RedisValue> r) { promise->set_value(std::move(r)); });
+      })) {
+    return std::nullopt;
+  }
+  if (future.wait_for(settings_.request_timeout) != std::future_status::ready) {
+    failed_requests_.fetch_add(1, std::memory_order_relaxed);
+    log::warn("redis_query_timeout",
+              {{"timeout_ms", std::to_string(settings_.request_timeout.count())}});
+    return std::nullopt;
+  }
+  try {
+    return future.get();
+  } catch (const std::future_error&) {
+    return std::nullopt;
+  }
+}
+
+std::size_t RedisAdapter::subscription_count(std::size_t app_index, std::string_view channel) {
+  std::vector<std::string> args = {"EVAL",
+                                   std::string(lua_prelude) + std::string(lua_query_channel),
+                                   "0",
+                                   settings_.redis_prefix,
+                                   node_id_,
+                                   hub_.app_at(app_index).app->id,
+                                   std::string(channel)};
+  if (auto r = call_blocking(std::move(args)); r && r->elements.size() == 2) {
+    return static_cast<std::size_t>(as_int(r->elements[0]));
+  }
+  return local_.subscription_count(app_index, channel);
+}
+
+std::size_t RedisAdapter::user_count(std::size_t app_index, std::string_view channel) {
+  std::vector<std::string> args = {"EVAL",
+                                   std::string(lua_prelude) + std::string(lua_query_channel),
+                                   "0",
+                                   settings_.redis_prefix,
+                                   node_id_,
+                                   hub_.app_at(app_index).app->id,
+                                   std::string(channel)};
+  if (auto r = call_blocking(std::move(args)); r && r->elements.size() == 2) {
+    return static_cast<std::size_t>(as_int(r->elements[1]));
+  }
+  return local_.user_count(app_index, channel);
+}
+
+std::vector<std::string> RedisAdapter::user_ids(std::size_t app_index, std::string_view channel) {
+  std::vector<std::string> args = {"EVAL",
+                                   std::string(lua_prelude) + std::string(lua_query_users),
+                                   "0",
+                                   settings_.redis_prefix,
+                                   node_id_,
+                                   hub_.app_at(app_index).app->id,
+                                   std::string(channel)};
+  if (auto r = call_blocking(std::move(args)); r && r->kind == RedisValue::Kind::array) {
+    std::vector<std::string> out;
+    for (auto& e : r->elements) out.push_back(std::move(e.str));
+    return out;
+  }
+  return local_.user_ids(app_index, channel);
+}
+
+std::vector<Adapter::ChannelInfo> RedisAdapter::channels(std::size_t app_index,
+                                                         std::string_view prefix) {
+  std::vector<std::string> args = {"EVAL",
+                                   std::string(lua_prelude) + std::string(lua_query_channels),
+                                   "0",
+                                   settings_.redis_prefix,
+                                   node_id_,
+                                   hub_.app_at(app_index).app->id,
+                                   std::string(prefix)};
+  if (auto r = call_blocking(std::move(args)); r && r->kind == RedisValue::Kind::array) {
+    std::vector<ChannelInfo> out;
+    for (std::size_t i = 0; i + 2 < r->elements.size(); i += 3) {
+      out.push_back({std::move(r->elements[i].str),
+                     static_cast<std::size_t>(as_int(r->elements[i + 1])),
+                     static_cast<std::size_t>(as_int(r->elements[i + 2]))});
+    }
+    return out;
+  }
+  return local_.channels(app_index, prefix);
+}
+
+// ============================================================================================
+// Metrics
+// ============================================================================================
+
+void RedisAdapter::append_metrics(std::string& out, std::string_view port_label) {
+  auto one = [&](std::string_view name, std::string_view type, std::string_view help,
+                 std::uint64_t value) {
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+    out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+    out.append(name).append("{").append(port_label).append("} ");
+    out.append(std::to_string(value)).append("\n");
+  };
+  auto load = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  one("sockudo_horizontal_adapter_sent_requests", "counter", "Commands sent to Redis",
+      load(sent_requests_));
+  one("sockudo_horizontal_adapter_received_responses", "counter", "Replies received from Redis",
+      load(received_responses_));
+  one("sockudo_horizontal_adapter_received_requests", "counter",
+      "Messages received from other nodes (bus)", load(received_messages_));
+  one("sockudo_horizontal_adapter_uncomplete_promises", "counter",
+      "Redis requests that failed or timed out", load(failed_requests_));
+  one("pushcore_horizontal_adapter_connected", "gauge", "1 while the node is connected to Redis",
+      connected_.load(std::memory_order_relaxed) ? 1 : 0);
+  one("pushcore_horizontal_adapter_outages_total", "counter", "Redis outages (one per outage)",
+      load(outages_));
+  one("pushcore_horizontal_adapter_dropped_total", "counter",
+      "Cross-node messages or state updates dropped (Redis down or queue full)", load(dropped_));
+  one("pushcore_horizontal_adapter_resyncs_total", "counter",
+      "Times this node re-asserted its whole state in Redis", load(resyncs_));
+  one("pushcore_horizontal_adapter_reaped_nodes_total", "counter",
+      "Dead nodes whose state this node removed", load(reaped_nodes_));
+  one("pushcore_horizontal_adapter_queued", "gauge", "Work queued for the adapter thread",
+      queued_.load(std::memory_order_relaxed));
+}
+
+}  // namespace server

@@ -1,0 +1,152 @@
+#pragma once
+// The Redis adapter (docs/CLUSTER.md): many nodes on one Redis behave as one server.
+//
+// One dedicated thread runs its own io_context with two hiredis async connections driven by
+// Asio (commands; SUBSCRIBE). Workers post to it; it posts results back to them. Cross-node
+// messages travel as envelopes (server/cluster_codec.hpp) on `{prefix}#bus`; cluster state is
+// kept in Redis as per-node contributions, changed and read by atomic Lua scripts.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "server/adapter.hpp"
+#include "server/config.hpp"
+#include "server/local_adapter.hpp"
+#include "server/net.hpp"
+
+namespace server {
+
+class Hub;
+
+/// A Redis reply copied out of hiredis (whose reply objects die with the callback).
+struct RedisValue {
+  enum class Kind : std::uint8_t { nil, integer, string, status, error, array };
+  Kind kind = Kind::nil;
+  long long integer = 0;
+  std::string str;
+  std::vector<RedisValue> elements;
+};
+
+class RedisAdapter final : public Adapter {
+ public:
+  explicit RedisAdapter(Hub& hub);
+  ~RedisAdapter() override;
+  RedisAdapter(const RedisAdapter&) = delete;
+  RedisAdapter& operator=(const RedisAdapter&) = delete;
+
+  [[nodiscard]] const std::string& node_id() const noexcept { return node_id_; }
+
+  void publish(const PublishRequest& request, Worker* caller) override;
+  void broadcast(std::size_t app_index, std::string_view channel,
+                 const std::shared_ptr<const std::string>& frame, channels::ConnId except,
+                 Worker* caller) override;
+  void broadcast_client_event(std::size_t app_index, std::string_view channel,
+                              const std::shared_ptr<const std::string>& frame,
+                              channels::ConnId except, std::string_view except_socket_id,
+                              Worker* caller) override;
+  std::size_t subscription_count(std::size_t app_index, std::string_view channel) override;
+  std::size_t user_count(std::size_t app_index, std::string_view channel) override;
+  std::vector<std::string> user_ids(std::size_t app_index, std::string_view channel) override;
+  std::vector<ChannelInfo> channels(std::size_t app_index, std::string_view prefix) override;
+
+  [[nodiscard]] bool clustered() const noexcept override { return true; }
+  [[nodiscard]] bool available() const noexcept override;
+  void subscription_changed(std::size_t app_index, std::string_view channel,
+                            std::size_t local_count) override;
+  void presence_joined(std::size_t app_index, std::string_view channel, std::string_view user_id,
+                       std::string_view user_info, std::string_view socket_id, bool local_first,
+                       MembersCallback done) override;
+  void presence_left(std::size_t app_index, std::string_view channel,
+                     std::string_view user_id) override;
+  void user_online_changed(std::size_t app_index, std::string_view user_id, bool online) override;
+  void users_online(std::size_t app_index, std::vector<std::string> user_ids,
+                    std::function<void(std::optional<std::vector<bool>>)> done) override;
+  void terminate_user(std::size_t app_index, std::string_view user_id) override;
+  void append_metrics(std::string& out, std::string_view port_label) override;
+
+  struct Conn;  // one hiredis async connection on the adapter's io_context
+
+ private:
+  using ReplyFn = std::function<void(std::optional<RedisValue>)>;
+
+  // ---- adapter thread only ------------------------------------------------------------------
+  void connect();
+  void on_conn_up(Conn& c);
+  void on_conn_lost(Conn& c, std::string_view why);
+  void schedule_reconnect();
+  void resync();
+  void heartbeat();
+  void schedule_heartbeat();
+  void command(std::vector<std::string> args, ReplyFn done);
+  void on_bus_message(std::string_view payload);
+  void notify_watchers_local(std::size_t app_index, const std::string& user_id,
+                             const std::string& frame_json);
+  void deliver_local(std::size_t app_index, std::string_view channel, const std::string& json,
+                     channels::ConnId except, Worker* caller);
+  void emit_webhook(std::size_t app_index, std::string_view name, std::string_view channel,
+                    std::optional<std::string> user_id = std::nullopt,
+                    std::optional<std::uint64_t> count = std::nullopt);
+  [[nodiscard]] bool state_ready() const noexcept { return cmd_up_ && synced_; }
+  std::vector<std::string> script(std::string_view body, std::initializer_list<std::string> args);
+  friend struct ConnAccess;
+
+  // ---- any thread ---------------------------------------------------------------------------
+  /// Posts work to the adapter thread; false (and counted as dropped) when too much is queued.
+  bool post(std::function<void()> fn);
+  void publish_envelope(std::string envelope);
+  /// One script round trip from a worker, bounded by the request timeout. nullopt when Redis
+  /// is unavailable, the reply is an error, or the timeout passed.
+  std::optional<RedisValue> call_blocking(std::vector<std::string> args);
+
+  Hub& hub_;
+  const AdapterSettings settings_;
+  const RedisUrl url_;
+  const std::string node_id_;
+  const std::string bus_;  ///< `{prefix}#bus`
+  LocalAdapter local_;
+
+  net::io_context ioc_{1};
+  net::executor_work_guard<net::io_context::executor_type> work_;
+  net::steady_timer reconnect_timer_;
+  net::steady_timer heartbeat_timer_;
+  std::thread thread_;
+
+  std::shared_ptr<Conn> cmd_;
+  std::shared_ptr<Conn> sub_;
+  bool cmd_up_ = false;
+  bool sub_up_ = false;
+  bool synced_ = false;         ///< RESYNC issued on the current command connection
+  bool outage_logged_ = false;  ///< one log line per outage
+  bool ever_connected_ = false;
+  std::chrono::milliseconds backoff_{100};
+  std::uint64_t synced_seq_ = 0;  ///< hooks up to this sequence are in the last RESYNC
+  std::size_t pending_ = 0;       ///< commands awaiting their reply
+  std::chrono::steady_clock::time_point last_reply_{};
+
+  /// Hook sequence, guarded by the hub's state mutex (hooks run under it).
+  std::uint64_t seq_ = 0;
+  /// Users signed in on this node, per app index (for resync). Guarded by the state mutex.
+  std::vector<std::unordered_set<std::string>> online_;
+
+  std::atomic<bool> connected_{false};
+  std::atomic<std::size_t> queued_{0};  ///< posted to the adapter thread, not yet run
+
+  // Metrics (relaxed atomics; Sockudo's horizontal_adapter_* names where they fit).
+  std::atomic<std::uint64_t> sent_requests_{0};
+  std::atomic<std::uint64_t> received_responses_{0};
+  std::atomic<std::uint64_t> received_messages_{0};
+  std::atomic<std::uint64_t> failed_requests_{0};
+  std::atomic<std::uint64_t> outages_{0};
+  std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> resyncs_{0};
+  std::atomic<std::uint64_t> reaped_nodes_{0};
+};
+
+}  // namespace server

@@ -1,0 +1,524 @@
+#!/usr/bin/env node
+// Cluster suite (docs/CLUSTER.md): three pushcore nodes with `adapter.driver = "redis"` on one
+// redis-server that this script starts itself (127.0.0.1, a free port, no persistence), driven
+// by real pusher-js clients spread over the nodes and the `pusher` SDK talking to any node.
+//
+//   node cluster.mjs --server /path/to/pushcore [--redis /usr/bin/redis-server] [--only a,b]
+//
+// Ordering without sleeps: an event published through node X reaches node Y over Redis in
+// Redis' order, and presence member events are published from inside the Redis scripts that
+// decide them. So "nothing more arrived" is checked with a barrier event published through a
+// node other than the observer's, after the state change was observed through the HTTP API.
+// One line per scenario (ok / FAIL); exit code 1 when any fails.
+
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import { isDeepStrictEqual } from 'node:util';
+
+import { APP, Ctx, Checks, RUN, WAIT_MS, appConfig, assert, assertEq, fmt, makeSdk, pollUntil, sdkStatus, serverConfig, ServerProcess, withTimeout } from './harness.mjs';
+
+const HEARTBEAT_MS = 250;
+const NODE_TIMEOUT_MS = 3000; // a SIGKILLed node is gone after this (+ one heartbeat); generous for ASan runs
+
+// ---------------------------------------------------------------- args
+
+const args = { only: null, redis: 'redis-server' };
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i];
+  if (a === '--server') args.server = process.argv[++i];
+  else if (a === '--redis') args.redis = process.argv[++i];
+  else if (a === '--only') args.only = process.argv[++i].split(',');
+  else if (a === '--verbose') args.verbose = true;
+  else {
+    console.error(`usage: node cluster.mjs --server PATH [--redis PATH] [--only a,b]`);
+    process.exit(2);
+  }
+}
+if (!args.server) {
+  console.error('--server is required');
+  process.exit(2);
+}
+
+// ---------------------------------------------------------------- redis-server
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function redisPing(port) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    let buf = '';
+    sock.setTimeout(500, () => sock.destroy());
+    sock.on('connect', () => sock.write('PING\r\n'));
+    sock.on('data', (d) => {
+      buf += d.toString();
+      if (buf.includes('\r\n')) {
+        sock.destroy();
+        resolve(buf.startsWith('+PONG'));
+      }
+    });
+    sock.on('error', () => resolve(false));
+    sock.on('close', () => resolve(false));
+  });
+}
+
+class Redis {
+  constructor(bin, port) {
+    this.bin = bin;
+    this.port = port;
+    this.proc = null;
+  }
+  async start() {
+    this.proc = spawn(this.bin, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.exited = new Promise((r) => this.proc.once('exit', r));
+    this.proc.once('error', (e) => console.log(`# cannot start ${this.bin}: ${e.message}`));
+    await pollUntil(() => redisPing(this.port), `redis-server on ${this.port}`, 10_000, 50);
+  }
+  async kill() {
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) {
+      this.proc.kill('SIGKILL');
+      await this.exited;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- webhook receiver
+
+class HookReceiver {
+  constructor() {
+    this.events = [];
+  }
+  start() {
+    this.server = http.createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        try {
+          const body = JSON.parse(Buffer.concat(chunks).toString());
+          for (const e of body.events || []) this.events.push(e);
+        } catch {}
+        res.writeHead(200);
+        res.end('{}');
+      });
+    });
+    return new Promise((r) => this.server.listen(0, '127.0.0.1', () => r((this.port = this.server.address().port))));
+  }
+  count(pred) {
+    return this.events.filter(pred).length;
+  }
+  wait(pred, label, ms = WAIT_MS) {
+    return pollUntil(() => this.events.find(pred), `webhook ${label}`, ms);
+  }
+  stop() {
+    this.server.close();
+  }
+}
+
+// ---------------------------------------------------------------- cluster
+
+function nodeConfig(redisPort, hookPort, prefix) {
+  return serverConfig({
+    apps: [
+      appConfig({
+        features: { enable_watchlist_events: true },
+        webhooks: [{ url: `http://127.0.0.1:${hookPort}/`, event_types: ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed'] }],
+      }),
+    ],
+    webhooks: { batching: { enabled: false }, vacate_delay_ms: 0 },
+    adapter: {
+      driver: 'redis',
+      redis: { url: `redis://127.0.0.1:${redisPort}/0`, prefix, request_timeout_ms: 2000, heartbeat_interval_ms: HEARTBEAT_MS, node_timeout_ms: NODE_TIMEOUT_MS },
+    },
+  });
+}
+
+const nodes = {}; // name -> { server, ctx, sdk, port }
+
+async function startNode(name, cfg) {
+  const server = new ServerProcess(args.server, cfg, `node ${name}`);
+  const port = await server.start();
+  const sdk = makeSdk(port);
+  nodes[name] = { name, server, port, sdk, ctx: new Ctx({ port, sdk, mode: 'server' }) };
+  console.log(`# node ${name}: pushcore on 127.0.0.1:${port}`);
+  return nodes[name];
+}
+
+// The node answers API calls (200) once it is connected to Redis and its state is synced.
+async function waitReady(node) {
+  await pollUntil(async () => (await sdkStatus(node.sdk.get({ path: '/channels' }))).status === 200, `node ${node.name} connected to Redis`, 10_000, 50);
+}
+
+// Members in a client's pusher_internal:subscription_succeeded frame for `channel`, as sorted
+// ids. pusher-js keeps (and mutates) the frame's hash as its live member list, so clients made
+// by `presenceClient` keep a deep copy of each frame as it arrived.
+function snapshotIds(client, channel) {
+  const ok = client.copies.find((f) => f.event === 'pusher_internal:subscription_succeeded' && f.channel === channel);
+  const data = typeof ok.data === 'string' ? JSON.parse(ok.data) : ok.data;
+  return Object.keys(data.presence.hash).sort();
+}
+
+async function presenceClient(node, name, presence) {
+  const c = node.ctx.client({ name, presence });
+  c.copies = [];
+  c.pusher.connection.bind('message', (ev) => c.copies.push(JSON.parse(JSON.stringify(ev))));
+  await c.states.waitFor((s) => s === 'connected', `state connected (${name})`);
+  return c;
+}
+
+// Publishes a marker through `via` (another node than the observers') and waits until every
+// inbox got it: everything Redis ordered before it has then arrived.
+async function barrier(via, channel, inboxes) {
+  const id = randomBytes(4).toString('hex');
+  await via.sdk.trigger(channel, 'barrier', { id });
+  await Promise.all(inboxes.map((ib) => ib.waitFor((e) => e.event === 'barrier' && e.data && e.data.id === id, `barrier ${id}`)));
+}
+
+async function channelInfo(node, channel, info = 'subscription_count') {
+  return (await node.sdk.get({ path: `/channels/${channel}`, params: { info } })).json();
+}
+
+// A signed-in raw socket on `node` (sign-in signed by the SDK).
+async function rawSignedIn(node, userId, name, extra = {}) {
+  const r = await node.ctx.rawConnected({ name });
+  r.send({ event: 'pusher:signin', data: node.sdk.authenticateUser(r.socketId, { id: userId, ...extra }) });
+  await r.frames.waitFor((f) => f.frame.event === 'pusher:signin_success', `${name} signin_success`);
+  return r;
+}
+
+// ---------------------------------------------------------------- scenarios
+
+const scenarios = [];
+const scenario = (name, title, fn, timeoutMs = 20_000) => scenarios.push({ name, title, fn, timeoutMs });
+
+scenario('redis-down-at-start', 'Redis unreachable at start: the node serves local clients, answers 503, logs the outage once', async ({ deadPort, hookPort }) => {
+  const D = await startNode('D', nodeConfig(deadPort, hookPort, `pc-dead-${RUN}`));
+  try {
+    const checks = new Checks();
+    const r = await sdkStatus(D.sdk.trigger(`cl-dead-${RUN}`, 'x', {}));
+    checks.eq(r.status, 503, 'publish status without Redis');
+    // Local clients work, presence included (decided locally while the cluster is unreachable).
+    const ch = `presence-cl-dead-${RUN}`;
+    const p = await D.ctx.connected({ name: 'p@D', presence: { user_id: 'pat', user_info: {} } });
+    const q = await D.ctx.connected({ name: 'q@D', presence: { user_id: 'quinn', user_info: {} } });
+    const sp = await D.ctx.subscribe(p, ch);
+    await D.ctx.subscribe(q, ch);
+    await sp.events.waitFor((e) => e.event === 'pusher:member_added' && e.data.id === 'quinn', 'local member_added');
+    sp.channel.trigger('client-x', { ok: 1 });
+    // Reconnect attempts keep failing (backoff from 100 ms); one log line, one outage.
+    await pollUntil(async () => {
+      const m = await new Promise((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: D.server.metricsPort, path: '/metrics' }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve(body));
+        }).on('error', reject);
+      });
+      return /pushcore_horizontal_adapter_outages_total\{[^}]*\} 1\n/.test(m) && /pushcore_horizontal_adapter_connected\{[^}]*\} 0\n/.test(m);
+    }, 'outage counted once in metrics');
+    const lines = D.server.stderrTail.filter((l) => /msg=redis_(unavailable|disconnected)/.test(l));
+    checks.eq(lines.length, 1, `outage log lines (${fmt(lines)})`);
+    checks.done();
+  } finally {
+    await D.ctx.close();
+    await D.server.stop();
+    delete nodes.D;
+  }
+});
+
+scenario('publish', 'publish through A reaches subscribers on A, B and C exactly once', async ({ A, B, C }) => {
+  const ch = `cl-pub-${RUN}`;
+  const subs = [];
+  for (const n of [A, B, C]) {
+    const c = await n.ctx.connected({ name: `pub-${n.name}` });
+    subs.push(await n.ctx.subscribe(c, ch));
+  }
+  await A.sdk.trigger(ch, 'hello', { n: 1 });
+  await B.sdk.trigger(ch, 'done', {});
+  const checks = new Checks();
+  for (const s of subs) {
+    const ev = await s.events.waitFor((e) => e.event === 'hello', `hello on ${s.events.name}`);
+    await s.events.waitFor((e) => e.event === 'done', `done on ${s.events.name}`);
+    checks.eq(ev.data, { n: 1 }, `hello data on ${s.events.name}`);
+    checks.eq(s.events.count((e) => e.event === 'hello'), 1, `hello deliveries on ${s.events.name}`);
+  }
+  // Cluster-wide subscription count, asked on every node (subscription_succeeded of a
+  // non-presence channel does not wait for Redis, so the count may lag an instant).
+  for (const n of [A, B, C]) {
+    await checks.run(`GET /channels/${ch} on ${n.name}`, () =>
+      pollUntil(async () => isDeepStrictEqual(await channelInfo(n, ch), { occupied: true, subscription_count: 3 }), `subscription_count 3 on ${n.name}`)
+    );
+  }
+  checks.done();
+});
+
+scenario('exclude', 'socket_id exclusion holds across nodes; client events cross nodes, never echoed', async ({ A, B, C }) => {
+  const ch = `private-cl-ex-${RUN}`;
+  const x = await B.ctx.connected({ name: 'x@B' });
+  const y = await C.ctx.connected({ name: 'y@C' });
+  const z = await A.ctx.connected({ name: 'z@A' });
+  const [sx, sy, sz] = [await B.ctx.subscribe(x, ch), await C.ctx.subscribe(y, ch), await A.ctx.subscribe(z, ch)];
+  await A.sdk.trigger(ch, 'not-for-x', { k: 1 }, { socket_id: x.pusher.connection.socket_id });
+  await barrier(A, ch, [sx.events, sy.events, sz.events]);
+  const checks = new Checks();
+  checks.eq(sx.events.count((e) => e.event === 'not-for-x'), 0, 'excluded socket (on B) deliveries');
+  checks.eq(sy.events.count((e) => e.event === 'not-for-x'), 1, 'other socket (on C) deliveries');
+  checks.eq(sz.events.count((e) => e.event === 'not-for-x'), 1, 'other socket (on A) deliveries');
+  // Client event from B: C and A get it once, B (the sender) never.
+  sx.channel.trigger('client-hi', { from: 'x' });
+  const got = await sy.events.waitFor((e) => e.event === 'client-hi', 'client-hi on C');
+  await sz.events.waitFor((e) => e.event === 'client-hi', 'client-hi on A');
+  checks.eq(got.data, { from: 'x' }, 'client event data');
+  await barrier(C, ch, [sx.events, sy.events, sz.events]);
+  checks.eq(sx.events.count((e) => e.event === 'client-hi'), 0, 'client event echoed to its sender');
+  checks.eq(sy.events.count((e) => e.event === 'client-hi'), 1, 'client event deliveries on C');
+  checks.done();
+});
+
+scenario('presence', 'presence across nodes: one member_added/removed per user, cluster snapshot, users API on every node', async ({ A, B, C }) => {
+  const ch = `presence-cl-${RUN}`;
+  const who = (id) => ({ user_id: id, user_info: { name: id } });
+  const watcher = await C.ctx.connected({ name: 'carol@C', presence: who('carol') });
+  const sw = await C.ctx.subscribe(watcher, ch);
+  const added = (id) => (e) => e.event === 'pusher:member_added' && e.data.id === id;
+  const removed = (id) => (e) => e.event === 'pusher:member_removed' && e.data.id === id;
+  const a1 = await A.ctx.connected({ name: 'alice@A', presence: who('alice') });
+  const sa1 = await A.ctx.subscribe(a1, ch);
+  await sw.events.waitFor(added('alice'), 'member_added alice on C');
+  const a2 = await presenceClient(B, 'alice@B', who('alice'));
+  const sa2 = await B.ctx.subscribe(a2, ch);
+  const b1 = await B.ctx.connected({ name: 'bob@B', presence: who('bob') });
+  const sb1 = await B.ctx.subscribe(b1, ch);
+  await sw.events.waitFor(added('bob'), 'member_added bob on C');
+  const checks = new Checks();
+  checks.eq(snapshotIds(a2, ch), ['alice', 'carol'], "alice@B's snapshot (members on A and C)");
+  // A late joiner on C sees everyone, wherever they are connected.
+  const d = await presenceClient(C, 'dave@C', who('dave'));
+  const sd = await C.ctx.subscribe(d, ch);
+  checks.eq(snapshotIds(d, ch), ['alice', 'bob', 'carol', 'dave'], "dave@C's snapshot");
+  checks.eq(sd.channel.members.count, 4, 'pusher-js members.count on C');
+  for (const n of [A, B, C]) {
+    checks.eq(await channelInfo(n, ch, 'user_count,subscription_count'), { occupied: true, subscription_count: 5, user_count: 4 }, `channel info on ${n.name}`);
+    const users = (await (await n.sdk.get({ path: `/channels/${ch}/users` })).json()).users.map((u) => u.id).sort();
+    checks.eq(users, ['alice', 'bob', 'carol', 'dave'], `users on ${n.name}`);
+  }
+  const list = await (await A.sdk.get({ path: '/channels', params: { filter_by_prefix: 'presence-', info: 'user_count' } })).json();
+  checks.eq(list.channels[ch], { user_count: 4 }, 'GET /channels?filter_by_prefix=presence- on A');
+  await barrier(A, ch, [sw.events]);
+  checks.eq(sw.events.count(added('alice')), 1, 'member_added alice seen on C (two connections on two nodes)');
+  // alice leaves A: she is still on B, so no member_removed anywhere.
+  a1.pusher.unsubscribe(ch);
+  await pollUntil(async () => (await channelInfo(B, ch)).subscription_count === 4, 'subscription_count 4 after alice@A left');
+  await barrier(A, ch, [sw.events, sb1.events]);
+  checks.eq(sw.events.count(removed('alice')), 0, 'member_removed alice after her first leave');
+  // alice leaves B: the last one, exactly one member_removed.
+  a2.pusher.unsubscribe(ch);
+  await sw.events.waitFor(removed('alice'), 'member_removed alice on C');
+  await sb1.events.waitFor(removed('alice'), 'member_removed alice on B');
+  await barrier(A, ch, [sw.events, sb1.events]);
+  checks.eq(sw.events.count(removed('alice')), 1, 'member_removed alice on C');
+  checks.eq(sb1.events.count(removed('alice')), 1, 'member_removed alice on B');
+  checks.eq(sa1.events.count(removed('alice')), 0, 'alice@A saw her own removal');
+  checks.eq(sd.channel.members.count, 3, 'pusher-js members.count on C after alice left');
+  checks.done();
+});
+
+scenario('users', 'sendToUser and terminate_connections through A reach a user signed in on B and C', async ({ A, B, C }) => {
+  const u = `sam-${RUN}`;
+  const r1 = await rawSignedIn(B, u, 'sam@B');
+  const r2 = await rawSignedIn(C, u, 'sam@C');
+  await A.sdk.sendToUser(u, 'to-sam', { hi: 1 });
+  const checks = new Checks();
+  for (const r of [r1, r2]) {
+    const f = await r.frames.waitFor((x) => x.frame.event === 'to-sam', `to-sam on ${r.name}`);
+    checks.eq(f.frame.channel, `#server-to-user-${u}`, `to-sam channel on ${r.name}`);
+  }
+  const res = await sdkStatus(A.sdk.terminateUserConnections(u));
+  checks.eq(res.status, 200, 'terminate_connections status');
+  for (const r of [r1, r2]) {
+    const closed = await withTimeout(r.closed, WAIT_MS, `close of ${r.name}`);
+    checks.eq(closed.code, 4009, `close code on ${r.name}`);
+  }
+  checks.done();
+});
+
+scenario('watchlist', 'watchlists across nodes: online on the first sign-in anywhere, offline on the last sign-out anywhere', async ({ A, B, C }) => {
+  const oscar = `oscar-${RUN}`;
+  const wl = (r, name) => r.frames.filter((f) => f.frame.event === 'pusher_internal:watchlist_events').flatMap((f) => f.frame.data.events.filter((e) => e.name === name && e.user_ids.includes(oscar)));
+  const w = await rawSignedIn(B, `wendy-${RUN}`, 'wendy@B', { watchlist: [oscar] });
+  const checks = new Checks();
+  const initial = await w.frames.waitFor((f) => f.frame.event === 'pusher_internal:watchlist_events', 'initial watchlist state');
+  checks.eq(initial.frame.data.events, [{ name: 'offline', user_ids: [oscar] }], 'initial state (oscar offline)');
+  const o1 = await rawSignedIn(C, oscar, 'oscar@C');
+  await pollUntil(() => wl(w, 'online').length === 1, 'online event for oscar on B');
+  const o2 = await rawSignedIn(A, oscar, 'oscar@A');
+  // A watcher signing in on A now sees oscar online (he is on A and C).
+  const v = await rawSignedIn(A, `vera-${RUN}`, 'vera@A', { watchlist: [oscar] });
+  const vInit = await v.frames.waitFor((f) => f.frame.event === 'pusher_internal:watchlist_events', 'initial watchlist state (vera)');
+  checks.eq(vInit.frame.data.events, [{ name: 'online', user_ids: [oscar] }], "vera's initial state (oscar online)");
+  o1.ws.close();
+  await o1.closed;
+  o2.ws.close();
+  await pollUntil(() => wl(w, 'offline').length === 2, 'offline event for oscar on B (after the initial state)');
+  await pollUntil(() => wl(v, 'offline').length === 1, 'offline event for oscar on A');
+  // One more sign-in/out cycle as a marker: everything before it has arrived.
+  const o3 = await rawSignedIn(B, oscar, 'oscar@B');
+  await pollUntil(() => wl(w, 'online').length === 2, 'second online event on B');
+  o3.ws.close();
+  await pollUntil(() => wl(w, 'offline').length === 3, 'third offline event on B');
+  checks.eq(wl(w, 'online').length, 2, 'online events on B (one per first sign-in anywhere)');
+  checks.eq(wl(v, 'online').length, 2, 'online states on A (initial + the marker cycle)');
+  checks.done();
+});
+
+scenario('webhooks', 'channel_occupied / channel_vacated webhooks once per cluster-wide transition', async ({ A, B, hooks }) => {
+  const ch = `cl-wh-${RUN}`;
+  const p = await A.ctx.connected({ name: 'wh@A' });
+  const q = await B.ctx.connected({ name: 'wh@B' });
+  await A.ctx.subscribe(p, ch);
+  await B.ctx.subscribe(q, ch);
+  await hooks.wait((e) => e.name === 'channel_occupied' && e.channel === ch, 'channel_occupied');
+  p.pusher.unsubscribe(ch);
+  await pollUntil(async () => (await channelInfo(A, ch)).subscription_count === 1, 'one subscriber left');
+  q.pusher.unsubscribe(ch);
+  await hooks.wait((e) => e.name === 'channel_vacated' && e.channel === ch, 'channel_vacated');
+  // A second channel's full cycle, sent after: once it is in, the first one's are complete.
+  const ch2 = `cl-wh2-${RUN}`;
+  await B.ctx.subscribe(q, ch2);
+  q.pusher.unsubscribe(ch2);
+  await hooks.wait((e) => e.name === 'channel_vacated' && e.channel === ch2, 'channel_vacated (marker)');
+  const checks = new Checks();
+  checks.eq(hooks.count((e) => e.name === 'channel_occupied' && e.channel === ch), 1, 'channel_occupied webhooks');
+  checks.eq(hooks.count((e) => e.name === 'channel_vacated' && e.channel === ch), 1, 'channel_vacated webhooks');
+  checks.done();
+});
+
+scenario('node-death', 'a SIGKILLed node: its users get member_removed on the others, counts drop', async ({ A, B, C, hooks }) => {
+  const ch = `presence-cl-kill-${RUN}`;
+  const who = (id) => ({ user_id: id, user_info: {} });
+  const w = await A.ctx.connected({ name: 'walt@A', presence: who('walt') });
+  const sw = await A.ctx.subscribe(w, ch);
+  const k = await C.ctx.connected({ name: 'kate@C', presence: who('kate') });
+  await C.ctx.subscribe(k, ch);
+  const m = await B.ctx.connected({ name: 'mia@B', presence: who('mia') });
+  await B.ctx.subscribe(m, ch);
+  await sw.events.waitFor((e) => e.event === 'pusher:member_added' && e.data.id === 'kate', 'member_added kate');
+  C.server.proc.kill('SIGKILL');
+  await C.server.exited;
+  const t0 = Date.now();
+  await sw.events.waitFor((e) => e.event === 'pusher:member_removed' && e.data.id === 'kate', 'member_removed kate after SIGKILL', NODE_TIMEOUT_MS + 4 * HEARTBEAT_MS + WAIT_MS);
+  const took = Date.now() - t0;
+  const checks = new Checks();
+  checks.eq(await channelInfo(B, ch, 'user_count,subscription_count'), { occupied: true, subscription_count: 2, user_count: 2 }, 'channel info on B after the kill');
+  await hooks.wait((e) => e.name === 'member_removed' && e.channel === ch && e.user_id === 'kate', 'member_removed webhook for kate');
+  await barrier(B, ch, [sw.events]);
+  checks.eq(sw.events.count((e) => e.event === 'pusher:member_removed'), 1, 'member_removed events on A');
+  console.log(`# member_removed for the killed node's user after ${took} ms (node_timeout ${NODE_TIMEOUT_MS} ms)`);
+  checks.done();
+});
+
+scenario('redis-restart', 'Redis down: local clients keep working, API answers 503; after restart the cluster works again', async ({ A, B, redis }) => {
+  const ch = `private-cl-rr-${RUN}`;
+  const pch = `presence-cl-rr-${RUN}`;
+  const a = await A.ctx.connected({ name: 'a@A', presence: { user_id: 'ann', user_info: {} } });
+  const a2 = await A.ctx.connected({ name: 'a2@A' });
+  const b = await B.ctx.connected({ name: 'b@B' });
+  const [sa, sa2, sb] = [await A.ctx.subscribe(a, ch), await A.ctx.subscribe(a2, ch), await B.ctx.subscribe(b, ch)];
+  await A.ctx.subscribe(a, pch);
+  await redis.kill();
+  const checks = new Checks();
+  // The API refuses (instead of delivering to this node only) with a retry hint.
+  const refused = await pollUntil(async () => {
+    const r = await sdkStatus(A.sdk.trigger(ch, 'during-outage', {}));
+    return r.status === 503 ? r : null;
+  }, '503 from the API while Redis is down');
+  checks.ok(/cluster_unavailable/.test(refused.body), `503 body names the cause: ${fmt(refused.body)}`);
+  const raw = await A.ctx.rawConnected({ name: 'probe@A' });
+  const { signedHttp } = await import('./harness.mjs');
+  const rh = await signedHttp(A.port, { method: 'GET', route: '/channels' });
+  checks.eq(rh.status, 503, 'GET /channels status during the outage');
+  checks.eq(rh.headers['retry-after'], '1', 'Retry-After header');
+  // Local clients keep working: client events between two sockets of node A.
+  sa.channel.trigger('client-local', { ok: true });
+  await sa2.events.waitFor((e) => e.event === 'client-local', 'client event between local clients during the outage');
+  raw.send({ event: 'pusher:ping', data: {} });
+  await raw.frames.waitFor((f) => f.frame.event === 'pusher:pong', 'pong during the outage');
+  // Restart: nodes reconnect (backoff), resubscribe and re-assert their state.
+  await redis.start();
+  await waitReady(A);
+  await waitReady(B);
+  await A.sdk.trigger(ch, 'after-restart', { n: 2 });
+  const ev = await sb.events.waitFor((e) => e.event === 'after-restart', 'after-restart on B');
+  checks.eq(ev.data, { n: 2 }, 'event through A after the restart, on B');
+  // Redis lost everything; A re-asserted its subscriptions and presence members.
+  checks.eq(await channelInfo(B, ch), { occupied: true, subscription_count: 3 }, 'subscription_count on B after the restart');
+  const users = (await (await B.sdk.get({ path: `/channels/${pch}/users` })).json()).users.map((u) => u.id);
+  checks.eq(users, ['ann'], 'presence users on B after the restart');
+  const metrics = await new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: A.server.metricsPort, path: '/metrics' }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  const outages = /pushcore_horizontal_adapter_outages_total\{[^}]*\} (\d+)/.exec(metrics);
+  checks.ok(outages && Number(outages[1]) >= 1, `outage counted in metrics (${outages && outages[1]})`);
+  checks.ok(/sockudo_horizontal_adapter_sent_requests\{[^}]*\} [1-9]/.test(metrics), 'sent_requests metric');
+  checks.done();
+});
+
+// ---------------------------------------------------------------- runner
+
+async function main() {
+  const redis = new Redis(args.redis, await freePort());
+  const hooks = new HookReceiver();
+  let failed = 0;
+  const all = scenarios.filter((s) => !args.only || args.only.includes(s.name));
+  console.log(`1..${all.length}`);
+  try {
+    await redis.start();
+    console.log(`# redis-server on 127.0.0.1:${redis.port}`);
+    await hooks.start();
+    const cfg = nodeConfig(redis.port, hooks.port, `pc-${RUN}`);
+    const [A, B, C] = [await startNode('A', cfg), await startNode('B', cfg), await startNode('C', cfg)];
+    for (const n of [A, B, C]) await waitReady(n);
+    const env = { A, B, C, redis, hooks, hookPort: hooks.port, deadPort: await freePort() };
+    let i = 0;
+    for (const s of all) {
+      i++;
+      try {
+        await withTimeout(s.fn(env), s.timeoutMs, `scenario ${s.name}`);
+        console.log(`ok ${i} - ${s.name}: ${s.title}`);
+      } catch (e) {
+        failed++;
+        console.log(`not ok ${i} - ${s.name}: ${s.title}\n  # ${String(e.message).split('\n').join('\n  # ')}`);
+        for (const n of Object.values(nodes)) {
+          console.log(`  # --- node ${n.name} stderr (tail) ---`);
+          for (const line of n.server.stderrTail.slice(-25)) console.log(`  #   ${line}`);
+        }
+      }
+      for (const n of Object.values(nodes)) await n.ctx.close();
+    }
+  } catch (e) {
+    failed++;
+    console.log(`not ok - setup: ${e.message}`);
+  } finally {
+    await Promise.all(Object.values(nodes).map((n) => n.server.stop().catch(() => {})));
+    await redis.kill();
+    hooks.stop();
+  }
+  console.log(failed ? `# ${failed} failed` : '# all passed');
+  process.exit(failed ? 1 : 0);
+}
+
+process.on('unhandledRejection', (e) => console.log(`# (late rejection ignored: ${e && e.message ? e.message : fmt(e)})`));
+main();

@@ -1,0 +1,175 @@
+// Pure parts of the Redis adapter (docs/CLUSTER.md): redis:// URLs, the `adapter` config
+// section and its env overrides, and the cross-node envelope.
+
+#include <doctest/doctest.h>
+
+#include <map>
+#include <string>
+
+#include "server/cluster_codec.hpp"
+#include "server/config.hpp"
+
+using server::ConfigError;
+using server::parse_redis_url;
+namespace cluster = server::cluster;
+
+namespace {
+
+std::map<std::string, std::string>& fake_env() {
+  static std::map<std::string, std::string> env;
+  return env;
+}
+
+std::optional<std::string> lookup(std::string_view name) {
+  auto it = fake_env().find(std::string(name));
+  if (it == fake_env().end()) return std::nullopt;
+  return it->second;
+}
+
+server::Config parse(const std::string& json) {
+  std::vector<std::string> warnings;
+  return server::parse_config(json, &lookup, warnings);
+}
+
+}  // namespace
+
+TEST_CASE("redis url: defaults, host, port, db") {
+  const auto u = parse_redis_url("redis://example.org");
+  CHECK(u.host == "example.org");
+  CHECK(u.port == 6379);
+  CHECK(u.db == 0);
+  CHECK(u.password.empty());
+  CHECK(u.username.empty());
+
+  const auto v = parse_redis_url("redis://127.0.0.1:6380/3");
+  CHECK(v.host == "127.0.0.1");
+  CHECK(v.port == 6380);
+  CHECK(v.db == 3);
+
+  CHECK(parse_redis_url("redis://h/").db == 0);
+  CHECK(parse_redis_url("redis://h:1/0?timeout=1").db == 0);
+}
+
+TEST_CASE("redis url: credentials") {
+  const auto a = parse_redis_url("redis://:s3cret@127.0.0.1:6379/0");
+  CHECK(a.username.empty());
+  CHECK(a.password == "s3cret");
+  CHECK(a.host == "127.0.0.1");
+
+  const auto b = parse_redis_url("redis://alice:pa%40ss%3A@h:1");
+  CHECK(b.username == "alice");
+  CHECK(b.password == "pa@ss:");
+  CHECK(b.host == "h");
+  CHECK(b.port == 1);
+
+  // A bare userinfo is the password (Redis < 6 AUTH); an unescaped '@' in it still works.
+  CHECK(parse_redis_url("redis://secret@h").password == "secret");
+  CHECK(parse_redis_url("redis://:a@b@h").password == "a@b");
+}
+
+TEST_CASE("redis url: IPv6") {
+  const auto u = parse_redis_url("redis://[::1]:7000/2");
+  CHECK(u.host == "::1");
+  CHECK(u.port == 7000);
+  CHECK(u.db == 2);
+  CHECK(parse_redis_url("redis://[::1]").port == 6379);
+}
+
+TEST_CASE("redis url: invalid") {
+  for (const char* bad :
+       {"", "http://h", "rediss://h", "redis://", "redis://:pw@", "redis://h:", "redis://h:0",
+        "redis://h:65536", "redis://h:12ab", "redis://h/x", "redis://h/-1", "redis://[::1",
+        "redis://[::1]x", "redis://h:99999999999"}) {
+    CAPTURE(bad);
+    CHECK_THROWS_AS(parse_redis_url(bad), ConfigError);
+  }
+}
+
+TEST_CASE("adapter config: defaults are local") {
+  fake_env().clear();
+  const auto c = parse("{}");
+  CHECK(c.adapter.driver == "local");
+  CHECK(c.adapter.redis_prefix == "pushcore");
+}
+
+TEST_CASE("adapter config: redis section") {
+  fake_env().clear();
+  const auto c = parse(R"({"adapter":{"driver":"redis","redis":{"url":"redis://:pw@h:1/2",
+      "prefix":"px","requests_timeout":1500,"heartbeat_interval_ms":100,"node_timeout_ms":900}}})");
+  CHECK(c.adapter.driver == "redis");
+  CHECK(c.adapter.redis_url == "redis://:pw@h:1/2");
+  CHECK(c.adapter.redis_prefix == "px");
+  CHECK(c.adapter.request_timeout.count() == 1500);
+  CHECK(c.adapter.heartbeat_interval.count() == 100);
+  CHECK(c.adapter.node_timeout.count() == 900);
+}
+
+TEST_CASE("adapter config: errors name the key") {
+  fake_env().clear();
+  auto message = [](const std::string& json) {
+    try {
+      (void)parse(json);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  CHECK(message(R"({"adapter":{"driver":"nats"}})").find("adapter.driver") != std::string::npos);
+  CHECK(message(R"({"adapter":{"redis":{"url":"http://x"}}})").find("adapter.redis.url") !=
+        std::string::npos);
+  CHECK(message(R"({"adapter":{"redis":{"heartbeat_interval_ms":1000,"node_timeout_ms":1000}}})")
+            .find("node_timeout_ms") != std::string::npos);
+}
+
+TEST_CASE("adapter config: env overrides") {
+  fake_env() = {{"ADAPTER_DRIVER", "redis"}, {"REDIS_URL", "redis://10.0.0.1:7000/1"}};
+  const auto c = parse("{}");
+  CHECK(c.adapter.driver == "redis");
+  CHECK(c.adapter.redis_url == "redis://10.0.0.1:7000/1");
+  fake_env() = {{"ADAPTER_DRIVER", "memcached"}};
+  CHECK_THROWS_AS(parse("{}"), ConfigError);
+  fake_env() = {{"REDIS_URL", "nope"}};
+  CHECK_THROWS_AS(parse("{}"), ConfigError);
+  fake_env().clear();
+}
+
+TEST_CASE("envelope: round trip, binary-safe fields") {
+  cluster::Envelope e{cluster::MsgType::event,
+                      "node1",
+                      "app-id",
+                      "private-ch",
+                      std::string("{\"event\":\"x\",\"data\":\"a:1\\u0000\"}") + '\0' + "tail",
+                      "123.456"};
+  const std::string bytes = cluster::encode(e);
+  const auto d = cluster::decode(bytes);
+  REQUIRE(d.has_value());
+  CHECK(*d == e);
+
+  for (auto t :
+       {cluster::MsgType::member, cluster::MsgType::terminate, cluster::MsgType::watchlist}) {
+    cluster::Envelope f{t, "n", "a", "user-1", "", ""};
+    const auto g = cluster::decode(cluster::encode(f));
+    REQUIRE(g.has_value());
+    CHECK(*g == f);
+  }
+}
+
+TEST_CASE("envelope: the exact wire shape (the Lua scripts build the same)") {
+  const cluster::Envelope e{cluster::MsgType::member, "n1", "app", "presence-x", "{}", ""};
+  CHECK(cluster::encode(e) == "pc11:M2:n13:app10:presence-x2:{}0:");
+}
+
+TEST_CASE("envelope: malformed input is rejected") {
+  const std::string good = cluster::encode({cluster::MsgType::event, "n", "a", "c", "p", "s"});
+  REQUIRE(cluster::decode(good).has_value());
+  CHECK_FALSE(cluster::decode("").has_value());
+  CHECK_FALSE(cluster::decode("pc2" + good.substr(3)).has_value());
+  CHECK_FALSE(cluster::decode(good + "x").has_value());                       // trailing bytes
+  CHECK_FALSE(cluster::decode(good.substr(0, good.size() - 1)).has_value());  // truncated
+  CHECK_FALSE(cluster::decode("pc11:X1:n1:a1:c1:p1:s").has_value());          // unknown type
+  CHECK_FALSE(cluster::decode("pc12:EE1:n1:a1:c1:p1:s").has_value());         // type too long
+  CHECK_FALSE(cluster::decode("pc11:E1:n1:a1:c1:p").has_value());             // field missing
+  CHECK_FALSE(cluster::decode("pc1:E1:n1:a1:c1:p1:s").has_value());           // no length
+  CHECK_FALSE(cluster::decode("pc199999999999:E").has_value());               // absurd length
+  CHECK_FALSE(cluster::decode("pc11:E1:n1:a1:c999:p1:s").has_value());        // length past the end
+}
