@@ -355,6 +355,11 @@ void Coordinator::drain(bool exact) {
       expected += static_cast<std::uint64_t>(pub_->acked()[ch]) * pop_.stable_on(ch);
     }
   }
+  // Deliveries have stopped once nothing arrived for a quiet period. With a known total the
+  // wait ends as soon as it is reached, so a long quiet period only costs time when something
+  // is missing; --check uses one long enough for starved child processes (--procs, a loaded
+  // machine, sanitizer builds) to report what is still in their sockets.
+  const std::uint64_t quiet_ns = (expected > 0 || o_.check) ? 2'000'000'000ULL : 400'000'000ULL;
   std::uint64_t last = shards_.delivered(), last_change = mono_ns();
   loop_.run_until(
       [&] {
@@ -364,7 +369,7 @@ void Coordinator::drain(bool exact) {
           last = d;
           last_change = now;
         }
-        return (expected > 0 && d >= expected) || now - last_change > 400'000'000ULL;
+        return (expected > 0 && d >= expected) || now - last_change > quiet_ns;
       },
       o_.timeout);
 }

@@ -1,4 +1,16 @@
-# Sourced by the bench's CTest scripts. Needs SERVER (pushcore binary), HERE (bench/) and TMP.
+# Sourced by the bench's CTest scripts. Needs SERVER (pushcore binary) and HERE (bench/).
+# Makes a scratch directory TMP, removed on exit together with the server started last (SPID).
+TMP="$(mktemp -d)"
+SPID=""
+cleanup() {
+    if [ -n "$SPID" ] && kill -0 "$SPID" 2>/dev/null; then
+        kill "$SPID" 2>/dev/null || true
+        wait "$SPID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
 # start_server LOGFILE [ENV=VALUE...]: starts pushcore on port 0; sets SPID and PORT.
 start_server() {
     local log="$1"

@@ -12,17 +12,6 @@ SERVER="$1"
 BENCH="$2"
 DURATION="${3:-60}"
 HERE="$(cd "$(dirname "$0")" && pwd)"
-TMP="$(mktemp -d)"
-SPID=""
-cleanup() {
-    if [ -n "$SPID" ] && kill -0 "$SPID" 2>/dev/null; then
-        kill "$SPID" 2>/dev/null || true
-        wait "$SPID" 2>/dev/null || true
-    fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
 # shellcheck source=bench/server_lib.sh
 source "$HERE/server_lib.sh"
 start_server "$TMP/server.log"

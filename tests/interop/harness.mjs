@@ -6,104 +6,22 @@
 // group uses (lazily, with port 0 and metrics port 0, so nothing collides with a parallel run)
 // and stops them when the group is done.
 
-import { spawn } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { isDeepStrictEqual, inspect } from 'node:util';
 
 import PusherClient from 'pusher-js'; // Node build: encrypted channels included (bundles tweetnacl)
 import PusherServer from 'pusher';
 import WebSocket from 'ws';
 
+import { assert, assertEq, fmt, Inbox, PushcoreProcess, TimeoutError, WAIT_MS, withTimeout } from '../common/testkit.mjs';
+
 export const APP = { id: 'app-id', key: 'app-key', secret: 'app-secret' };
 export const SCENARIO_TIMEOUT_MS = 10_000; // per scenario
-export const WAIT_MS = 5_000; // default deadline for one awaited event
-const STARTUP_TIMEOUT_MS = 10_000;
 export const RUN = randomBytes(3).toString('hex'); // isolates channel names between runs on one server
 
 // ---------------------------------------------------------------- small async helpers
 
-export class TimeoutError extends Error {}
-
-export function withTimeout(promise, ms, label) {
-  let timer;
-  const t = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`timed out after ${ms} ms waiting for ${label}`)), ms);
-  });
-  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
-}
-
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// Collects items (events) and lets callers await one that matches, with a deadline.
-// Items that arrived before the wait started count too.
-export class Inbox {
-  constructor(name) {
-    this.name = name;
-    this.items = [];
-    this.waiters = [];
-  }
-  push(item) {
-    this.items.push(item);
-    for (const w of [...this.waiters]) {
-      if (w.pred(item)) {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        w.resolve(item);
-      }
-    }
-  }
-  filter(pred = () => true) {
-    return this.items.filter(pred);
-  }
-  count(pred = () => true) {
-    return this.items.filter(pred).length;
-  }
-  waitFor(pred = () => true, label = 'event', ms = WAIT_MS, { from = 0 } = {}) {
-    const found = this.items.slice(from).find(pred);
-    if (found !== undefined) return Promise.resolve(found);
-    let w;
-    const p = new Promise((resolve) => {
-      w = { pred, resolve };
-      this.waiters.push(w);
-    });
-    return withTimeout(p, ms, `${label} on ${this.name}`).finally(() => {
-      const i = this.waiters.indexOf(w);
-      if (i >= 0) this.waiters.splice(i, 1);
-    });
-  }
-}
-
-// Polls an async predicate until it returns a truthy value (bounded). For server state that has
-// no push notification (e.g. an unsubscribe being processed), observed through the HTTP API.
-export async function pollUntil(fn, label, ms = WAIT_MS, interval = 50) {
-  const deadline = Date.now() + ms;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new TimeoutError(`timed out after ${ms} ms polling for ${label} (last: ${fmt(last)})`);
-    await sleep(interval);
-  }
-}
-
-export function fmt(v) {
-  if (v instanceof Error) return v.message;
-  return inspect(v, { depth: 6, breakLength: Infinity });
-}
-
-export function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-export function assertEq(actual, expected, what) {
-  if (!isDeepStrictEqual(actual, expected)) throw new Error(`${what}: expected ${fmt(expected)}, got ${fmt(actual)}`);
-}
+export { assert, assertEq, fmt, Inbox, pollUntil, sleep, TimeoutError, WAIT_MS, withTimeout } from '../common/testkit.mjs';
 
 // Runs every check and throws one error listing all failures (so one server bug does not hide
 // the next assertion of the same scenario).
@@ -175,88 +93,22 @@ process.on('exit', () => {
   for (const s of liveServers) s.killNow();
 });
 
-export class ServerProcess {
+// pushcore for one group (tests/common/testkit.mjs does the work); `stderrTail` is its output.
+export class ServerProcess extends PushcoreProcess {
   constructor(bin, config, label = 'pushcore') {
-    this.bin = bin;
+    super(bin, label);
     this.config = config;
-    this.label = label;
-    this.stderrTail = [];
-    this.proc = null;
-    this.dir = null;
-    this.metricsPort = null;
+    this.stderrTail = this.tail;
   }
 
   async start() {
-    this.dir = mkdtempSync(join(tmpdir(), 'pushcore-interop-'));
-    const cfgPath = join(this.dir, 'config.json');
-    writeFileSync(cfgPath, JSON.stringify(this.config, null, 2));
-    this.proc = spawn(this.bin, ['--config', cfgPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     liveServers.add(this);
-    this.exited = new Promise((resolve) => this.proc.once('exit', (code, signal) => resolve({ code, signal })));
-    const wantMetrics = !!(this.config.metrics && this.config.metrics.enabled);
-    let onLine;
-    const ready = new Promise((resolve, reject) => {
-      let port = null;
-      let metricsDone = !wantMetrics;
-      const maybeDone = () => {
-        if (port !== null && metricsDone) resolve(port);
-      };
-      onLine = (line) => {
-        if (/\bmsg=listening\b/.test(line)) {
-          const m = /\bport=(\d+)\b/.exec(line);
-          if (!m) return reject(new Error(`listening line has no port=: ${line}`));
-          port = Number(m[1]);
-        } else if (/\bmsg=metrics_listening\b/.test(line)) {
-          const m = /\bport=(\d+)\b/.exec(line);
-          if (m) this.metricsPort = Number(m[1]);
-          metricsDone = true;
-        } else if (/\bmsg=metrics_listen_failed\b/.test(line)) {
-          metricsDone = true;
-        }
-        maybeDone();
-      };
-      this.proc.once('error', (e) => reject(new Error(`cannot spawn ${this.bin}: ${e.message}`)));
-      this.exited.then(({ code, signal }) => reject(new Error(`server exited during startup (code ${code}, signal ${signal})`)));
-    });
-    // The contract is stderr; stdout is read the same way (harmless, and drains the pipe).
-    const bufs = { stdout: '', stderr: '' };
-    for (const stream of ['stdout', 'stderr']) {
-      this.proc[stream].setEncoding('utf8');
-      this.proc[stream].on('data', (chunk) => {
-        bufs[stream] += chunk;
-        let nl;
-        while ((nl = bufs[stream].indexOf('\n')) >= 0) {
-          const line = bufs[stream].slice(0, nl);
-          bufs[stream] = bufs[stream].slice(nl + 1);
-          this.stderrTail.push(stream === 'stdout' ? `[stdout] ${line}` : line);
-          if (this.stderrTail.length > 200) this.stderrTail.shift();
-          onLine(line);
-        }
-      });
-    }
-    this.port = await withTimeout(ready, STARTUP_TIMEOUT_MS, 'the server\'s "msg=listening ... port=N" stderr line');
-    return this.port;
-  }
-
-  get running() {
-    return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
+    return super.start(this.config);
   }
 
   async stop() {
-    if (this.running) {
-      this.proc.kill('SIGTERM');
-      const t = setTimeout(() => this.proc.kill('SIGKILL'), 5_000);
-      await this.exited;
-      clearTimeout(t);
-    }
+    await super.stop();
     liveServers.delete(this);
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
-    this.dir = null;
-  }
-
-  // Synchronous last resort (process 'exit' handler).
-  killNow() {
-    if (this.running) this.proc.kill('SIGKILL');
   }
 }
 
