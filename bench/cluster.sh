@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Fan-out through a 2-node Redis cluster vs one node (docs/CLUSTER.md, bench/RESULTS.md).
-#   bench/cluster.sh BUILD_DIR [N] [RUNS]
+#   bench/cluster.sh BUILD_DIR [N] [RUNS] [JSON_FILE]
 # For each run: one node alone (the publisher and all N subscribers on it), then two nodes on a
 # fresh redis-server (publisher on node A, subscribers alternating A/B with --port2). Each
-# server is started fresh, WORKERS=1. Prints one JSON line per run (pushcore-bench --json).
+# server is started fresh, WORKERS=1. Appends one JSON line per run to JSON_FILE
+# (default cluster.jsonl); the human summary goes to stdout.
 set -euo pipefail
 build="${1:?usage: bench/cluster.sh BUILD_DIR [N] [RUNS]}"
 n="${2:-2000}"
 runs="${3:-3}"
+json="${4:-cluster.jsonl}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 server="$build/server/pushcore"
 bench="$build/bench/pushcore-bench"
@@ -41,7 +43,7 @@ start_node() {
   exit 1
 }
 
-common=(fanout -n "$n" -c 1 --max --inflight 32 -d 5 --warmup 1 --json)
+common=(fanout -n "$n" -c 1 --max --inflight 32 -d 5 --warmup 1 --json "$json")
 for r in $(seq 1 "$runs"); do
   read -r pid port < <(start_node "$tmp/single.log")
   "$bench" "${common[@]}" --port "$port" --server-pid "$pid" --label "single-n$n" -q

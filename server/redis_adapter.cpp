@@ -506,18 +506,24 @@ RedisAdapter::RedisAdapter(Hub& hub)
 
 RedisAdapter::~RedisAdapter() {
   net::post(ioc_, [this] {
+    stopping_ = true;  // no reconnect, no heartbeat: let the thread run out of work
     cmd_up_ = sub_up_ = synced_ = false;
     reconnect_timer_.cancel();
     heartbeat_timer_.cancel();
     connected_.store(false);
-    if (cmd_) cmd_->close();
-    if (sub_) sub_->close();
+    for (auto* c : {cmd_.get(), sub_.get()}) {
+      if (c != nullptr) {
+        c->lost = true;
+        c->close();
+      }
+    }
     work_.reset();
   });
   if (thread_.joinable()) thread_.join();
 }
 
 void RedisAdapter::connect() {
+  if (stopping_) return;
   cmd_up_ = sub_up_ = synced_ = false;
   auto make = [this](bool is_sub) -> std::shared_ptr<Conn> {
     auto c = std::make_shared<Conn>();
@@ -595,7 +601,7 @@ void RedisAdapter::on_conn_up(Conn& c) {
 }
 
 void RedisAdapter::on_conn_lost(Conn& c, std::string_view why) {
-  if (c.lost) return;
+  if (c.lost || stopping_) return;
   c.lost = true;
   if (&c != cmd_.get() && &c != sub_.get()) return;  // an older generation
   const bool was_connected = connected_.exchange(false);
@@ -622,6 +628,7 @@ void RedisAdapter::on_conn_lost(Conn& c, std::string_view why) {
 }
 
 void RedisAdapter::schedule_reconnect() {
+  if (stopping_) return;
   reconnect_timer_.expires_after(backoff_);
   backoff_ = std::min(backoff_ * 2, max_backoff);
   reconnect_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -679,6 +686,7 @@ void RedisAdapter::resync() {
 }
 
 void RedisAdapter::schedule_heartbeat() {
+  if (stopping_) return;
   heartbeat_timer_.expires_after(settings_.heartbeat_interval);
   heartbeat_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;

@@ -125,6 +125,7 @@ class RedisAdapter final : public Adapter {
   bool synced_ = false;         ///< RESYNC issued on the current command connection
   bool outage_logged_ = false;  ///< one log line per outage
   bool ever_connected_ = false;
+  bool stopping_ = false;  ///< the destructor began: no reconnects, no timers
   std::chrono::milliseconds backoff_{100};
   std::uint64_t synced_seq_ = 0;  ///< hooks up to this sequence are in the last RESYNC
   std::size_t pending_ = 0;       ///< commands awaiting their reply

@@ -512,7 +512,17 @@ async function main() {
     failed++;
     console.log(`not ok - setup: ${e.message}`);
   } finally {
-    await Promise.all(Object.values(nodes).map((n) => n.server.stop().catch(() => {})));
+    // SIGTERM: every node still up must exit by itself (the harness SIGKILLs after 5 s), with 0.
+    const alive = Object.values(nodes).filter((n) => n.server.running);
+    await Promise.all(alive.map((n) => n.server.stop().catch(() => {})));
+    for (const n of alive) {
+      const { code, signal } = await n.server.exited;
+      if (code !== 0) {
+        failed++;
+        console.log(`not ok - node ${n.name} did not shut down cleanly on SIGTERM (code ${code}, signal ${signal})`);
+        for (const line of n.server.stderrTail.slice(-10)) console.log(`  #   ${line}`);
+      }
+    }
     await redis.kill();
     hooks.stop();
   }
