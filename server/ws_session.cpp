@@ -288,10 +288,6 @@ void WsSession::on_readable(const boost::system::error_code& ec) {
     terminate();
     return;
   }
-  if (tls_) {
-    on_readable_tls();
-    return;
-  }
   auto& buf = worker_.scratch();
   // A few reads per wake-up at most, so one busy client cannot starve the others.
   for (int round = 0; round < 4; ++round) {
@@ -309,8 +305,17 @@ void WsSession::on_readable(const boost::system::error_code& ec) {
     }
     stats_->rx_bytes.fetch_add(n, std::memory_order_relaxed);
     last_activity_ = Clock::now();
-    process_bytes(buf.data(), n);
-    if (state_ == State::closed) return;
+    if (tls_) {
+      // The channel copies the ciphertext, so the scratch buffer is free for the plaintext.
+      if (!tls_->feed(buf.data(), n)) {
+        terminate();
+        return;
+      }
+      if (!decrypt_tls()) return;
+    } else {
+      process_bytes(buf.data(), n);
+      if (state_ == State::closed) return;
+    }
     if (n < buf.size()) break;
   }
   do_read();
@@ -319,33 +324,6 @@ void WsSession::on_readable(const boost::system::error_code& ec) {
 // ============================================================================================
 // TLS I/O: the same model with a TlsChannel between the socket and the frames
 // ============================================================================================
-
-void WsSession::on_readable_tls() {
-  auto& buf = worker_.scratch();
-  for (int round = 0; round < 4; ++round) {
-    boost::system::error_code rec;
-    const std::size_t n = socket_.read_some(net::buffer(buf), rec);
-    if (rec == net::error::would_block || rec == net::error::try_again) break;
-    if (rec) {
-      if (state_ == State::closing && rec == net::error::eof && !queue_.empty()) {
-        peer_closed_ = true;
-        return;
-      }
-      terminate();
-      return;
-    }
-    stats_->rx_bytes.fetch_add(n, std::memory_order_relaxed);
-    last_activity_ = Clock::now();
-    // The channel copies the ciphertext, so the scratch buffer is free for the plaintext.
-    if (!tls_->feed(buf.data(), n)) {
-      terminate();
-      return;
-    }
-    if (!decrypt_tls()) return;
-    if (n < buf.size()) break;
-  }
-  do_read();
-}
 
 bool WsSession::decrypt_tls() {
   auto& buf = worker_.scratch();

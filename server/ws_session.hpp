@@ -107,7 +107,6 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void queue_json(std::string_view json);
   void on_writable(const boost::system::error_code& ec);
   // ---- TLS variants of the I/O above ----
-  void on_readable_tls();
   /// Decrypts everything buffered in tls_ and processes it; false when the session stopped.
   bool decrypt_tls();
   void flush_tls();
