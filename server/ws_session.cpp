@@ -661,6 +661,12 @@ WsSession::Subscription* WsSession::find_subscription(std::string_view channel) 
   return nullptr;
 }
 
+void WsSession::add_subscription(const std::string& channel, std::string member_id, bool presence) {
+  stats_->subscriptions.fetch_add(1, std::memory_order_relaxed);
+  subscriptions_.push_back({channel, std::move(member_id), presence});
+  worker_.index_add(app_->index, channel, this);
+}
+
 void WsSession::handle_subscribe(std::string_view data_raw) {
   const App& app = *app_->app;
   auto sd = protocol::parse_subscribe_data(data_raw);
@@ -764,9 +770,7 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
         return;
       }
       if (existing == nullptr) {
-        stats_->subscriptions.fetch_add(1, std::memory_order_relaxed);
-        subscriptions_.push_back({channel, pd.value->user_id, true});
-        worker_.index_add(app_->index, channel, this);
+        add_subscription(channel, pd.value->user_id, true);
       }
       authorized_ = true;
       return;
@@ -810,9 +814,7 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
       return;
     }
     if (existing == nullptr) {
-      stats_->subscriptions.fetch_add(1, std::memory_order_relaxed);
-      subscriptions_.push_back({channel, pd.value->user_id, true});
-      worker_.index_add(app_->index, channel, this);
+      add_subscription(channel, pd.value->user_id, true);
     }
   } else {
     if (existing == nullptr) {
@@ -826,9 +828,7 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
       }
     }
     if (existing == nullptr) {
-      stats_->subscriptions.fetch_add(1, std::memory_order_relaxed);
-      subscriptions_.push_back({channel, std::string(), false});
-      worker_.index_add(app_->index, channel, this);
+      add_subscription(channel, std::string(), false);
     }
     reply = protocol::subscription_succeeded(channel);
   }

@@ -143,6 +143,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void notify_watchers(const std::string& user_id, bool online);
   void log_denied(AuthFailure why, std::string_view channel, std::string_view reason);
   [[nodiscard]] Subscription* find_subscription(std::string_view channel);
+  /// Records a new subscription on this thread: the session's list, the worker's fan-out index
+  /// and the app's counter (the registry is updated by the caller).
+  void add_subscription(const std::string& channel, std::string member_id, bool presence);
   /// Counts and (once per burst) logs an abuse event of this connection.
   void abuse(AbuseKind kind);
   /// The app's message_rate_limit: false when this inbound message must be dropped.
