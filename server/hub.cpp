@@ -185,7 +185,7 @@ Worker& Hub::worker_for(channels::ConnId id) noexcept {
   return *workers_[static_cast<std::size_t>(id >> 48) % workers_.size()];
 }
 
-std::string Hub::register_socket(channels::ConnId id) {
+protocol::SocketId Hub::register_socket(channels::ConnId id) {
   // Socket ids: two independent uniform integers in [0, 10^10] (protocol.md §1.4), from a
   // per-thread generator seeded by the OS CSPRNG; redrawn on the (rare) collision.
   thread_local std::mt19937_64 rng{[] {
@@ -193,24 +193,23 @@ std::string Hub::register_socket(channels::ConnId id) {
     std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd()};
     return std::mt19937_64(seq);
   }()};
-  std::uniform_int_distribution<std::uint64_t> dist(0, 10'000'000'000ULL);
+  std::uniform_int_distribution<std::uint64_t> dist(0, protocol::SocketId::max_part);
   std::lock_guard lock(state_mutex_);
   for (;;) {
-    std::string sid = std::to_string(dist(rng));
-    sid.push_back('.');
-    sid.append(std::to_string(dist(rng)));
+    const protocol::SocketId sid{dist(rng), dist(rng)};
     if (sockets_.emplace(sid, id).second) return sid;
   }
 }
 
-void Hub::unregister_socket(std::string_view socket_id) {
+void Hub::unregister_socket(const protocol::SocketId& socket_id) {
   std::lock_guard lock(state_mutex_);
-  auto it = sockets_.find(socket_id);
-  if (it != sockets_.end()) sockets_.erase(it);
+  sockets_.erase(socket_id);
 }
 
-std::optional<channels::ConnId> Hub::conn_of_socket_locked(std::string_view sid) const {
-  auto it = sockets_.find(sid);
+std::optional<channels::ConnId> Hub::conn_of_socket_locked(std::string_view text) const {
+  const auto sid = protocol::SocketId::parse(text);
+  if (!sid) return std::nullopt;
+  auto it = sockets_.find(*sid);
   if (it == sockets_.end()) return std::nullopt;
   return it->second;
 }

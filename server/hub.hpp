@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "channels/registry.hpp"
+#include "protocol/socket_id.hpp"
 #include "server/adapter.hpp"
 #include "server/config.hpp"
 #include "server/rate_limit.hpp"
@@ -116,10 +117,10 @@ class Hub {
   [[nodiscard]] channels::Registry& registry() noexcept { return registry_; }
 
   /// Registers a new connection and returns its unique pusher socket id. Locks state_mutex.
-  std::string register_socket(channels::ConnId id);
+  protocol::SocketId register_socket(channels::ConnId id);
   /// Forgets a socket id. Locks state_mutex.
-  void unregister_socket(std::string_view socket_id);
-  /// Looks a socket id up. Caller must hold state_mutex.
+  void unregister_socket(const protocol::SocketId& socket_id);
+  /// Looks a socket id (text, as a client or backend sent it) up. Caller must hold state_mutex.
   [[nodiscard]] std::optional<channels::ConnId> conn_of_socket_locked(std::string_view sid) const;
 
   // ---- fan-out -----------------------------------------------------------------------------
@@ -158,7 +159,7 @@ class Hub {
 
   std::mutex state_mutex_;
   channels::Registry registry_;
-  std::unordered_map<std::string, channels::ConnId, StringHash, std::equal_to<>> sockets_;
+  std::unordered_map<protocol::SocketId, channels::ConnId, protocol::SocketIdHash> sockets_;
 };
 
 /// Encodes a JSON text message as one unmasked WebSocket text frame.

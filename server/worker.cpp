@@ -1,6 +1,12 @@
 #include "server/worker.hpp"
 
+#include <sys/epoll.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
+#include <cerrno>
+#include <system_error>
 
 #include "server/ws_session.hpp"
 
@@ -13,12 +19,19 @@ constexpr std::size_t scratch_bytes = 64 * 1024;
 // Sweep period: the resolution of activity/pong/auth/close deadlines. Scanning even 20k
 // sessions costs tens of microseconds, so 4 Hz is cheap and keeps tiny test timeouts precise.
 constexpr auto sweep_interval = std::chrono::milliseconds(250);
+
+int make_epoll() {
+  const int fd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  return fd;
+}
 }  // namespace
 
 Worker::Worker(Hub& hub, std::size_t index)
     : hub_(hub),
       index_(index),
       work_(net::make_work_guard(ioc_)),
+      poll_fd_(ioc_, make_epoll()),
       sweep_timer_(ioc_),
       app_counters_(std::make_unique<AppCounters[]>(hub.app_capacity() + 1)),
       subs_(hub.app_capacity()),
@@ -33,6 +46,7 @@ void Worker::start() {
   thread_ = std::thread([this] {
     thread_id_ = std::this_thread::get_id();
     schedule_sweep();
+    arm_poll();
     ioc_.run();
   });
 }
@@ -50,17 +64,79 @@ channels::ConnId Worker::next_conn_id() noexcept {
   return (static_cast<channels::ConnId>(index_) << 48) | next_id_++;
 }
 
-void Worker::add_session(WsSession* s) {
-  sessions_.emplace(s->id(), s);
+void Worker::add_session(std::shared_ptr<WsSession> s) {
+  const auto id = s->id();
+  sessions_.emplace(id, std::move(s));
 }
 
 void Worker::remove_session(WsSession* s) {
-  sessions_.erase(s->id());
+  auto it = sessions_.find(s->id());
+  if (it == sessions_.end()) return;
+  graveyard_.push_back(std::move(it->second));
+  sessions_.erase(it);
+  if (!reap_posted_) {
+    reap_posted_ = true;
+    net::post(ioc_, [this] { reap(); });
+  }
+}
+
+void Worker::reap() {
+  // Harvested readiness events may still name a removed session: free it after their dispatch.
+  if (dispatch_pending_) {
+    net::post(ioc_, [this] { reap(); });
+    return;
+  }
+  reap_posted_ = false;
+  graveyard_.clear();
 }
 
 WsSession* Worker::find_session(channels::ConnId id) const noexcept {
   auto it = sessions_.find(id);
-  return it == sessions_.end() ? nullptr : it->second;
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+bool Worker::watch(int fd, WsSession* s) noexcept {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
+  ev.data.ptr = s;
+  return ::epoll_ctl(poll_fd_.native_handle(), EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+void Worker::unwatch(int fd) noexcept {
+  epoll_event ev{};
+  (void)::epoll_ctl(poll_fd_.native_handle(), EPOLL_CTL_DEL, fd, &ev);
+}
+
+void Worker::arm_poll() {
+  poll_fd_.async_wait(net::posix::stream_descriptor::wait_read,
+                      [this](const boost::system::error_code& ec) {
+                        if (ec) return;
+                        poll_ready();
+                      });
+}
+
+void Worker::poll_ready() {
+  // Harvest now, dispatch in a posted handler: it then runs after every handler that other
+  // threads posted before this harvest (e.g. a member_added decided before the subscribe that
+  // this harvest returns), the order Asio's own reactor gives its completions.
+  const int n =
+      ::epoll_wait(poll_fd_.native_handle(), events_.data(), static_cast<int>(events_.size()), 0);
+  if (n <= 0) {
+    arm_poll();
+    return;
+  }
+  dispatch_pending_ = true;
+  net::post(ioc_, [this, n] {
+    // Sessions closed since the harvest (or by an earlier event of the batch) are kept alive
+    // in graveyard_ until dispatch_pending_ is clear and ignore their events.
+    for (int i = 0; i < n; ++i) {
+      const epoll_event& ev = events_[static_cast<std::size_t>(i)];
+      static_cast<WsSession*>(ev.data.ptr)->on_io(ev.events);
+    }
+    dispatch_pending_ = false;
+    // Asio re-arms with EPOLL_CTL_MOD, which reports the set again at once if events are left.
+    arm_poll();
+  });
 }
 
 void Worker::index_add(std::size_t app_index, std::string_view channel, WsSession* s) {
@@ -115,7 +191,7 @@ void Worker::flush_dirty() {
 void Worker::close_all_for_shutdown() {
   std::vector<WsSession*> all;
   all.reserve(sessions_.size());
-  for (auto& [id, s] : sessions_) all.push_back(s);
+  for (auto& [id, s] : sessions_) all.push_back(s.get());
   for (WsSession* s : all) s->close_with_error(4200, "Server shutting down");
 }
 
@@ -123,7 +199,7 @@ void Worker::close_app_sessions(std::size_t app_index, std::uint16_t code,
                                 const std::string& message) {
   std::vector<WsSession*> victims;
   for (auto& [id, s] : sessions_) {
-    if (s->app_index() == app_index) victims.push_back(s);
+    if (s->app_index() == app_index) victims.push_back(s.get());
   }
   for (WsSession* s : victims) s->close_with_error(code, message);
 }
@@ -144,11 +220,12 @@ void Worker::sweep() {
     std::lock_guard lock(hub_.state_mutex());
     (void)hub_.registry().purge_expired(now);
   }
-  // Sessions may leave the table during on_sweep (close): iterate over a snapshot of ids.
-  std::vector<std::shared_ptr<WsSession>> snapshot;
+  // Sessions may leave the table during on_sweep (close): iterate over a snapshot. A removed
+  // session stays alive in graveyard_ until this handler returns.
+  std::vector<WsSession*> snapshot;
   snapshot.reserve(sessions_.size());
-  for (auto& [id, s] : sessions_) snapshot.push_back(s->shared_from_this());
-  for (auto& s : snapshot) s->on_sweep(now);
+  for (auto& [id, s] : sessions_) snapshot.push_back(s.get());
+  for (WsSession* s : snapshot) s->on_sweep(now);
 }
 
 }  // namespace server

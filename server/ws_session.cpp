@@ -1,7 +1,16 @@
 #include "server/ws_session.hpp"
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <span>
 
 #include "auth/signature.hpp"
@@ -45,22 +54,33 @@ std::string format_kb(double kb) {
   return buf;
 }
 
+bool would_block(int err) {
+  return err == EAGAIN || err == EWOULDBLOCK;
+}
+
+/// Takes the descriptor out of Asio's reactor: from here on the worker's epoll set watches it.
+int release_fd(tcp::socket& socket) {
+  boost::system::error_code ec;
+  const int fd = socket.is_open() ? socket.release(ec) : -1;
+  return ec ? -1 : fd;
+}
+
 }  // namespace
 
 WsSession::WsSession(Worker& worker, tcp::socket socket, std::unique_ptr<TlsChannel> tls)
     : worker_(worker),
       hub_(worker.hub()),
-      socket_(std::move(socket)),
+      fd_(release_fd(socket)),
       tls_(std::move(tls)),
       queue_(hub_.config().send_queue_max_bytes, hub_.config().send_queue_max_messages) {}
 
 WsSession::~WsSession() {
-  // Normally terminate() already ran; this covers teardown paths that dropped the last
-  // reference without it (nothing pending), so indexes never keep a dangling pointer.
+  // Normally terminate() already ran. The worker owns started sessions, so otherwise this is the
+  // worker's teardown (or a session that never started): just release the socket.
   if (state_ != State::closed && !hub_.tearing_down.load(std::memory_order_relaxed)) {
     leave_everything();
-    if (id_ != 0) worker_.remove_session(this);
   }
+  if (fd_ >= 0) ::close(fd_);
 }
 
 // ============================================================================================
@@ -68,16 +88,20 @@ WsSession::~WsSession() {
 // ============================================================================================
 
 void WsSession::start(UpgradeInfo info, std::string_view leftover) {
-  boost::system::error_code ec;
-  socket_.non_blocking(true, ec);
-  socket_.set_option(tcp::no_delay(true), ec);
-  if (const std::uint64_t kb = hub_.config().send_socket_buffer_kb; kb != 0) {
-    socket_.set_option(net::socket_base::send_buffer_size(static_cast<int>(kb * 1024)), ec);
+  if (fd_ >= 0) {
+    const int flags = ::fcntl(fd_, F_GETFL, 0);
+    if (flags >= 0) (void)::fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
+    const int one = 1;
+    (void)::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (const std::uint64_t kb = hub_.config().send_socket_buffer_kb; kb != 0) {
+      const int bytes = static_cast<int>(kb * 1024);
+      (void)::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+    }
   }
   remote_ = std::move(info.remote);
   ip_tracked_ = info.ip_tracked;
   id_ = worker_.next_conn_id();
-  worker_.add_session(this);
+  worker_.add_session(shared_from_this());
   worker_.counters().connections_opened.fetch_add(1, std::memory_order_relaxed);
   stats_ = &worker_.app_counters(hub_.app_capacity());
 
@@ -135,10 +159,10 @@ void WsSession::start(UpgradeInfo info, std::string_view leftover) {
       counted_ = true;
       accepted_ = true;
       stats_->new_connections.fetch_add(1, std::memory_order_relaxed);
-      socket_id_ = hub_.register_socket(id_);
+      sid_ = hub_.register_socket(id_);
       registered_ = true;
       queue_json(protocol::connection_established(
-          socket_id_, static_cast<std::uint64_t>(cfg.activity_timeout.count())));
+          socket_id(), static_cast<std::uint64_t>(cfg.activity_timeout.count())));
     }
   }
 
@@ -150,7 +174,9 @@ void WsSession::start(UpgradeInfo info, std::string_view leftover) {
   }
   // TLS records that arrived with the upgrade request are already inside the channel.
   if (tls_ && state_ != State::closed && tls_->has_buffered_input() && !decrypt_tls()) return;
-  do_read();
+  if (state_ == State::closed) return;
+  // Edge-triggered: bytes already waiting in the socket are reported at once.
+  if (fd_ < 0 || !worker_.watch(fd_, this)) terminate();
 }
 
 // ============================================================================================
@@ -184,8 +210,8 @@ void WsSession::shed_slow_consumer() {
   queue_.drop_unstarted();
   worker_.counters().slow_consumers_closed.fetch_add(1, std::memory_order_relaxed);
   net::post(worker_.ioc(), [self = shared_from_this()] {
-    log::warn("slow_consumer_closed",
-              {{"app_id", self->app_ ? self->app_->app->id : ""}, {"socket_id", self->socket_id_}});
+    log::warn("slow_consumer_closed", {{"app_id", self->app_ ? self->app_->app->id : ""},
+                                       {"socket_id", self->socket_id()}});
     self->over_budget_ = false;
     self->close_with_error(4100, "Over capacity");
   });
@@ -218,32 +244,31 @@ void WsSession::flush() {
     flush_tls();
     return;
   }
-  std::array<net::const_buffer, max_gather> bufs;
+  std::array<iovec, max_gather> iov;
   while (!queue_.empty()) {
     // Gather everything queued (up to max_gather frames) into one non-blocking write.
     const std::size_t n = std::min(queue_.size(), max_gather);
     const std::string& front = queue_.at(0);
-    bufs[0] =
-        net::buffer(front.data() + queue_.front_offset(), front.size() - queue_.front_offset());
-    for (std::size_t i = 1; i < n; ++i) bufs[i] = net::buffer(queue_.at(i));
-    boost::system::error_code ec;
-    const std::size_t written =
-        socket_.write_some(std::span<const net::const_buffer>(bufs.data(), n), ec);
-    if (ec == net::error::would_block || ec == net::error::try_again) {
-      // Backpressure: wait until the kernel buffer drains, then continue. A queue over budget
-      // now belongs to a consumer that does not keep up.
-      if (state_ == State::open && !over_budget_ && queue_.over_budget(1)) shed_slow_consumer();
-      write_waiting_ = true;
-      socket_.async_wait(tcp::socket::wait_write,
-                         [self = shared_from_this()](const boost::system::error_code& e) {
-                           self->on_writable(e);
-                         });
-      return;
+    iov[0] = {const_cast<char*>(front.data()) + queue_.front_offset(),
+              front.size() - queue_.front_offset()};
+    for (std::size_t i = 1; i < n; ++i) {
+      const std::string& f = queue_.at(i);
+      iov[i] = {const_cast<char*>(f.data()), f.size()};
     }
-    if (ec) {
+    msghdr msg{};
+    msg.msg_iov = iov.data();
+    msg.msg_iovlen = n;
+    const ssize_t rc = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+    if (rc < 0) {
+      if (errno == EINTR) continue;
+      if (would_block(errno)) {
+        wait_writable();
+        return;
+      }
       terminate();
       return;
     }
+    const auto written = static_cast<std::size_t>(rc);
     stats_->tx_bytes.fetch_add(written, std::memory_order_relaxed);
     stats_->ws_messages_sent.fetch_add(queue_.consume(written), std::memory_order_relaxed);
   }
@@ -253,49 +278,45 @@ void WsSession::flush() {
     if (peer_closed_) {
       terminate();
     } else {
-      boost::system::error_code ec;
-      socket_.shutdown(tcp::socket::shutdown_send, ec);
+      (void)::shutdown(fd_, SHUT_WR);
     }
   }
 }
 
-void WsSession::on_writable(const boost::system::error_code& ec) {
-  write_waiting_ = false;
+void WsSession::wait_writable() {
+  // Backpressure: wait until the kernel buffer drains, then continue. A queue over budget now
+  // belongs to a consumer that does not keep up.
+  if (state_ == State::open && !over_budget_ && queue_.over_budget(1)) shed_slow_consumer();
+  write_waiting_ = true;
+}
+
+void WsSession::on_io(std::uint32_t events) {
   if (state_ == State::closed) return;
-  if (ec) {
-    terminate();
-    return;
+  // Edge-triggered: EPOLLOUT comes once after the kernel buffer was full and has room again
+  // (and along with other events, when it is simply writable: then nothing waits for it).
+  if (write_waiting_ && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0) {
+    write_waiting_ = false;
+    flush();
+    if (state_ == State::closed) return;
   }
-  flush();
+  if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0) read_ready();
 }
 
 // ============================================================================================
 // Read path
 // ============================================================================================
 
-void WsSession::do_read() {
-  if (read_waiting_ || state_ == State::closed) return;
-  read_waiting_ = true;
-  socket_.async_wait(
-      tcp::socket::wait_read,
-      [self = shared_from_this()](const boost::system::error_code& ec) { self->on_readable(ec); });
-}
-
-void WsSession::on_readable(const boost::system::error_code& ec) {
-  read_waiting_ = false;
-  if (state_ == State::closed) return;
-  if (ec) {
-    terminate();
-    return;
-  }
+void WsSession::read_ready() {
+  if (state_ == State::closed || peer_closed_) return;
   auto& buf = worker_.scratch();
-  // A few reads per wake-up at most, so one busy client cannot starve the others.
+  // Edge-triggered: read until a short read (the socket is drained; new bytes raise a new
+  // event), but a few full reads at most per turn, so one busy client cannot starve the others.
   for (int round = 0; round < 4; ++round) {
-    boost::system::error_code rec;
-    const std::size_t n = socket_.read_some(net::buffer(buf), rec);
-    if (rec == net::error::would_block || rec == net::error::try_again) break;
-    if (rec) {
-      if (state_ == State::closing && rec == net::error::eof && !queue_.empty()) {
+    const ssize_t rc = ::recv(fd_, buf.data(), buf.size(), 0);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc < 0 && would_block(errno)) return;
+    if (rc <= 0) {
+      if (state_ == State::closing && rc == 0 && !queue_.empty()) {
         // The peer finished sending while our close is still queued: let flush() finish it.
         peer_closed_ = true;
         return;
@@ -303,6 +324,7 @@ void WsSession::on_readable(const boost::system::error_code& ec) {
       terminate();  // EOF or reset: the peer is gone
       return;
     }
+    const auto n = static_cast<std::size_t>(rc);
     stats_->rx_bytes.fetch_add(n, std::memory_order_relaxed);
     last_activity_ = Clock::now();
     if (tls_) {
@@ -316,9 +338,15 @@ void WsSession::on_readable(const boost::system::error_code& ec) {
       process_bytes(buf.data(), n);
       if (state_ == State::closed) return;
     }
-    if (n < buf.size()) break;
+    if (n < buf.size()) return;
   }
-  do_read();
+  if (!read_again_) {
+    read_again_ = true;
+    net::post(worker_.ioc(), [self = shared_from_this()] {
+      self->read_again_ = false;
+      self->read_ready();
+    });
+  }
 }
 
 // ============================================================================================
@@ -354,22 +382,17 @@ bool WsSession::decrypt_tls() {
 
 bool WsSession::write_tls_out() {
   while (tls_->pending_out() > 0) {
-    boost::system::error_code ec;
-    const std::size_t written =
-        socket_.write_some(net::buffer(tls_->out_data(), tls_->pending_out()), ec);
-    if (ec == net::error::would_block || ec == net::error::try_again) {
-      if (state_ == State::open && !over_budget_ && queue_.over_budget(1)) shed_slow_consumer();
-      write_waiting_ = true;
-      socket_.async_wait(tcp::socket::wait_write,
-                         [self = shared_from_this()](const boost::system::error_code& e) {
-                           self->on_writable(e);
-                         });
-      return false;
-    }
-    if (ec) {
+    const ssize_t rc = ::send(fd_, tls_->out_data(), tls_->pending_out(), MSG_NOSIGNAL);
+    if (rc < 0) {
+      if (errno == EINTR) continue;
+      if (would_block(errno)) {
+        wait_writable();
+        return false;
+      }
       terminate();
       return false;
     }
+    const auto written = static_cast<std::size_t>(rc);
     tls_->consume_out(written);
     stats_->tx_bytes.fetch_add(written, std::memory_order_relaxed);
   }
@@ -395,8 +418,7 @@ void WsSession::flush_tls() {
       if (tls_->pending_out() > 0) {
         if (!write_tls_out()) return;
       }
-      boost::system::error_code ec;
-      socket_.shutdown(tcp::socket::shutdown_send, ec);
+      (void)::shutdown(fd_, SHUT_WR);
       return;
     }
     batch.clear();
@@ -422,11 +444,12 @@ void WsSession::process_bytes(std::uint8_t* data, std::size_t size) {
   // the carried partial frame and parse from there.
   std::uint8_t* p = data;
   std::size_t len = size;
-  const bool carried = !inbuf_.empty();
+  const bool carried = cold_ && !cold_->inbuf.empty();
   if (carried) {
-    inbuf_.append(reinterpret_cast<const char*>(data), size);
-    p = reinterpret_cast<std::uint8_t*>(inbuf_.data());
-    len = inbuf_.size();
+    std::string& in = cold_->inbuf;
+    in.append(reinterpret_cast<const char*>(data), size);
+    p = reinterpret_cast<std::uint8_t*>(in.data());
+    len = in.size();
   }
   const std::uint64_t max_payload = hub_.config().websocket_max_payload_kb * 1024;
   std::size_t off = 0;
@@ -445,7 +468,7 @@ void WsSession::process_bytes(std::uint8_t* data, std::size_t size) {
                                                     : AbuseKind::protocol_error);
         close_frame_only(1002, "Protocol error");
       }
-      inbuf_.clear();
+      if (cold_) cold_->inbuf.clear();
       return;
     }
     if (len - off < h.header_length + h.payload_length) break;
@@ -454,16 +477,17 @@ void WsSession::process_bytes(std::uint8_t* data, std::size_t size) {
     protocol::unmask(std::span<std::uint8_t>(payload, plen), h.mask, 0);
     off += h.header_length + plen;
     if (!on_frame(h, payload)) {
-      inbuf_.clear();
+      if (cold_) cold_->inbuf.clear();
       return;
     }
   }
   if (state_ == State::closed) return;
   if (carried) {
-    inbuf_.erase(0, off);
-    if (inbuf_.empty() && inbuf_.capacity() > 4096) inbuf_.shrink_to_fit();
+    std::string& in = cold_->inbuf;
+    in.erase(0, off);
+    if (in.empty() && in.capacity() > 4096) in.shrink_to_fit();
   } else if (off < len) {
-    inbuf_.assign(reinterpret_cast<const char*>(p + off), len - off);
+    cold().inbuf.assign(reinterpret_cast<const char*>(p + off), len - off);
   }
 }
 
@@ -500,16 +524,17 @@ bool WsSession::on_frame(const protocol::FrameHeader& h, std::uint8_t* payload) 
     }
     case Opcode::text:
     case Opcode::binary:
-      if (in_fragmented_) {
+      if (in_fragmented()) {
         abuse(AbuseKind::bad_fragmentation);
         close_frame_only(1002, "Expected continuation frame");
         return false;
       }
       if (state_ != State::open) return true;  // closing: discard data
       if (!h.fin) {
-        in_fragmented_ = true;
-        fragmented_opcode_ = h.opcode;
-        fragments_.assign(body);
+        Cold& c = cold();
+        c.in_fragmented = true;
+        c.fragmented_opcode = h.opcode;
+        c.fragments.assign(body);
         return true;
       }
       if (h.opcode == Opcode::text && !protocol::is_valid_utf8(body)) {
@@ -520,23 +545,24 @@ bool WsSession::on_frame(const protocol::FrameHeader& h, std::uint8_t* payload) 
       on_message(body);
       return state_ == State::open;
     case Opcode::continuation: {
-      if (!in_fragmented_) {
+      if (!in_fragmented()) {
         abuse(AbuseKind::bad_fragmentation);
         close_frame_only(1002, "Unexpected continuation frame");
         return false;
       }
+      Cold& c = *cold_;
       const std::uint64_t max_payload = hub_.config().websocket_max_payload_kb * 1024;
-      if (fragments_.size() + body.size() > max_payload) {
+      if (c.fragments.size() + body.size() > max_payload) {
         abuse(AbuseKind::message_too_big);
         close_frame_only(1009, "Message too big");
         return false;
       }
-      fragments_.append(body);
+      c.fragments.append(body);
       if (!h.fin) return true;
-      in_fragmented_ = false;
+      c.in_fragmented = false;
       std::string message;
-      message.swap(fragments_);
-      if (fragmented_opcode_ == Opcode::text && !protocol::is_valid_utf8(message)) {
+      message.swap(c.fragments);
+      if (c.fragmented_opcode == Opcode::text && !protocol::is_valid_utf8(message)) {
         abuse(AbuseKind::invalid_utf8);
         close_frame_only(1007, "Invalid UTF-8");
         return false;
@@ -552,7 +578,7 @@ bool WsSession::on_frame(const protocol::FrameHeader& h, std::uint8_t* payload) 
 
 void WsSession::abuse(AbuseKind kind) {
   worker_.abuse().note(kind, {{"app_id", app_ ? app_->app->id : std::string()},
-                              {"socket_id", socket_id_},
+                              {"socket_id", socket_id()},
                               {"remote", remote_}});
 }
 
@@ -648,7 +674,7 @@ void WsSession::log_denied(AuthFailure why, std::string_view channel, std::strin
   worker_.counters().auth_failed(why);
   // One structured line per denied attempt; never the auth string or the secret.
   log::warn("auth_denied", {{"app_id", app_->app->id},
-                            {"socket_id", socket_id_},
+                            {"socket_id", socket_id()},
                             {"channel", std::string(channel)},
                             {"reason", std::string(reason)},
                             {"remote", remote_}});
@@ -689,7 +715,7 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
     const std::string_view channel_data = kind.is_presence && sd.value->channel_data
                                               ? std::string_view(*sd.value->channel_data)
                                               : std::string_view{};
-    if (!auth::verify_channel_auth(app.key, app.secret, socket_id_, channel, channel_data,
+    if (!auth::verify_channel_auth(app.key, app.secret, socket_id(), channel, channel_data,
                                    *sd.value->auth)) {
       log_denied(AuthFailure::signature_invalid, channel, "invalid signature");
       send_error(4009, "Authentication error: Channel requires authentication");
@@ -700,7 +726,7 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
     // Server-to-user events are delivered to the user's signed-in sockets, not through a
     // subscription. pusher-js subscribes to its own #server-to-user-<id> after sign-in: accept
     // exactly that one (no state), reject every other '#' channel.
-    if (user_id_.empty() || channel != std::string(protocol::server_to_user_prefix) + user_id_) {
+    if (user_id().empty() || channel != std::string(protocol::server_to_user_prefix) + user_id()) {
       log_denied(AuthFailure::signature_invalid, channel, "server-to-user channel of another user");
       send_error(4009, "Authentication error: Cannot subscribe to another user's channel");
       return;
@@ -757,12 +783,12 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
                 reg.join_presence(app.id, channel, id_, pd.value->user_id, pd.value->user_info);
             hub_.adapter().subscription_changed(app_->index, channel, res.subscription_count);
             hub_.adapter().presence_joined(app_->index, channel, pd.value->user_id,
-                                           pd.value->user_info, socket_id_, res.member_added,
+                                           pd.value->user_info, socket_id(), res.member_added,
                                            std::move(done));
           }
         } else {
           hub_.adapter().presence_joined(app_->index, channel, pd.value->user_id,
-                                         pd.value->user_info, socket_id_, false, std::move(done));
+                                         pd.value->user_info, socket_id(), false, std::move(done));
         }
       }
       if (full) {
@@ -959,8 +985,8 @@ void WsSession::handle_client_event(std::string_view event, std::string_view cha
   }
   const Subscription* sub = find_subscription(channel);
   if (sub == nullptr) {
-    send_error(4301, "Client event error: Socket " + socket_id_ + " is not subscribed to channel " +
-                         std::string(channel));
+    send_error(4301, "Client event error: Socket " + socket_id() +
+                         " is not subscribed to channel " + std::string(channel));
     return;
   }
   std::optional<std::string_view> user_id;
@@ -971,7 +997,7 @@ void WsSession::handle_client_event(std::string_view event, std::string_view cha
     ev.channel = std::string(channel);
     ev.event = std::string(event);
     ev.data = data_raw.empty() ? std::string("null") : std::string(data_raw);
-    ev.socket_id = socket_id_;
+    ev.socket_id = socket_id();
     if (user_id) ev.user_id = std::string(*user_id);
     ev.time_ms = unix_ms();
     hub_.webhooks().emit(app_->index, std::move(ev));
@@ -979,7 +1005,7 @@ void WsSession::handle_client_event(std::string_view event, std::string_view cha
   // Relayed byte for byte to everyone else in the channel (V1 never echoes to the sender).
   hub_.adapter().broadcast_client_event(
       app_->index, channel,
-      make_text_frame(protocol::client_event(event, channel, data_raw, user_id)), id_, socket_id_,
+      make_text_frame(protocol::client_event(event, channel, data_raw, user_id)), id_, socket_id(),
       &worker_);
 }
 
@@ -999,7 +1025,7 @@ void WsSession::handle_signin(std::string_view data_raw) {
     send_error(ud.code, ud.message);
     return;
   }
-  if (!auth::verify_user_auth(app.key, app.secret, socket_id_, sd.value->user_data,
+  if (!auth::verify_user_auth(app.key, app.secret, socket_id(), sd.value->user_data,
                               sd.value->auth)) {
     log_denied(AuthFailure::signin_invalid, "", "invalid signin signature");
     send_error(4009, "Authentication error: Connection not authorized for signin.");
@@ -1048,11 +1074,11 @@ void WsSession::handle_signin(std::string_view data_raw) {
       }
     }
   }
-  user_id_ = ud.value->id;
+  cold().user_id = ud.value->id;
   authorized_ = true;
   queue_json(protocol::signin_success(sd.value->user_data));
   if (watch && !ud.value->watchlist.empty() && hub_.adapter().clustered()) {
-    auto done = [wk = &worker_, id = id_, uid = user_id_,
+    auto done = [wk = &worker_, id = id_, uid = user_id(),
                  ids = ud.value->watchlist](std::optional<std::vector<bool>> on) {
       net::post(wk->ioc(), [wk, id, uid, ids, on = std::move(on)] {
         if (WsSession* s = wk->find_session(id)) s->watchlist_ready(uid, ids, on);
@@ -1069,7 +1095,8 @@ void WsSession::handle_signin(std::string_view data_raw) {
 
 void WsSession::watchlist_ready(const std::string& user_id, const std::vector<std::string>& ids,
                                 const std::optional<std::vector<bool>>& online_flags) {
-  if (state_ != State::open || user_id_ != user_id) return;  // gone, or signed in again since
+  if (state_ != State::open || this->user_id() != user_id)
+    return;  // gone, or signed in again since
   std::vector<std::string> online, offline;
   if (online_flags) {
     for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -1163,7 +1190,7 @@ void WsSession::leave_everything() {
                                    id_, nullptr);
         }
       }
-      if (!user_id_.empty()) {
+      if (!user_id().empty()) {
         const auto res = reg.sign_out(app_->app->id, id_);
         if (res.went_offline && res.user_id && app_->app->enable_watchlist_events) {
           if (clustered) {
@@ -1177,7 +1204,7 @@ void WsSession::leave_everything() {
     for (const auto& s : subscriptions_) worker_.index_remove(app_->index, s.channel, this);
     stats_->unsubscriptions.fetch_add(subscriptions_.size(), std::memory_order_relaxed);
     subscriptions_.clear();
-    hub_.unregister_socket(socket_id_);
+    hub_.unregister_socket(sid_);
   }
   if (counted_) {
     counted_ = false;
@@ -1196,15 +1223,15 @@ void WsSession::terminate() {
   if (state_ == State::closed) return;
   state_ = State::closed;
   leave_everything();
-  boost::system::error_code ec;
-  socket_.shutdown(tcp::socket::shutdown_both, ec);
-  socket_.close(ec);  // pending waits complete with operation_aborted and drop their refs
+  if (fd_ >= 0) {
+    worker_.unwatch(fd_);
+    (void)::shutdown(fd_, SHUT_RDWR);
+    (void)::close(fd_);
+    fd_ = -1;
+  }
   tls_.reset();
   queue_.clear();
-  inbuf_.clear();
-  inbuf_.shrink_to_fit();
-  fragments_.clear();
-  fragments_.shrink_to_fit();
+  cold_.reset();
   worker_.remove_session(this);
   worker_.counters().connections_closed.fetch_add(1, std::memory_order_relaxed);
   if (accepted_) stats_->disconnections.fetch_add(1, std::memory_order_relaxed);

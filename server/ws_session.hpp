@@ -1,8 +1,10 @@
 #pragma once
 // A WebSocket connection after the HTTP upgrade. Beast parsed the upgrade request; from here on
 // this class owns RFC 6455 framing on the raw TCP socket:
-//  - reads: wait for readability, read non-blocking into the worker's scratch buffer, parse and
-//    unmask frames in place; only a partial frame is copied into the session (inbuf_);
+//  - the socket is a plain fd in the worker's edge-triggered epoll set (Worker::watch), not an
+//    Asio socket: readiness arrives through on_io();
+//  - reads: read non-blocking into the worker's scratch buffer until the socket is drained, parse
+//    and unmask frames in place; only a partial frame is copied into the session (Cold::inbuf);
 //  - writes: one bounded SendQueue of shared pre-encoded frames and a single writer that sends
 //    everything queued with one gathered non-blocking write, waiting only under backpressure.
 // Control frames (pong, close) go through the same writer. Timers are a per-worker sweep, so an
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "channels/registry.hpp"
+#include "protocol/socket_id.hpp"
 #include "protocol/ws_frame.hpp"
 #include "server/hub.hpp"
 #include "server/net.hpp"
@@ -66,11 +69,14 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   /// Called by the worker's flush pass.
   void flush();
+  /// Called by the worker's epoll pass: `events` is the epoll mask (EPOLLIN, EPOLLOUT, ...).
+  void on_io(std::uint32_t events);
   /// Called by the worker's sweep (about twice a second): pings, pong/auth/close deadlines.
   void on_sweep(Clock::time_point now);
 
   [[nodiscard]] channels::ConnId id() const noexcept { return id_; }
-  [[nodiscard]] const std::string& socket_id() const noexcept { return socket_id_; }
+  /// The pusher socket id as text ("" before the connection was accepted).
+  [[nodiscard]] std::string socket_id() const { return accepted_ ? sid_.str() : std::string(); }
   [[nodiscard]] bool is_open() const noexcept { return state_ == State::open; }
   /// The app slot of an accepted connection, or SIZE_MAX.
   [[nodiscard]] std::size_t app_index() const noexcept {
@@ -94,8 +100,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   };
 
   // ---- I/O ----
-  void do_read();
-  void on_readable(const boost::system::error_code& ec);
+  /// Reads until the socket is drained (or for a few rounds, then continues in a posted handler).
+  void read_ready();
+  /// The kernel send buffer is full: wait for EPOLLOUT (a consumer over budget is shed).
+  void wait_writable();
   void process_bytes(std::uint8_t* data, std::size_t size);
   /// Handles one complete frame; returns false when the session stopped reading.
   bool on_frame(const protocol::FrameHeader& h, std::uint8_t* payload);
@@ -105,7 +113,6 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void push_counted(const SharedFrame& frame);
   void shed_slow_consumer();
   void queue_json(std::string_view json);
-  void on_writable(const boost::system::error_code& ec);
   // ---- TLS variants of the I/O above ----
   /// Decrypts everything buffered in tls_ and processes it; false when the session stopped.
   bool decrypt_tls();
@@ -153,19 +160,19 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   Worker& worker_;
   Hub& hub_;
-  tcp::socket socket_;
+  int fd_ = -1;                      ///< the connection's socket (owned; non-blocking)
   std::unique_ptr<TlsChannel> tls_;  ///< null on the plain path
   AppRuntime* app_ = nullptr;
   channels::ConnId id_ = 0;
-  std::string socket_id_;
+  protocol::SocketId sid_;  ///< valid once accepted_
   std::string remote_;
   State state_ = State::handshake;
   AppCounters* stats_ = nullptr;  ///< this app's counters on this worker
   bool accepted_ = false;         ///< passed the §1.2 checks (connection_established sent)
   bool counted_ = false;          ///< counted in node/app connection totals
   bool registered_ = false;       ///< in the worker's session table and the hub's socket map
-  bool write_waiting_ = false;    ///< an async wait for writability is pending
-  bool read_waiting_ = false;     ///< an async wait for readability is pending
+  bool write_waiting_ = false;    ///< waiting for EPOLLOUT (the kernel buffer was full)
+  bool read_again_ = false;       ///< a posted read continuation is pending
   bool peer_closed_ = false;      ///< the peer's close frame arrived
   bool close_sent_ = false;       ///< our close frame is queued
   bool over_budget_ = false;      ///< a 4100 close is scheduled
@@ -173,13 +180,27 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   bool ping_outstanding_ = false;
 
   SendQueue queue_;
-  std::string inbuf_;      ///< a partial frame carried between reads (usually empty)
-  std::string fragments_;  ///< a fragmented message being reassembled (usually empty)
-  bool in_fragmented_ = false;
-  protocol::Opcode fragmented_opcode_ = protocol::Opcode::text;
+  /// State most connections never need, allocated on first use (saves ~90 B per idle
+  /// connection): partial frames, fragmented messages, the signed-in user.
+  struct Cold {
+    std::string inbuf;      ///< a partial frame carried between reads
+    std::string fragments;  ///< a fragmented message being reassembled
+    std::string user_id;    ///< signed-in user ("" = none)
+    bool in_fragmented = false;
+    protocol::Opcode fragmented_opcode = protocol::Opcode::text;
+  };
+  std::unique_ptr<Cold> cold_;
+  Cold& cold() {
+    if (!cold_) cold_ = std::make_unique<Cold>();
+    return *cold_;
+  }
+  [[nodiscard]] bool in_fragmented() const noexcept { return cold_ && cold_->in_fragmented; }
+  [[nodiscard]] const std::string& user_id() const noexcept {
+    static const std::string none;
+    return cold_ ? cold_->user_id : none;
+  }
 
   std::vector<Subscription> subscriptions_;
-  std::string user_id_;  ///< signed-in user ("" = none)
 
   Clock::time_point connected_at_{};
   Clock::time_point last_activity_{};
