@@ -1555,14 +1555,24 @@ std::string interpolate_env(std::string_view text, EnvLookup env) {
   std::string out;
   out.reserve(text.size());
   std::size_t i = 0;
+  bool no_close_left = false;  // no '}' after some "${": none after any later one either
   while (i < text.size()) {
-    if (text.compare(i, 3, "$${") == 0) {
+    // Copy up to the next '$' in one piece (linear in the input, also for hostile files).
+    const std::size_t dollar = text.find('$', i);
+    if (dollar == std::string_view::npos) {
+      out.append(text.substr(i));
+      break;
+    }
+    out.append(text.substr(i, dollar - i));
+    i = dollar;
+    if (text.substr(i, 3) == "$${") {
       out += "${";  // escape: a literal "${"
       i += 3;
       continue;
     }
-    if (text.compare(i, 2, "${") == 0) {
+    if (text.substr(i, 2) == "${" && !no_close_left) {
       const std::size_t close = text.find('}', i + 2);
+      if (close == std::string_view::npos) no_close_left = true;
       if (close != std::string_view::npos) {
         const std::string_view inner = text.substr(i + 2, close - i - 2);
         const std::size_t sep = inner.find(":-");
@@ -1589,7 +1599,7 @@ std::string interpolate_env(std::string_view text, EnvLookup env) {
         }
       }
     }
-    out += text[i];
+    out += '$';
     ++i;
   }
   return out;

@@ -223,16 +223,11 @@ TEST_CASE("config: the Sockudo sample config loads") {
   CHECK(c.cache_ttl == std::chrono::seconds(3600));
   // Each ignored Sockudo option is reported once, by path.
   CHECK(c.adapter.driver == "local");  // `adapter` is supported (docs/CLUSTER.md)
-  const std::vector<std::string> expected = {"unix_socket",
-                                             "app_manager.cache",
-                                             "cache.driver",
-                                             "cache.memory",
-                                             "metrics.prometheus",
-                                             "cors.credentials",
-                                             "cors.methods",
-                                             "cors.allowed_headers",
-                                             "http_api.accept_traffic",
-                                             "ssl.redirect_http"};
+  const std::vector<std::string> expected = {
+      "unix_socket",      "app_manager.cache",    "cache.driver",
+      "cache.memory",     "metrics.prometheus",   "cors.credentials",
+      "cors.methods",     "cors.allowed_headers", "http_api.accept_traffic",
+      "ssl.redirect_http"};
   REQUIRE(warnings.size() == expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     CAPTURE(warnings[i]);
@@ -515,6 +510,12 @@ TEST_CASE("config: ${VAR} interpolation") {
       {"${APP_KEY", "${APP_KEY"},          // unterminated
       {"$APP_KEY", "$APP_KEY"},
       {"plain", "plain"},
+      {"$", "$"},
+      {"$$", "$$"},
+      {"$$$${APP_KEY}", "$$${APP_KEY}"},
+      {"${not ${MISSING:-x}", "${not x"},      // the first "${" has no valid name
+      {"a ${b ${c $", "a ${b ${c $"},          // no '}' after the first "${"
+      {"${X ${APP_KEY}", "${X key-from-env"},  // invalid name, then a valid one
   };
   for (const Case& t : cases) {
     CAPTURE(t.text);
