@@ -1208,6 +1208,10 @@ void WsSession::leave_everything() {
   }
   if (counted_) {
     counted_ = false;
+    // Counted when the connection leaves (not when its socket closes, which can be a close
+    // handshake later) and before the gauge drops: a scrape that sees sockudo_connected fall
+    // also sees the disconnection.
+    stats_->disconnections.fetch_add(1, std::memory_order_relaxed);
     hub_.connections.fetch_sub(1, std::memory_order_relaxed);
     app_->connections.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -1234,7 +1238,6 @@ void WsSession::terminate() {
   cold_.reset();
   worker_.remove_session(this);
   worker_.counters().connections_closed.fetch_add(1, std::memory_order_relaxed);
-  if (accepted_) stats_->disconnections.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace server
