@@ -1080,6 +1080,10 @@ class Reader {
         out.channel_suffix = to_string(v, p);
       } else if (k == "channel_pattern") {
         out.channel_pattern = to_string(v, p);
+        if (out.channel_pattern.size() > WebhookFilter::max_pattern_length) {
+          fail(p, "a regular expression of at most " +
+                      std::to_string(WebhookFilter::max_pattern_length) + " characters");
+        }
         try {
           const std::regex compiled(out.channel_pattern, std::regex::ECMAScript);
           out.pattern_valid = true;

@@ -56,6 +56,9 @@ struct WebhookRetry {
 /// Channel filter of one webhook (protocol.md §10.3). Empty fields are not checked; every given
 /// condition must hold.
 struct WebhookFilter {
+  /// Longer patterns are refused at load: std::regex compiles (and matches) recursively, and a
+  /// pattern of some thousand characters overflows the stack (found by the config fuzz target).
+  static constexpr std::size_t max_pattern_length = 256;
   std::string channel_prefix;   ///< also Soketi's channel_name_starts_with
   std::string channel_suffix;   ///< also Soketi's channel_name_ends_with
   std::string channel_pattern;  ///< ECMAScript regex, searched anywhere in the name

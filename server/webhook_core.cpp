@@ -152,7 +152,9 @@ std::string_view channel_namespace(std::string_view channel) noexcept {
 }
 
 WebhookChannelFilter::WebhookChannelFilter(const WebhookFilter& filter) : config_(filter) {
-  if (!config_.channel_pattern.empty() && config_.pattern_valid) {
+  if (config_.channel_pattern.size() > WebhookFilter::max_pattern_length) {
+    config_.pattern_valid = false;  // refused by the config loader; never compiled here either
+  } else if (!config_.channel_pattern.empty() && config_.pattern_valid) {
     try {
       pattern_.emplace(config_.channel_pattern, std::regex::ECMAScript | std::regex::optimize);
     } catch (const std::regex_error&) {

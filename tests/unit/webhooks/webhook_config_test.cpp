@@ -201,6 +201,12 @@ TEST_CASE("webhook config: invalid values name the key") {
        "webhooks.max_concurrent_requests: ", "integer"},
       {R"({"webhooks":{"batching":{"enabled":"maybe"}}})",
        "webhooks.batching.enabled: ", "true or false"},
+      // std::regex compiles recursively: a long pattern overflowed the stack (config fuzzer).
+      {hook(R"("url":"http://h/","filter":{"channel_pattern":")" + std::string(257, 'a') + R"("})"),
+       path + ".filter.channel_pattern: ", "at most 256 characters"},
+      {hook(R"("url":"http://h/","filter":{"channel_pattern":")" + std::string(20000, '$') +
+            R"("})"),
+       path + ".filter.channel_pattern: ", "at most 256 characters"},
   };
   for (const Case& c : cases) {
     CAPTURE(c.json);

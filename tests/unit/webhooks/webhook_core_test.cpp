@@ -209,6 +209,9 @@ TEST_CASE("webhooks: channel filters") {
   invalid.pattern_valid = false;
   server::WebhookFilter invalid_unflagged;  // compiled again by the filter: still matches nothing
   invalid_unflagged.channel_pattern = "([";
+  server::WebhookFilter too_long;  // over max_pattern_length: never compiled, matches nothing
+  too_long.channel_pattern = std::string(server::WebhookFilter::max_pattern_length + 1, 'x');
+  const std::string long_name = too_long.channel_pattern;
   server::WebhookFilter ns;
   ns.channel_namespaces = {"chat", "game"};
   const std::vector<Case> cases = {
@@ -227,6 +230,7 @@ TEST_CASE("webhooks: channel filters") {
       {invalid, "([", false},
       {invalid, "x", false},
       {invalid_unflagged, "x", false},
+      {too_long, long_name.c_str(), false},
       {ns, "private-chat:1", true},
       {ns, "game:2", true},
       {ns, "other:1", false},
