@@ -321,7 +321,11 @@ TEST_CASE("webhooks delivery: an unreachable URL is counted as lost, nothing gro
       make_config(url, R"("retry":{"initial_interval_ms":10,"max_elapsed_time_ms":100})"));
   webhooks.start();
   webhooks.emit(0, event("channel_occupied", "a"));
-  REQUIRE(eventually([&] { return webhooks.stats().dropped_retries_exhausted == 1; }));
+  // The drop is counted before the queue slot is released: wait for both.
+  REQUIRE(eventually([&] {
+    const auto st = webhooks.stats();
+    return st.dropped_retries_exhausted == 1 && st.queue_depth == 0;
+  }));
   const auto s = webhooks.stats();
   CHECK(s.failed_requests >= 3);  // 0, 10, 30, 70 ms: four attempts fit in 100 ms
   CHECK(s.retried_requests == s.failed_requests - 1);
