@@ -31,6 +31,7 @@ struct Publisher::Conn final : Io {
   std::string in;
   std::vector<std::uint32_t> chans;  ///< channel of each event of the call in flight
   std::uint64_t t_sent = 0;
+  std::uint64_t t_idle = 0;  ///< when it last became ready (idle since)
   void on_io(std::uint32_t events) override { p->on_conn_io(*this, events); }
 };
 
@@ -220,6 +221,7 @@ void Publisher::on_response(Conn& c, int status, std::string_view body, bool clo
 }
 
 void Publisher::on_ready(Conn& c) {
+  c.t_idle = mono_ns();
   ready_.push_back(&c);
   if (running_) pump();
 }
@@ -270,6 +272,24 @@ void Publisher::issue(Conn& c) {
   loop_.mod(c.fd, EPOLLIN | EPOLLOUT, &c);
 }
 
+Publisher::Conn* Publisher::take_ready() {
+  // Like HTTP client pools: a connection idle for longer than servers commonly keep idle ones
+  // (Beast-based servers use their request deadline, e.g. 10 s) is closed rather than reused,
+  // so a call never races the server closing it (a lost call, counted as a failure).
+  constexpr std::uint64_t max_idle_ns = 4'000'000'000;
+  const std::uint64_t now = mono_ns();
+  while (!ready_.empty()) {
+    Conn* c = ready_.back();
+    ready_.pop_back();
+    if (now - c->t_idle <= max_idle_ns) return c;
+    c->st = HttpState::closed;
+    loop_.del(c->fd);
+    io::close(c->fd);
+    c->fd = -1;
+  }
+  return nullptr;
+}
+
 void Publisher::pump() {
   if (!running_) return;
   if (cfg_.max) {
@@ -277,8 +297,8 @@ void Publisher::pump() {
       if (c->st == HttpState::closed) open(*c);
     }
     while (!ready_.empty() && (!cfg_.may_publish || cfg_.may_publish())) {
-      Conn* c = ready_.back();
-      ready_.pop_back();
+      Conn* c = take_ready();
+      if (c == nullptr) break;
       issue(*c);
     }
     return;
@@ -288,8 +308,8 @@ void Publisher::pump() {
   auto due = static_cast<std::int64_t>(std::floor(elapsed * calls_per_s)) -
              static_cast<std::int64_t>(calls_issued_);
   while (due > 0 && !ready_.empty()) {
-    Conn* c = ready_.back();
-    ready_.pop_back();
+    Conn* c = take_ready();
+    if (c == nullptr) break;
     issue(*c);
     ++calls_issued_;
     --due;

@@ -74,6 +74,8 @@ class Publisher {
   void on_ready(Conn& c);
   void issue(Conn& c);
   void pump();
+  /// The most recently used ready connection, closing any idle for too long; null if none.
+  Conn* take_ready();
   void on_response(Conn& c, int status, std::string_view body, bool close);
 
   Loop& loop_;

@@ -1,9 +1,10 @@
 #include "server/http_session.hpp"
 
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <cstring>
 
-#include "auth/crypto.hpp"
 #include "server/http_api.hpp"
+#include "server/upgrade.hpp"
 #include "server/worker.hpp"
 #include "server/ws_session.hpp"
 
@@ -11,34 +12,6 @@ namespace server {
 
 namespace {
 constexpr std::size_t max_header_bytes = 16 * 1024;  // request line + headers
-
-bool parse_u8(std::string_view s) {
-  if (s.empty() || s.size() > 3) return false;
-  unsigned v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<unsigned>(c - '0');
-  }
-  return v <= 255;
-}
-
-// Value of query parameter `key` in `target` (raw, not decoded); nullopt when absent.
-std::optional<std::string_view> query_param(std::string_view target, std::string_view key) {
-  const auto q = target.find('?');
-  if (q == std::string_view::npos) return std::nullopt;
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    const auto amp = rest.find('&');
-    const std::string_view piece = rest.substr(0, amp);
-    const auto eq = piece.find('=');
-    if (piece.substr(0, eq) == key) {
-      return eq == std::string_view::npos ? std::string_view{} : piece.substr(eq + 1);
-    }
-    if (amp == std::string_view::npos) break;
-    rest = rest.substr(amp + 1);
-  }
-  return std::nullopt;
-}
 }  // namespace
 
 template <class Stream>
@@ -56,6 +29,19 @@ void HttpSession<Stream>::run() {
   } else {
     do_read();
   }
+}
+
+template <class Stream>
+void HttpSession<Stream>::preload(std::string_view bytes) {
+  auto dst = buffer_.prepare(bytes.size());
+  std::memcpy(dst.data(), bytes.data(), bytes.size());
+  buffer_.commit(bytes.size());
+}
+
+template <class Stream>
+void HttpSession<Stream>::reply(Response res, std::string origin) {
+  origin_ = std::move(origin);
+  send(std::move(res));
 }
 
 template <class Stream>
@@ -172,14 +158,8 @@ void HttpSession<Stream>::on_read(const boost::system::error_code& ec, std::size
   }
   Request req = parser_->release();
   const std::string_view target = req.target();
-  const std::string_view path = target.substr(0, target.find('?'));
-  const std::string& prefix = worker_.hub().config().path_prefix;
-  std::string_view ws_path = path;
-  if (!prefix.empty() && ws_path.substr(0, prefix.size()) == prefix) {
-    ws_path = ws_path.substr(prefix.size());
-  }
   // Every /app/... request is a WebSocket route: upgrade() answers 405 / 400 for non-upgrades.
-  if (ws_path.substr(0, 5) == "/app/") {
+  if (is_websocket_route(target.substr(0, target.find('?')), worker_.hub().config().path_prefix)) {
     upgrade(req);
     return;
   }
@@ -188,59 +168,20 @@ void HttpSession<Stream>::on_read(const boost::system::error_code& ec, std::size
 
 template <class Stream>
 void HttpSession<Stream>::upgrade(Request& req) {
-  Hub& hub = worker_.hub();
-  const unsigned version = req.version();
-  if (hub.draining.load()) {
-    send(http_api::error_response(http::status::service_unavailable, "service_unavailable",
-                                  "Server is shutting down", version, false));
+  UpgradeRequest up;
+  up.get = req.method() == http::verb::get;
+  up.is_upgrade = beast::websocket::is_upgrade(req);
+  up.http_version = req.version();
+  up.target = req.target();
+  up.key = req[http::field::sec_websocket_key];
+  up.version = req[http::field::sec_websocket_version];
+  up.origin = req[http::field::origin];
+  auto decision = decide_upgrade(worker_, up, remote());
+  if (auto* refusal = std::get_if<UpgradeResponse>(&decision)) {
+    send(std::move(*refusal));
     return;
   }
-  if (req.method() != http::verb::get) {
-    send(http_api::error_response(http::status::method_not_allowed, "invalid_input",
-                                  "WebSocket upgrade requires GET", version, false));
-    return;
-  }
-  const std::string_view key = req[http::field::sec_websocket_key];
-  if (!beast::websocket::is_upgrade(req) || key.empty() ||
-      req[http::field::sec_websocket_version] != "13") {
-    send(http_api::error_response(http::status::bad_request, "invalid_input",
-                                  "Invalid WebSocket upgrade request", version, false));
-    return;
-  }
-  const std::string_view target = req.target();
-  if (auto proto = query_param(target, "protocol"); proto && !parse_u8(*proto)) {
-    send(http_api::error_response(http::status::bad_request, "invalid_input",
-                                  "Invalid protocol version", version, false));
-    return;
-  }
-  std::string_view path = target.substr(0, target.find('?'));
-  const std::string& prefix = hub.config().path_prefix;
-  if (!prefix.empty() && path.substr(0, prefix.size()) == prefix) path = path.substr(prefix.size());
-
-  UpgradeInfo info;
-  info.app_key = std::string(path.substr(5));
-  info.origin = std::string(req[http::field::origin]);
-  info.accept_key = auth::websocket_accept_key(key);
-  info.remote = remote();
-
-  // Per-IP limits (off by default): the connect rate is refused before the upgrade with 429
-  // (protocol.md §1.1); the concurrent cap after it with 4100, like the node-wide cap.
-  IpLimiter& ips = hub.ip_limiter();
-  if (ips.enabled()) {
-    const auto r =
-        ips.on_connect(info.remote, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::steady_clock::now().time_since_epoch())
-                                        .count());
-    if (r.table_full) worker_.abuse().note(AbuseKind::ip_table_full, {{"remote", info.remote}});
-    if (r.verdict == IpLimiter::Verdict::rate_limited) {
-      worker_.abuse().note(AbuseKind::ip_connect_rate, {{"remote", info.remote}});
-      auto res = http_api::too_many_requests(r.rate, version, false);
-      send(std::move(res));
-      return;
-    }
-    info.ip_over_cap = r.verdict == IpLimiter::Verdict::over_cap;
-    info.ip_tracked = r.tracked;
-  }
+  UpgradeInfo info = std::move(std::get<UpgradeInfo>(decision));
 
   // Hand the socket (and any bytes read past the request) to the WebSocket session; it owns
   // its own deadlines from here on.

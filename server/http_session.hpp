@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 #include "server/net.hpp"
@@ -26,12 +27,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   template <class... Ctx>
   HttpSession(Worker& worker, tcp::socket socket, Ctx&... ctx)
       : worker_(worker), stream_(std::move(socket), ctx...) {}
-  void run();
-
- private:
   using Request = http::request<http::string_body>;
   using Response = http::response<http::string_body>;
 
+  void run();
+  /// Before run(): bytes of the connection that were already read (by the fast accept path);
+  /// they are parsed before anything else is read from the socket.
+  void preload(std::string_view bytes);
+  /// Instead of run(): answers with `res` (CORS for `origin`) and closes after it.
+  void reply(Response res, std::string origin);
+
+ private:
   static constexpr bool tls = !std::is_same_v<Stream, beast::tcp_stream>;
   [[nodiscard]] beast::tcp_stream& tcp() noexcept { return beast::get_lowest_layer(stream_); }
   void on_handshake(const boost::system::error_code& ec);

@@ -1,13 +1,13 @@
 #include "server/worker.hpp"
 
 #include <sys/epoll.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <system_error>
 
+#include "server/handshake.hpp"
+#include "server/listener.hpp"
 #include "server/ws_session.hpp"
 
 namespace server {
@@ -19,6 +19,15 @@ constexpr std::size_t scratch_bytes = 64 * 1024;
 // Sweep period: the resolution of activity/pong/auth/close deadlines. Scanning even 20k
 // sessions costs tens of microseconds, so 4 Hz is cheap and keeps tiny test timeouts precise.
 constexpr auto sweep_interval = std::chrono::milliseconds(250);
+
+// Readiness events carry a pointer with its kind in the low bits (every target is at least
+// 8-byte aligned). Sessions are untagged: the hot path needs no masking.
+enum Tag : std::uintptr_t { tag_session = 0, tag_listener = 1, tag_handshake = 2, tag_mask = 3 };
+static_assert(alignof(WsSession) >= 4 && alignof(Handshake) >= 4 && alignof(Listener) >= 4);
+
+void* tagged(void* p, Tag tag) noexcept {
+  return reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(p) | tag);
+}
 
 int make_epoll() {
   const int fd = ::epoll_create1(EPOLL_CLOEXEC);
@@ -40,6 +49,29 @@ Worker::Worker(Hub& hub, std::size_t index)
 Worker::~Worker() {
   stop();
   join();
+}
+
+void Worker::adopt_connection(int fd, bool ipv6, std::string remote) {
+  auto h = std::make_unique<Handshake>(*this, fd, ipv6, std::move(remote));
+  Handshake* raw = h.get();
+  raw->slot = handshakes_.size();
+  handshakes_.push_back(std::move(h));
+  raw->start();
+}
+
+void Worker::end_handshake(Handshake* h) {
+  const std::size_t i = h->slot;
+  if (i >= handshakes_.size() || handshakes_[i].get() != h) return;
+  handshake_graveyard_.push_back(std::move(handshakes_[i]));
+  if (i + 1 != handshakes_.size()) {
+    handshakes_[i] = std::move(handshakes_.back());
+    handshakes_[i]->slot = i;
+  }
+  handshakes_.pop_back();
+  if (!reap_posted_) {
+    reap_posted_ = true;
+    net::post(ioc_, [this] { reap(); });
+  }
 }
 
 void Worker::start() {
@@ -88,6 +120,7 @@ void Worker::reap() {
   }
   reap_posted_ = false;
   graveyard_.clear();
+  handshake_graveyard_.clear();
 }
 
 WsSession* Worker::find_session(channels::ConnId id) const noexcept {
@@ -99,6 +132,27 @@ bool Worker::watch(int fd, WsSession* s) noexcept {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
   ev.data.ptr = s;
+  return ::epoll_ctl(poll_fd_.native_handle(), EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+bool Worker::rewatch(int fd, WsSession* s) noexcept {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
+  ev.data.ptr = s;
+  return ::epoll_ctl(poll_fd_.native_handle(), EPOLL_CTL_MOD, fd, &ev) == 0;
+}
+
+bool Worker::watch_handshake(int fd, Handshake* h) noexcept {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLET;
+  ev.data.ptr = tagged(h, tag_handshake);
+  return ::epoll_ctl(poll_fd_.native_handle(), EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+bool Worker::watch_listener(int fd, Listener* l) noexcept {
+  epoll_event ev{};
+  ev.events = EPOLLIN;  // level-triggered: a burst is accepted over several turns
+  ev.data.ptr = tagged(l, tag_listener);
   return ::epoll_ctl(poll_fd_.native_handle(), EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
@@ -131,7 +185,21 @@ void Worker::poll_ready() {
     // in graveyard_ until dispatch_pending_ is clear and ignore their events.
     for (int i = 0; i < n; ++i) {
       const epoll_event& ev = events_[static_cast<std::size_t>(i)];
-      static_cast<WsSession*>(ev.data.ptr)->on_io(ev.events);
+      const auto bits = reinterpret_cast<std::uintptr_t>(ev.data.ptr);
+      void* target = reinterpret_cast<void*>(bits & ~std::uintptr_t{tag_mask});
+      switch (bits & tag_mask) {
+        case tag_session:
+          static_cast<WsSession*>(target)->on_io(ev.events);
+          break;
+        case tag_handshake:
+          static_cast<Handshake*>(target)->on_io(ev.events);
+          break;
+        case tag_listener:
+          static_cast<Listener*>(target)->on_ready();
+          break;
+        default:
+          break;
+      }
     }
     dispatch_pending_ = false;
     // Asio re-arms with EPOLL_CTL_MOD, which reports the set again at once if events are left.
@@ -139,23 +207,32 @@ void Worker::poll_ready() {
   });
 }
 
-void Worker::index_add(std::size_t app_index, std::string_view channel, WsSession* s) {
+std::uint32_t Worker::index_add(std::size_t app_index, std::string_view channel, WsSession* s) {
   auto& map = subs_[app_index];
   auto it = map.find(channel);
   if (it == map.end()) it = map.emplace(std::string(channel), std::vector<WsSession*>{}).first;
   it->second.push_back(s);
+  return static_cast<std::uint32_t>(it->second.size() - 1);
 }
 
-void Worker::index_remove(std::size_t app_index, std::string_view channel, WsSession* s) {
+void Worker::index_remove(std::size_t app_index, std::string_view channel, WsSession* s,
+                          std::uint32_t slot) {
   auto& map = subs_[app_index];
   auto it = map.find(channel);
   if (it == map.end()) return;
   auto& v = it->second;
-  auto pos = std::find(v.begin(), v.end(), s);
-  if (pos != v.end()) {
-    *pos = v.back();
-    v.pop_back();
+  if (slot >= v.size() || v[slot] != s) {
+    // Not where the session believes it is (never expected): fall back to a search.
+    const auto pos = std::find(v.begin(), v.end(), s);
+    if (pos == v.end()) return;
+    slot = static_cast<std::uint32_t>(pos - v.begin());
   }
+  // Swap-remove: the last subscriber takes the slot and learns its new position.
+  if (slot + 1 != v.size()) {
+    v[slot] = v.back();
+    v[slot]->set_index_slot(channel, slot);
+  }
+  v.pop_back();
   if (v.empty()) map.erase(it);
 }
 
@@ -226,6 +303,11 @@ void Worker::sweep() {
   snapshot.reserve(sessions_.size());
   for (auto& [id, s] : sessions_) snapshot.push_back(s.get());
   for (WsSession* s : snapshot) s->on_sweep(now);
+  // Handshake deadlines. A closed one leaves the table by swapping the last entry into its
+  // slot, which this backwards walk has already visited.
+  for (std::size_t i = handshakes_.size(); i-- > 0;) {
+    if (i < handshakes_.size()) handshakes_[i]->on_sweep(now);
+  }
 }
 
 }  // namespace server

@@ -26,6 +26,8 @@
 namespace server {
 
 class WsSession;
+class Handshake;
+class Listener;
 
 /// Per-app counters of one worker (Sockudo's metric names, summed over workers at scrape time).
 /// Relaxed atomics: the owning worker writes, the metrics endpoint reads.
@@ -108,12 +110,28 @@ class Worker {
   /// Closing the socket removes it (see unwatch()).
   [[nodiscard]] bool watch(int fd, WsSession* s) noexcept;
   void unwatch(int fd) noexcept;
+  /// Re-targets a descriptor already in the set (a handshake's) to session `s`.
+  [[nodiscard]] bool rewatch(int fd, WsSession* s) noexcept;
+  /// A handshake waiting for the rest of its request head (edge-triggered EPOLLIN).
+  [[nodiscard]] bool watch_handshake(int fd, Handshake* h) noexcept;
+  /// The plain listener's descriptor (level-triggered EPOLLIN): Listener::on_ready accepts.
+  [[nodiscard]] bool watch_listener(int fd, Listener* l) noexcept;
+
+  /// A connection accepted by the plain listener's fast path: starts its HTTP stage here (see
+  /// server/handshake.hpp). Takes ownership of `fd`.
+  void adopt_connection(int fd, bool ipv6, std::string remote);
+  /// The handshake is over (upgraded, handed to Beast, or closed): freed after the handler.
+  void end_handshake(Handshake* h);
   [[nodiscard]] WsSession* find_session(channels::ConnId id) const noexcept;
   [[nodiscard]] std::size_t session_count() const noexcept { return sessions_.size(); }
 
-  /// Local fan-out index: which of this worker's sessions are in (app, channel).
-  void index_add(std::size_t app_index, std::string_view channel, WsSession* s);
-  void index_remove(std::size_t app_index, std::string_view channel, WsSession* s);
+  /// Local fan-out index: which of this worker's sessions are in (app, channel). index_add
+  /// returns the session's slot in the channel's vector; removal is O(1) by that slot (the
+  /// session moved into it is told its new slot through WsSession::set_index_slot).
+  [[nodiscard]] std::uint32_t index_add(std::size_t app_index, std::string_view channel,
+                                        WsSession* s);
+  void index_remove(std::size_t app_index, std::string_view channel, WsSession* s,
+                    std::uint32_t slot);
 
   /// Enqueues `frame` on every local subscriber of (app, channel) except `except`.
   void deliver(std::size_t app_index, std::string_view channel, const SharedFrame& frame,
@@ -163,7 +181,9 @@ class Worker {
   std::uint64_t sweeps_ = 0;
 
   std::unordered_map<channels::ConnId, std::shared_ptr<WsSession>> sessions_;
-  std::vector<std::shared_ptr<WsSession>> graveyard_;  ///< removed, freed after the handler
+  std::vector<std::shared_ptr<WsSession>> graveyard_;   ///< removed, freed after the handler
+  std::vector<std::unique_ptr<Handshake>> handshakes_;  ///< Handshake::slot indexes it
+  std::vector<std::unique_ptr<Handshake>> handshake_graveyard_;
   bool reap_posted_ = false;
   /// One harvested batch of readiness events (dispatched in a posted turn; more are taken in
   /// later turns).

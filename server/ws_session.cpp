@@ -74,6 +74,14 @@ WsSession::WsSession(Worker& worker, tcp::socket socket, std::unique_ptr<TlsChan
       tls_(std::move(tls)),
       queue_(hub_.config().send_queue_max_bytes, hub_.config().send_queue_max_messages) {}
 
+WsSession::WsSession(Worker& worker, int fd, bool in_epoll)
+    : worker_(worker),
+      hub_(worker.hub()),
+      fd_(fd),
+      fd_prepared_(true),
+      fd_in_epoll_(in_epoll),
+      queue_(hub_.config().send_queue_max_bytes, hub_.config().send_queue_max_messages) {}
+
 WsSession::~WsSession() {
   // Normally terminate() already ran. The worker owns started sessions, so otherwise this is the
   // worker's teardown (or a session that never started): just release the socket.
@@ -89,13 +97,16 @@ WsSession::~WsSession() {
 
 void WsSession::start(UpgradeInfo info, std::string_view leftover) {
   if (fd_ >= 0) {
-    const int flags = ::fcntl(fd_, F_GETFL, 0);
-    if (flags >= 0) (void)::fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
-    const int one = 1;
-    (void)::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (const std::uint64_t kb = hub_.config().send_socket_buffer_kb; kb != 0) {
-      const int bytes = static_cast<int>(kb * 1024);
-      (void)::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+    // (A descriptor from the fast accept path inherited all of this from the listener.)
+    if (!fd_prepared_) {
+      const int flags = ::fcntl(fd_, F_GETFL, 0);
+      if (flags >= 0) (void)::fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
+      const int one = 1;
+      (void)::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      if (const std::uint64_t kb = hub_.config().send_socket_buffer_kb; kb != 0) {
+        const int bytes = static_cast<int>(kb * 1024);
+        (void)::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+      }
     }
   }
   remote_ = std::move(info.remote);
@@ -175,8 +186,11 @@ void WsSession::start(UpgradeInfo info, std::string_view leftover) {
   // TLS records that arrived with the upgrade request are already inside the channel.
   if (tls_ && state_ != State::closed && tls_->has_buffered_input() && !decrypt_tls()) return;
   if (state_ == State::closed) return;
-  // Edge-triggered: bytes already waiting in the socket are reported at once.
-  if (fd_ < 0 || !worker_.watch(fd_, this)) terminate();
+  // Edge-triggered: bytes already waiting in the socket are reported at once (by the add, and
+  // by the re-target of a descriptor the handshake registered).
+  if (fd_ < 0 || !(fd_in_epoll_ ? worker_.rewatch(fd_, this) : worker_.watch(fd_, this))) {
+    terminate();
+  }
 }
 
 // ============================================================================================
@@ -687,10 +701,14 @@ WsSession::Subscription* WsSession::find_subscription(std::string_view channel) 
   return nullptr;
 }
 
+void WsSession::set_index_slot(std::string_view channel, std::uint32_t slot) noexcept {
+  if (Subscription* s = find_subscription(channel)) s->slot = slot;
+}
+
 void WsSession::add_subscription(const std::string& channel, std::string member_id, bool presence) {
   stats_->subscriptions.fetch_add(1, std::memory_order_relaxed);
-  subscriptions_.push_back({channel, std::move(member_id), presence});
-  worker_.index_add(app_->index, channel, this);
+  const std::uint32_t slot = worker_.index_add(app_->index, channel, this);
+  subscriptions_.push_back({channel, std::move(member_id), presence, slot});
 }
 
 void WsSession::handle_subscribe(std::string_view data_raw) {
@@ -930,7 +948,7 @@ void WsSession::handle_unsubscribe(std::string_view data_raw) {
                                nullptr);
     }
   }
-  worker_.index_remove(app_->index, channel, this);
+  worker_.index_remove(app_->index, channel, this, it->slot);
   subscriptions_.erase(it);
   stats_->unsubscriptions.fetch_add(1, std::memory_order_relaxed);
 }
@@ -1201,7 +1219,7 @@ void WsSession::leave_everything() {
         }
       }
     }
-    for (const auto& s : subscriptions_) worker_.index_remove(app_->index, s.channel, this);
+    for (const auto& s : subscriptions_) worker_.index_remove(app_->index, s.channel, this, s.slot);
     stats_->unsubscriptions.fetch_add(subscriptions_.size(), std::memory_order_relaxed);
     subscriptions_.clear();
     hub_.unregister_socket(sid_);
@@ -1228,7 +1246,7 @@ void WsSession::terminate() {
   state_ = State::closed;
   leave_everything();
   if (fd_ >= 0) {
-    worker_.unwatch(fd_);
+    // close() also takes the descriptor out of the worker's epoll set (it is never duplicated).
     (void)::shutdown(fd_, SHUT_RDWR);
     (void)::close(fd_);
     fd_ = -1;

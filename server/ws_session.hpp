@@ -51,6 +51,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   using Clock = std::chrono::steady_clock;
 
   WsSession(Worker& worker, tcp::socket socket, std::unique_ptr<TlsChannel> tls = nullptr);
+  /// A plain connection from the fast accept path (Handshake): `fd` is non-blocking and has
+  /// TCP_NODELAY (inherited from the listener); `in_epoll`: it is already in the worker's epoll
+  /// set (registered by the handshake), so start() re-targets it instead of adding it.
+  WsSession(Worker& worker, int fd, bool in_epoll);
   ~WsSession();
   WsSession(const WsSession&) = delete;
   WsSession& operator=(const WsSession&) = delete;
@@ -87,6 +91,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   /// local registry); sends subscription_succeeded if still subscribed. Owning thread.
   void presence_ready(const std::string& channel, std::optional<MemberList> members);
 
+  /// The worker moved this session to position `slot` of `channel`'s subscriber vector.
+  void set_index_slot(std::string_view channel, std::uint32_t slot) noexcept;
+
   bool dirty = false;  ///< in the worker's dirty list (owned by Worker)
 
  private:
@@ -97,6 +104,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     std::string channel;
     std::string member_id;  ///< presence member id ("" for other channels)
     bool presence = false;
+    std::uint32_t slot = 0;  ///< position in the worker's subscriber vector of this channel
   };
 
   // ---- I/O ----
@@ -178,6 +186,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   bool over_budget_ = false;      ///< a 4100 close is scheduled
   bool authorized_ = false;       ///< signed in, or completed a private/presence subscription
   bool ping_outstanding_ = false;
+  bool fd_prepared_ = false;  ///< non-blocking with TCP_NODELAY already (fast accept path)
+  bool fd_in_epoll_ = false;  ///< registered in the worker's epoll set by the handshake
 
   SendQueue queue_;
   /// State most connections never need, allocated on first use (saves ~90 B per idle

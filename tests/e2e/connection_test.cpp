@@ -3,8 +3,10 @@
 
 #include <memory>
 #include <set>
+#include <thread>
 #include <vector>
 
+#include "auth/crypto.hpp"
 #include "tests/e2e/e2e.hpp"
 
 namespace e2e {
@@ -192,6 +194,77 @@ TEST_CASE("e2e: upgrade requests that cannot start a session are refused at the 
     REQUIRE(c.connect(server.port()));
     CHECK(c.send_http("POST /app/app-key?protocol=7 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                       "Content-Length: 0\r\n\r\n") == 405);
+  }
+}
+
+}  // namespace e2e
+
+namespace e2e {
+
+// The accept stage reads upgrade heads itself (server/handshake.hpp) and hands everything else
+// to Beast with the bytes it already read: these pin the seams.
+TEST_CASE("e2e: the accept stage: split heads, early frames, keep-alive HTTP, odd requests") {
+  Server server;
+  const std::string head =
+      "GET /app/app-key?protocol=7 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n"
+      "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+  SUBCASE("an upgrade request that arrives in pieces") {
+    RawWsClient c;
+    REQUIRE(c.connect(server.port()));
+    REQUIRE(c.send_bytes(head.substr(0, 10)));
+    std::this_thread::sleep_for(50ms);
+    REQUIRE(c.send_bytes(head.substr(10, 60)));
+    std::this_thread::sleep_for(50ms);
+    CHECK(c.send_http(head.substr(70)) == 101);
+    // RFC 6455's example key and answer.
+    CHECK(c.response_head().find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") !=
+          std::string::npos);
+    CHECK(
+        is_valid_socket_id(socket_id_of(c.expect_event("pusher:connection_established", soon()))));
+  }
+  SUBCASE("frames sent in the same write as the upgrade request") {
+    RawWsClient c;
+    REQUIRE(c.connect(server.port()));
+    const std::string sub = R"({"event":"pusher:subscribe","data":{"channel":"early"}})";
+    CHECK(c.send_http(head + encode_frame(Opcode::text, sub)) == 101);
+    c.expect_event("pusher:connection_established", soon());
+    const std::string ok = c.expect_event("pusher_internal:subscription_succeeded", soon());
+    CHECK(ok.find("\"channel\":\"early\"") != std::string::npos);
+  }
+  SUBCASE("keep-alive HTTP requests, then an upgrade on the same connection") {
+    RawWsClient c;
+    REQUIRE(c.connect(server.port()));
+    CHECK(c.send_http("GET /up HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n") == 200);
+    CHECK(c.send_http("GET /up/app-id HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n") == 200);
+    CHECK(c.upgrade() == 101);
+    c.expect_event("pusher:connection_established", soon());
+  }
+  SUBCASE("a request with bare line feeds is answered, not left waiting") {
+    RawWsClient c;
+    REQUIRE(c.connect(server.port()));
+    CHECK(c.send_http("GET /app/app-key HTTP/1.1\nHost: x\n\n") == 400);
+  }
+  SUBCASE("HTTP/1.0 and repeated upgrade headers still get Beast's answers") {
+    RawWsClient a;
+    REQUIRE(a.connect(server.port()));
+    CHECK(a.send_http("GET /up HTTP/1.0\r\n\r\n") == 200);
+    RawWsClient b;
+    REQUIRE(b.connect(server.port()));
+    const std::string twice =
+        "GET /app/app-key HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: a2V5\r\nSec-WebSocket-Key: "
+        "b3RoZXI=\r\n\r\n";
+    CHECK(b.send_http(twice) == 101);  // Beast uses the first key
+    CHECK(b.response_head().find(auth::websocket_accept_key("a2V5")) != std::string::npos);
+  }
+  SUBCASE("a client that connects and sends nothing is closed at handshake_timeout") {
+    ServerConfig cfg = default_config();
+    cfg.handshake_timeout = 1s;
+    Server quick(cfg);
+    RawWsClient c;
+    REQUIRE(c.connect(quick.port()));
+    CHECK(c.wait_eof(within(10s)));
   }
 }
 

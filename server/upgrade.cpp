@@ -1,0 +1,101 @@
+#include "server/upgrade.hpp"
+
+#include <chrono>
+#include <optional>
+
+#include "auth/crypto.hpp"
+#include "server/http_api.hpp"
+#include "server/worker.hpp"
+
+namespace server {
+
+namespace {
+
+bool parse_u8(std::string_view s) {
+  if (s.empty() || s.size() > 3) return false;
+  unsigned v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<unsigned>(c - '0');
+  }
+  return v <= 255;
+}
+
+// Value of query parameter `key` in `target` (raw, not decoded); nullopt when absent.
+std::optional<std::string_view> query_param(std::string_view target, std::string_view key) {
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view piece = rest.substr(0, amp);
+    const auto eq = piece.find('=');
+    if (piece.substr(0, eq) == key) {
+      return eq == std::string_view::npos ? std::string_view{} : piece.substr(eq + 1);
+    }
+    if (amp == std::string_view::npos) break;
+    rest = rest.substr(amp + 1);
+  }
+  return std::nullopt;
+}
+
+std::string_view strip_prefix(std::string_view path, const std::string& prefix) noexcept {
+  if (!prefix.empty() && path.substr(0, prefix.size()) == prefix) path.remove_prefix(prefix.size());
+  return path;
+}
+
+}  // namespace
+
+bool is_websocket_route(std::string_view path, const std::string& prefix) noexcept {
+  return strip_prefix(path, prefix).substr(0, 5) == "/app/";
+}
+
+std::variant<UpgradeInfo, UpgradeResponse> decide_upgrade(Worker& worker, const UpgradeRequest& req,
+                                                          std::string remote) {
+  Hub& hub = worker.hub();
+  const unsigned version = req.http_version;
+  if (hub.draining.load()) {
+    return http_api::error_response(http::status::service_unavailable, "service_unavailable",
+                                    "Server is shutting down", version, false);
+  }
+  if (!req.get) {
+    return http_api::error_response(http::status::method_not_allowed, "invalid_input",
+                                    "WebSocket upgrade requires GET", version, false);
+  }
+  if (!req.is_upgrade || req.key.empty() || req.version != "13") {
+    return http_api::error_response(http::status::bad_request, "invalid_input",
+                                    "Invalid WebSocket upgrade request", version, false);
+  }
+  if (auto proto = query_param(req.target, "protocol"); proto && !parse_u8(*proto)) {
+    return http_api::error_response(http::status::bad_request, "invalid_input",
+                                    "Invalid protocol version", version, false);
+  }
+  const std::string_view path =
+      strip_prefix(req.target.substr(0, req.target.find('?')), hub.config().path_prefix);
+
+  UpgradeInfo info;
+  info.app_key = std::string(path.substr(5));
+  info.origin = std::string(req.origin);
+  info.accept_key = auth::websocket_accept_key(req.key);
+  info.remote = std::move(remote);
+
+  // Per-IP limits (off by default): the connect rate is refused before the upgrade with 429
+  // (protocol.md §1.1); the concurrent cap after it with 4100, like the node-wide cap.
+  IpLimiter& ips = hub.ip_limiter();
+  if (ips.enabled()) {
+    const auto r =
+        ips.on_connect(info.remote, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+    if (r.table_full) worker.abuse().note(AbuseKind::ip_table_full, {{"remote", info.remote}});
+    if (r.verdict == IpLimiter::Verdict::rate_limited) {
+      worker.abuse().note(AbuseKind::ip_connect_rate, {{"remote", info.remote}});
+      return http_api::too_many_requests(r.rate, version, false);
+    }
+    info.ip_over_cap = r.verdict == IpLimiter::Verdict::over_cap;
+    info.ip_tracked = r.tracked;
+  }
+  return info;
+}
+
+}  // namespace server
