@@ -17,6 +17,28 @@
 #include <utility>
 
 namespace server {
+
+bool WebhookFilter::pattern_numbers_bounded(std::string_view pattern) noexcept {
+  const auto digits_at = [&](std::size_t i) {
+    std::size_t n = 0;
+    while (i + n < pattern.size() && pattern[i + n] >= '0' && pattern[i + n] <= '9') ++n;
+    return n;
+  };
+  bool in_braces = false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\') {
+      if (digits_at(i + 1) > max_pattern_number_digits) return false;
+      ++i;  // the escaped character
+    } else if (c == '{' || (c == ',' && in_braces)) {
+      in_braces = true;
+      if (digits_at(i + 1) > max_pattern_number_digits) return false;
+    } else if (c == '}') {
+      in_braces = false;
+    }
+  }
+  return true;
+}
 namespace {
 
 namespace dom = simdjson::dom;
@@ -1083,6 +1105,10 @@ class Reader {
         if (out.channel_pattern.size() > WebhookFilter::max_pattern_length) {
           fail(p, "a regular expression of at most " +
                       std::to_string(WebhookFilter::max_pattern_length) + " characters");
+        }
+        if (!WebhookFilter::pattern_numbers_bounded(out.channel_pattern)) {
+          fail(p, "a regular expression whose back-references and {m,n} counts have at most " +
+                      std::to_string(WebhookFilter::max_pattern_number_digits) + " digits");
         }
         try {
           const std::regex compiled(out.channel_pattern, std::regex::ECMAScript);

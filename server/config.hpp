@@ -59,6 +59,13 @@ struct WebhookFilter {
   /// Longer patterns are refused at load: std::regex compiles (and matches) recursively, and a
   /// pattern of some thousand characters overflows the stack (found by the config fuzz target).
   static constexpr std::size_t max_pattern_length = 256;
+  /// Numbers the regex compiler parses (back-references `\N`, quantifiers `{m,n}`) are limited
+  /// to this many digits: libstdc++ accumulates them in a `long` without an overflow check
+  /// (undefined behaviour, found by the config fuzz target with `\4444444444444444444444`).
+  static constexpr std::size_t max_pattern_number_digits = 9;
+  /// True if every back-reference and brace quantifier number in `pattern` is within
+  /// max_pattern_number_digits (a literal digit run elsewhere may be any length).
+  [[nodiscard]] static bool pattern_numbers_bounded(std::string_view pattern) noexcept;
   std::string channel_prefix;   ///< also Soketi's channel_name_starts_with
   std::string channel_suffix;   ///< also Soketi's channel_name_ends_with
   std::string channel_pattern;  ///< ECMAScript regex, searched anywhere in the name

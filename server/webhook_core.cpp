@@ -152,7 +152,8 @@ std::string_view channel_namespace(std::string_view channel) noexcept {
 }
 
 WebhookChannelFilter::WebhookChannelFilter(const WebhookFilter& filter) : config_(filter) {
-  if (config_.channel_pattern.size() > WebhookFilter::max_pattern_length) {
+  if (config_.channel_pattern.size() > WebhookFilter::max_pattern_length ||
+      !WebhookFilter::pattern_numbers_bounded(config_.channel_pattern)) {
     config_.pattern_valid = false;  // refused by the config loader; never compiled here either
   } else if (!config_.channel_pattern.empty() && config_.pattern_valid) {
     try {

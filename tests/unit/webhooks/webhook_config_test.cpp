@@ -207,6 +207,13 @@ TEST_CASE("webhook config: invalid values name the key") {
       {hook(R"("url":"http://h/","filter":{"channel_pattern":")" + std::string(20000, '$') +
             R"("})"),
        path + ".filter.channel_pattern: ", "at most 256 characters"},
+      // libstdc++ parses back-reference and {m,n} numbers into a long unchecked (fuzzer).
+      {hook(R"("url":"http://h/","filter":{"channel_pattern":"a\\4444444444444444444444"})"),
+       path + ".filter.channel_pattern: ", "at most 9 digits"},
+      {hook(R"("url":"http://h/","filter":{"channel_pattern":"a{1,99999999999999999999}"})"),
+       path + ".filter.channel_pattern: ", "at most 9 digits"},
+      {hook(R"("url":"http://h/","filter":{"channel_pattern":"a{12345678901}"})"),
+       path + ".filter.channel_pattern: ", "at most 9 digits"},
   };
   for (const Case& c : cases) {
     CAPTURE(c.json);
@@ -270,4 +277,15 @@ TEST_CASE("webhook config: event_types may be a comma-separated string") {
       parse(hook(R"("url":"http://h/","event_types":"channel_occupied, channel_vacated")"));
   CHECK(c.apps[0].webhooks.at(0).event_types ==
         std::vector<std::string>{"channel_occupied", "channel_vacated"});
+}
+
+TEST_CASE("webhook config: regex numbers are bounded, literal digits are not") {
+  using server::WebhookFilter;
+  CHECK(WebhookFilter::pattern_numbers_bounded("^private-user-12345678901234567890$"));
+  CHECK(WebhookFilter::pattern_numbers_bounded("^(a|b)\\1{2,5}[0-9]{123456789}$"));
+  CHECK(WebhookFilter::pattern_numbers_bounded("x,12345678901234"));  // a comma outside braces
+  CHECK_FALSE(WebhookFilter::pattern_numbers_bounded("\\1234567890"));
+  CHECK_FALSE(WebhookFilter::pattern_numbers_bounded("a{1234567890}"));
+  CHECK_FALSE(WebhookFilter::pattern_numbers_bounded("a{1,1234567890}"));
+  CHECK_FALSE(WebhookFilter::pattern_numbers_bounded("[\\99999999999]"));
 }
