@@ -8,6 +8,8 @@
 #   pushcore[:BINARY]   our server, started with bench/server-config.json (WORKERS env, default 1)
 #                       default BINARY: $BUILD/server/pushcore
 #   soketi              Soketi via /work/shared/tools/soketi/soketi-start.sh (SOKETI_TOOLS env)
+#   floor[:BINARY]      the measurement floor (bench/floor_server.cpp, default
+#                       $BUILD/bench/pushcore-floor): epoll, one send() per frame, not a server
 #   pid:PID:PORT        an already running server (never restarted; RSS numbers then carry over)
 #
 # Options:
@@ -37,7 +39,7 @@ PORT_A=6201
 PORT_B=6301
 QUIET_WAIT=60
 
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 POS=()
 while [ $# -gt 0 ]; do
@@ -68,6 +70,7 @@ default_label() {
     case "$1" in
         pushcore*) echo pushcore ;;
         soketi) echo soketi ;;
+        floor*) echo floor ;;
         pid:*) echo "pid-$(echo "$1" | cut -d: -f2)" ;;
         *) echo "compare.sh: unknown server '$1'" >&2; exit 2 ;;
     esac
@@ -110,6 +113,16 @@ start_server() {  # spec port -> sets SPID, SPORT
             [ -z "$SERVER_CPUS" ] || pin=(taskset -c "$SERVER_CPUS")
             WORKERS="${WORKERS:-1}" "${pin[@]}" "$bin" --config "$HERE/server-config.json" \
                 --port "$port" 2>"/tmp/compare-pushcore-$port.log" &
+            SPID=$!
+            for _ in $(seq 1 100); do port_open "$port" && break; sleep 0.05; done
+            STARTED_KIND=pushcore; SPORT="$port" ;;
+        floor|floor:*)
+            local fbin="$BUILD/bench/pushcore-floor"
+            [ "$spec" = floor ] || fbin="${spec#floor:}"
+            if port_open "$port"; then echo "compare.sh: port $port busy" >&2; exit 1; fi
+            local fpin=()
+            [ -z "$SERVER_CPUS" ] || fpin=(taskset -c "$SERVER_CPUS")
+            "${fpin[@]}" "$fbin" --port "$port" 2>"/tmp/compare-floor-$port.log" &
             SPID=$!
             for _ in $(seq 1 100); do port_open "$port" && break; sleep 0.05; done
             STARTED_KIND=pushcore; SPORT="$port" ;;
