@@ -105,24 +105,19 @@ STARTED_PORT=""
 start_server() {  # spec port -> sets SPID, SPORT
     local spec="$1" port="$2"
     case "$spec" in
-        pushcore|pushcore:*)
-            local bin="$BUILD/server/pushcore"
-            [ "$spec" = pushcore ] || bin="${spec#pushcore:}"
+        pushcore|pushcore:*|floor|floor:*)
+            # A local binary: ours (with the bench config) or the measurement floor.
+            local kind="${spec%%:*}" bin args
+            if [ "$kind" = pushcore ]; then
+                bin="$BUILD/server/pushcore"; args=(--config "$HERE/server-config.json" --port "$port")
+            else
+                bin="$BUILD/bench/pushcore-floor"; args=(--port "$port")
+            fi
+            [ "$spec" = "$kind" ] || bin="${spec#*:}"
             if port_open "$port"; then echo "compare.sh: port $port busy" >&2; exit 1; fi
             local pin=()
             [ -z "$SERVER_CPUS" ] || pin=(taskset -c "$SERVER_CPUS")
-            WORKERS="${WORKERS:-1}" "${pin[@]}" "$bin" --config "$HERE/server-config.json" \
-                --port "$port" 2>"/tmp/compare-pushcore-$port.log" &
-            SPID=$!
-            for _ in $(seq 1 100); do port_open "$port" && break; sleep 0.05; done
-            STARTED_KIND=pushcore; SPORT="$port" ;;
-        floor|floor:*)
-            local fbin="$BUILD/bench/pushcore-floor"
-            [ "$spec" = floor ] || fbin="${spec#floor:}"
-            if port_open "$port"; then echo "compare.sh: port $port busy" >&2; exit 1; fi
-            local fpin=()
-            [ -z "$SERVER_CPUS" ] || fpin=(taskset -c "$SERVER_CPUS")
-            "${fpin[@]}" "$fbin" --port "$port" 2>"/tmp/compare-floor-$port.log" &
+            WORKERS="${WORKERS:-1}" "${pin[@]}" "$bin" "${args[@]}" 2>"/tmp/compare-$kind-$port.log" &
             SPID=$!
             for _ in $(seq 1 100); do port_open "$port" && break; sleep 0.05; done
             STARTED_KIND=pushcore; SPORT="$port" ;;
