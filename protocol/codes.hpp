@@ -22,6 +22,7 @@ enum class CloseCode : std::uint16_t {
   internal_error = 1011,    ///< Unexpected server condition.
 
   ssl_only = 4000,                      ///< "Application only accepts SSL connections".
+  invalid_message_format = 4000,        ///< The same value as a pusher:error code (§8.3).
   app_not_found = 4001,                 ///< "Application does not exist".
   app_disabled = 4003,                  ///< "Application disabled".
   app_over_quota = 4004,                ///< "Application is over adapter quota".

@@ -425,7 +425,7 @@ Response post_terminate(Worker& worker, AppRuntime& app, const Request& req,
     std::lock_guard lock(hub.state_mutex());
     conns = hub.registry().user_connections(app.app->id, user_id);
   }
-  hub.close_connections(conns, 4009, "You got disconnected by the app.");
+  hub.close_connections(conns, WsError::terminated_by_app);
   hub.adapter().terminate_user(app.index, user_id);  // the other nodes' connections (cluster)
   return json_ok(req, "{\"ok\":true}");
 }

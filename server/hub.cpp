@@ -102,7 +102,7 @@ ReloadResult Hub::reload(const Config& fresh) {
 
   struct Close {
     std::size_t index;
-    std::uint16_t code;
+    WsError why;
   };
   std::vector<Close> closes;
   {
@@ -141,7 +141,7 @@ ReloadResult Hub::reload(const Config& fresh) {
           out.updated.push_back(app.id);
           if (old->enabled && !app.enabled) {
             out.disabled.push_back(app.id);
-            closes.push_back({rt->index, 4003});
+            closes.push_back({rt->index, WsError::app_disabled_by_reload});
           }
         }
         if (old->key != app.key) {
@@ -162,7 +162,7 @@ ReloadResult Hub::reload(const Config& fresh) {
       if (seen[i] || rt.removed.load()) continue;
       rt.removed.store(true);
       out.removed.push_back(rt.app->id);
-      closes.push_back({i, 4001});
+      closes.push_back({i, WsError::app_removed});
       auto k = by_key_.find(rt.app->key);
       if (k != by_key_.end() && k->second == i) by_key_.erase(k);
       auto d = by_id_.find(rt.app->id);
@@ -171,11 +171,7 @@ ReloadResult Hub::reload(const Config& fresh) {
   }
   for (const Close& c : closes) {
     for (auto& w : workers_) {
-      net::post(w->ioc(), [wp = w.get(), c] {
-        wp->close_app_sessions(
-            c.index, c.code,
-            c.code == 4001 ? "Application does not exist" : "Application disabled");
-      });
+      net::post(w->ioc(), [wp = w.get(), c] { wp->close_app_sessions(c.index, c.why); });
     }
   }
   return out;
@@ -242,12 +238,11 @@ void Hub::send_to_connections(const std::vector<channels::ConnId>& conns, const 
   }
 }
 
-void Hub::close_connections(const std::vector<channels::ConnId>& conns, std::uint16_t code,
-                            std::string message) {
+void Hub::close_connections(const std::vector<channels::ConnId>& conns, WsError why) {
   for (channels::ConnId id : conns) {
     Worker& w = worker_for(id);
-    net::post(w.ioc(), [wp = &w, id, code, message] {
-      if (WsSession* s = wp->find_session(id)) s->close_with_error(code, message);
+    net::post(w.ioc(), [wp = &w, id, why] {
+      if (WsSession* s = wp->find_session(id)) s->close_with_error(why);
     });
   }
 }

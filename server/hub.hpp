@@ -18,6 +18,7 @@
 #include "protocol/socket_id.hpp"
 #include "server/adapter.hpp"
 #include "server/config.hpp"
+#include "server/errors.hpp"
 #include "server/rate_limit.hpp"
 #include "server/send_queue.hpp"
 #include "server/webhooks.hpp"
@@ -140,8 +141,7 @@ class Hub {
                            Worker* caller);
 
   /// Closes specific connections with an error frame + close code. Any thread.
-  void close_connections(const std::vector<channels::ConnId>& conns, std::uint16_t code,
-                         std::string message);
+  void close_connections(const std::vector<channels::ConnId>& conns, WsError why);
 
  private:
   Config config_;

@@ -900,7 +900,7 @@ void RedisAdapter::on_bus_message(std::string_view payload) {
         std::lock_guard lock(hub_.state_mutex());
         conns = hub_.registry().user_connections(app->app->id, e->target);
       }
-      hub_.close_connections(conns, 4009, "You got disconnected by the app.");
+      hub_.close_connections(conns, WsError::terminated_by_app);
       break;
     }
   }

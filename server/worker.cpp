@@ -269,16 +269,15 @@ void Worker::close_all_for_shutdown() {
   std::vector<WsSession*> all;
   all.reserve(sessions_.size());
   for (auto& [id, s] : sessions_) all.push_back(s.get());
-  for (WsSession* s : all) s->close_with_error(4200, "Server shutting down");
+  for (WsSession* s : all) s->close_with_error(WsError::shutting_down);
 }
 
-void Worker::close_app_sessions(std::size_t app_index, std::uint16_t code,
-                                const std::string& message) {
+void Worker::close_app_sessions(std::size_t app_index, WsError why) {
   std::vector<WsSession*> victims;
   for (auto& [id, s] : sessions_) {
     if (s->app_index() == app_index) victims.push_back(s.get());
   }
-  for (WsSession* s : victims) s->close_with_error(code, message);
+  for (WsSession* s : victims) s->close_with_error(why);
 }
 
 void Worker::schedule_sweep() {

@@ -19,6 +19,7 @@
 #include "channels/registry.hpp"
 #include "protocol/client_message.hpp"
 #include "server/abuse.hpp"
+#include "server/errors.hpp"
 #include "server/hub.hpp"
 #include "server/net.hpp"
 #include "server/send_queue.hpp"
@@ -143,7 +144,7 @@ class Worker {
   /// Closes every session with 4200 (graceful shutdown).
   void close_all_for_shutdown();
   /// Closes every session of app slot `app_index` with `code` (reload: app removed/disabled).
-  void close_app_sessions(std::size_t app_index, std::uint16_t code, const std::string& message);
+  void close_app_sessions(std::size_t app_index, WsError why);
 
   [[nodiscard]] protocol::ClientMessageParser& parser() noexcept { return parser_; }
   /// Read scratch shared by all sessions of this worker (data is consumed before the next read).

@@ -18,6 +18,7 @@
 #include "protocol/client_message.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/origin.hpp"
+#include "server/errors.hpp"
 #include "server/log.hpp"
 #include "server/worker.hpp"
 
@@ -136,34 +137,34 @@ void WsSession::start(UpgradeInfo info, std::string_view leftover) {
   const Config& cfg = hub_.config();
   if (app_ == nullptr) {
     log::info("connection_refused", {{"reason", "unknown app key"}, {"remote", remote_}});
-    close_with_error(4001, "Application does not exist");
+    close_with_error(WsError::app_not_found);
   } else if (!app_->app->enabled) {
-    close_with_error(4003, "Application disabled");
+    close_with_error(WsError::app_disabled);
   } else if (!protocol::origin_allowed(app_->app->allowed_origins, info.origin)) {
     log::info(
         "connection_refused",
         {{"app_id", app_->app->id}, {"reason", "origin not allowed"}, {"origin", info.origin}});
     worker_.counters().auth_failed(AuthFailure::origin);
-    close_with_error(4009, "Origin not allowed");
+    close_with_error(WsError::origin_not_allowed);
   } else if (info.ip_over_cap) {
     worker_.abuse().note(
         AbuseKind::ip_connections,
         {{"remote", remote_}, {"limit", std::to_string(cfg.ip_limits.max_connections_per_ip)}});
-    close_with_error(4100, "Over capacity");
+    close_with_error(WsError::over_capacity);
   } else if (cfg.max_connections != 0 &&
              hub_.connections.fetch_add(1, std::memory_order_relaxed) >= cfg.max_connections) {
     hub_.connections.fetch_sub(1, std::memory_order_relaxed);
-    close_with_error(4100, "Over capacity");
+    close_with_error(WsError::over_capacity);
   } else {
     if (cfg.max_connections == 0) hub_.connections.fetch_add(1, std::memory_order_relaxed);
     const std::uint64_t app_max = app_->app->limits.max_connections;
     if (app_max != 0 && app_->connections.fetch_add(1, std::memory_order_relaxed) >= app_max) {
       app_->connections.fetch_sub(1, std::memory_order_relaxed);
       hub_.connections.fetch_sub(1, std::memory_order_relaxed);
-      if (app_->app->quota_close_code == 4100) {
-        close_with_error(4100, "Over capacity");
+      if (app_->app->quota_close_code == code_of(WsError::over_capacity)) {
+        close_with_error(WsError::over_capacity);
       } else {
-        close_with_error(4004, "Application is over adapter quota");
+        close_with_error(WsError::app_over_quota);
       }
     } else {
       if (app_max == 0) app_->connections.fetch_add(1, std::memory_order_relaxed);
@@ -227,7 +228,7 @@ void WsSession::shed_slow_consumer() {
     log::warn("slow_consumer_closed", {{"app_id", self->app_ ? self->app_->app->id : ""},
                                        {"socket_id", self->socket_id()}});
     self->over_budget_ = false;
-    self->close_with_error(4100, "Over capacity");
+    self->close_with_error(WsError::slow_consumer);
   });
 }
 
@@ -474,14 +475,11 @@ void WsSession::process_bytes(std::uint8_t* data, std::size_t size) {
     if (err == protocol::FrameError::need_more) break;
     if (err != protocol::FrameError::none) {
       worker_.counters().protocol_errors.fetch_add(1, std::memory_order_relaxed);
-      if (err == protocol::FrameError::too_big) {
-        abuse(AbuseKind::message_too_big);
-        close_frame_only(1009, "Message too big");
-      } else {
-        abuse(err == protocol::FrameError::unmasked ? AbuseKind::unmasked_frame
+      const WsError why = ws_error_for(protocol::close_code_for(err));
+      abuse(why == WsError::frame_too_big           ? AbuseKind::message_too_big
+            : err == protocol::FrameError::unmasked ? AbuseKind::unmasked_frame
                                                     : AbuseKind::protocol_error);
-        close_frame_only(1002, "Protocol error");
-      }
+      close_frame_only(why);
       if (cold_) cold_->inbuf.clear();
       return;
     }
@@ -526,11 +524,11 @@ bool WsSession::on_frame(const protocol::FrameHeader& h, std::uint8_t* payload) 
         return false;
       }
       const auto cp = protocol::parse_close_payload(body);
-      std::uint16_t code = 1000;
+      std::uint16_t code = protocol::to_uint(protocol::CloseCode::normal);
       if (!cp) {
         abuse(AbuseKind::protocol_error);  // bad close code, 1-byte payload or non-UTF-8 reason
-        code = 1002;
-      } else if (cp->code != 1005) {
+        code = protocol::to_uint(protocol::CloseCode::protocol_error);
+      } else if (cp->code != protocol::to_uint(protocol::CloseCode::no_status)) {
         code = cp->code;
       }
       begin_close(code, "");
@@ -540,7 +538,7 @@ bool WsSession::on_frame(const protocol::FrameHeader& h, std::uint8_t* payload) 
     case Opcode::binary:
       if (in_fragmented()) {
         abuse(AbuseKind::bad_fragmentation);
-        close_frame_only(1002, "Expected continuation frame");
+        close_frame_only(WsError::expected_continuation);
         return false;
       }
       if (state_ != State::open) return true;  // closing: discard data
@@ -553,7 +551,7 @@ bool WsSession::on_frame(const protocol::FrameHeader& h, std::uint8_t* payload) 
       }
       if (h.opcode == Opcode::text && !protocol::is_valid_utf8(body)) {
         abuse(AbuseKind::invalid_utf8);
-        close_frame_only(1007, "Invalid UTF-8");
+        close_frame_only(WsError::invalid_utf8);
         return false;
       }
       on_message(body);
@@ -561,14 +559,14 @@ bool WsSession::on_frame(const protocol::FrameHeader& h, std::uint8_t* payload) 
     case Opcode::continuation: {
       if (!in_fragmented()) {
         abuse(AbuseKind::bad_fragmentation);
-        close_frame_only(1002, "Unexpected continuation frame");
+        close_frame_only(WsError::unexpected_continuation);
         return false;
       }
       Cold& c = *cold_;
       const std::uint64_t max_payload = hub_.config().websocket_max_payload_kb * 1024;
       if (c.fragments.size() + body.size() > max_payload) {
         abuse(AbuseKind::message_too_big);
-        close_frame_only(1009, "Message too big");
+        close_frame_only(WsError::frame_too_big);
         return false;
       }
       c.fragments.append(body);
@@ -578,7 +576,7 @@ bool WsSession::on_frame(const protocol::FrameHeader& h, std::uint8_t* payload) 
       message.swap(c.fragments);
       if (c.fragmented_opcode == Opcode::text && !protocol::is_valid_utf8(message)) {
         abuse(AbuseKind::invalid_utf8);
-        close_frame_only(1007, "Invalid UTF-8");
+        close_frame_only(WsError::invalid_utf8);
         return false;
       }
       if (state_ == State::open) on_message(message);
@@ -586,7 +584,7 @@ bool WsSession::on_frame(const protocol::FrameHeader& h, std::uint8_t* payload) 
     }
   }
   abuse(AbuseKind::protocol_error);
-  close_frame_only(1002, "Protocol error");
+  close_frame_only(WsError::frame_protocol_error);
   return false;
 }
 
@@ -612,7 +610,7 @@ bool WsSession::message_allowed() {
   abuse(AbuseKind::message_rate);
   if (!msg_limit_notified_ && state_ == State::open) {
     msg_limit_notified_ = true;
-    send_error(4301, "Client event rejected due to rate limit");
+    send_error(WsError::client_event_rate);
   }
   return false;
 }
@@ -684,6 +682,10 @@ void WsSession::send_error(int code, std::string_view message) {
   queue_json(protocol::error(code, message));
 }
 
+void WsSession::send_error(WsError why, std::string_view detail) {
+  send_error(protocol::to_int(spec(why).code), error_message(why, detail));
+}
+
 void WsSession::log_denied(AuthFailure why, std::string_view channel, std::string_view reason) {
   worker_.counters().auth_failed(why);
   // One structured line per denied attempt; never the auth string or the secret.
@@ -720,14 +722,14 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
   }
   const std::string& channel = sd.value->channel;
   if (auto err = protocol::validate_channel_name(channel, app.limits.max_channel_name_length)) {
-    send_error(4300, *err);
+    send_error(WsError::invalid_channel_name, *err);
     return;
   }
   const protocol::ChannelKind kind = protocol::classify_channel(channel);
   if (kind.requires_auth()) {
     if (!sd.value->auth || sd.value->auth->empty()) {
       log_denied(AuthFailure::signature_missing, channel, "signature missing");
-      send_error(4009, "Authentication error: Authentication signature required for this channel");
+      send_error(WsError::signature_missing);
       return;
     }
     const std::string_view channel_data = kind.is_presence && sd.value->channel_data
@@ -736,7 +738,7 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
     if (!auth::verify_channel_auth(app.key, app.secret, socket_id(), channel, channel_data,
                                    *sd.value->auth)) {
       log_denied(AuthFailure::signature_invalid, channel, "invalid signature");
-      send_error(4009, "Authentication error: Channel requires authentication");
+      send_error(WsError::signature_invalid);
       return;
     }
   }
@@ -746,7 +748,7 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
     // exactly that one (no state), reject every other '#' channel.
     if (user_id().empty() || channel != std::string(protocol::server_to_user_prefix) + user_id()) {
       log_denied(AuthFailure::signature_invalid, channel, "server-to-user channel of another user");
-      send_error(4009, "Authentication error: Cannot subscribe to another user's channel");
+      send_error(WsError::foreign_server_to_user);
       return;
     }
     queue_json(protocol::subscription_succeeded(channel));
@@ -755,16 +757,15 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
   Subscription* existing = find_subscription(channel);
   if (existing == nullptr && subscriptions_.size() >= app.limits.max_channels_per_connection) {
     abuse(AbuseKind::channel_limit);
-    send_error(4300, "Channel error: Subscription limit reached (" +
-                         std::to_string(app.limits.max_channels_per_connection) +
-                         " channels per connection)");
+    send_error(WsError::subscription_limit, std::to_string(app.limits.max_channels_per_connection) +
+                                                " channels per connection)");
     return;
   }
 
   std::string reply;
   if (kind.is_presence) {
     if (!sd.value->channel_data) {
-      send_error(4000, "Invalid message format: Missing channel_data for presence channel");
+      send_error(WsError::presence_data_missing);
       return;
     }
     auto pd = protocol::parse_channel_data(*sd.value->channel_data);
@@ -775,9 +776,9 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
     const double max_kb = app.limits.max_presence_member_size_in_kb;
     if (pd.value->user_info.size() > kb_to_bytes(max_kb)) {
       // Bytes compared against kb*1024 (stricter than Sockudo's integer-KB division by < 1 KB).
-      send_error(4300, "Channel error: Presence member data size (" +
-                           format_kb(static_cast<double>(pd.value->user_info.size()) / 1024.0) +
-                           "KB) exceeds limit (" + format_kb(max_kb) + "KB)");
+      send_error(WsError::presence_member_too_big,
+                 format_kb(static_cast<double>(pd.value->user_info.size()) / 1024.0) +
+                     "KB) exceeds limit (" + format_kb(max_kb) + "KB)");
       return;
     }
     if (hub_.adapter().clustered()) {
@@ -810,7 +811,7 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
         }
       }
       if (full) {
-        send_error(4100, "Over capacity");
+        send_error(WsError::presence_full);
         return;
       }
       if (existing == nullptr) {
@@ -854,7 +855,7 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
       }
     }
     if (reply.empty()) {
-      send_error(4100, "Over capacity");
+      send_error(WsError::presence_full);
       return;
     }
     if (existing == nullptr) {
@@ -967,44 +968,41 @@ void WsSession::handle_client_event(std::string_view event, std::string_view cha
     }
     if (++rate_count_ > lim.max_client_events_per_second * lim.client_event_decay_seconds) {
       stats_->rate_limit_triggered.fetch_add(1, std::memory_order_relaxed);
-      send_error(4301, "Client event rejected due to rate limit");
+      send_error(WsError::client_event_rate);
       return;
     }
   }
   if (!has_channel) {
-    send_error(4301, "Client event error: Channel required for client event");
+    send_error(WsError::client_event_no_channel);
     return;
   }
   if (!app.enable_client_messages) {
-    send_error(4301, "Client event error: Client events are not enabled for this app");
+    send_error(WsError::client_events_disabled);
     return;
   }
   if (event.size() > lim.max_event_name_length) {
-    send_error(4000, "Invalid event name: Event name exceeds maximum length of " +
-                         std::to_string(lim.max_event_name_length));
+    send_error(WsError::client_event_name_too_long, std::to_string(lim.max_event_name_length));
     return;
   }
   if (channel.size() > lim.max_channel_name_length) {
-    send_error(4300, "Channel name invalid: Channel name exceeds maximum length of " +
-                         std::to_string(lim.max_channel_name_length));
+    send_error(WsError::client_event_channel_too_long, std::to_string(lim.max_channel_name_length));
     return;
   }
   if (!protocol::classify_channel(channel).allows_client_events()) {
-    send_error(
-        4301, "Client event error: Client events can only be sent to private or presence channels");
+    send_error(WsError::client_event_wrong_channel);
     return;
   }
   const std::uint64_t max_bytes = kb_to_bytes(lim.max_event_payload_in_kb);
   if (data_raw.size() > max_bytes) {
-    send_error(4301, "Client event error: Event payload size (" + std::to_string(data_raw.size()) +
-                         " bytes) exceeds limit (" + format_kb(lim.max_event_payload_in_kb) +
-                         "KB)");
+    send_error(WsError::client_event_too_big, "(" + std::to_string(data_raw.size()) +
+                                                  " bytes) exceeds limit (" +
+                                                  format_kb(lim.max_event_payload_in_kb) + "KB)");
     return;
   }
   const Subscription* sub = find_subscription(channel);
   if (sub == nullptr) {
-    send_error(4301, "Client event error: Socket " + socket_id() +
-                         " is not subscribed to channel " + std::string(channel));
+    send_error(WsError::client_event_not_subscribed,
+               socket_id() + " is not subscribed to channel " + std::string(channel));
     return;
   }
   std::optional<std::string_view> user_id;
@@ -1035,7 +1033,7 @@ void WsSession::handle_signin(std::string_view data_raw) {
     return;
   }
   if (!app.enable_user_authentication) {
-    send_error(4009, "Authentication error: User authentication is disabled for this app");
+    send_error(WsError::signin_disabled);
     return;
   }
   auto ud = protocol::parse_user_data(sd.value->user_data);
@@ -1046,12 +1044,11 @@ void WsSession::handle_signin(std::string_view data_raw) {
   if (!auth::verify_user_auth(app.key, app.secret, socket_id(), sd.value->user_data,
                               sd.value->auth)) {
     log_denied(AuthFailure::signin_invalid, "", "invalid signin signature");
-    send_error(4009, "Authentication error: Connection not authorized for signin.");
+    send_error(WsError::signin_invalid);
     return;
   }
   if (ud.value->id.size() > max_user_id_length) {
-    send_error(4009, "Authentication error: User id exceeds maximum length of " +
-                         std::to_string(max_user_id_length));
+    send_error(WsError::user_id_too_long, std::to_string(max_user_id_length));
     return;
   }
   // Each watched id once (a repeated id would otherwise repeat in every frame).
@@ -1065,7 +1062,7 @@ void WsSession::handle_signin(std::string_view data_raw) {
     watchlist.swap(unique);
   }
   if (watchlist.size() > max_watchlist_size) {
-    send_error(4302, "Watchlist limit exceeded");
+    send_error(WsError::watchlist_too_long);
     return;
   }
   const bool watch = app.enable_watchlist_events;
@@ -1153,7 +1150,7 @@ void WsSession::on_sweep(Clock::time_point now) {
   if (state_ == State::open) {
     if (ping_outstanding_) {
       if (now - ping_sent_at_ >= cfg.pong_timeout) {
-        close_with_error(4201, "Pong reply not received in time");
+        close_with_error(WsError::pong_timeout);
         return;
       }
     } else if (registered_ && now - last_activity_ >= cfg.activity_timeout) {
@@ -1163,11 +1160,20 @@ void WsSession::on_sweep(Clock::time_point now) {
     }
     if (registered_ && app_->app->enable_user_authentication && !authorized_ &&
         now - connected_at_ >= cfg.user_authentication_timeout) {
-      close_with_error(4009, "Connection not authorized within timeout.");
+      close_with_error(WsError::signin_timeout);
     }
   } else if (state_ == State::closing && now >= close_deadline_) {
     terminate();
   }
+}
+
+void WsSession::close_with_error(WsError why) {
+  const WsErrorSpec& e = spec(why);
+  if (e.delivery == Delivery::close_only) {
+    close_frame_only(why);
+    return;
+  }
+  close_with_error(protocol::to_uint(e.code), e.message);
 }
 
 void WsSession::close_with_error(std::uint16_t code, std::string_view message) {
@@ -1176,9 +1182,9 @@ void WsSession::close_with_error(std::uint16_t code, std::string_view message) {
   begin_close(code, message);
 }
 
-void WsSession::close_frame_only(std::uint16_t code, std::string_view reason) {
+void WsSession::close_frame_only(WsError why) {
   if (state_ != State::open) return;
-  begin_close(code, reason);
+  begin_close(code_of(why), spec(why).message);
 }
 
 void WsSession::begin_close(std::uint16_t code, std::string_view reason) {

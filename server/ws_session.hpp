@@ -26,6 +26,7 @@
 #include "channels/registry.hpp"
 #include "protocol/socket_id.hpp"
 #include "protocol/ws_frame.hpp"
+#include "server/errors.hpp"
 #include "server/hub.hpp"
 #include "server/net.hpp"
 #include "server/send_queue.hpp"
@@ -70,6 +71,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   /// Sends `pusher:error` {code, message} then a close frame with the same code and reason,
   /// leaves every channel, and finishes the close handshake in the background. Idempotent.
   void close_with_error(std::uint16_t code, std::string_view message);
+  /// The same for a situation of the error map (server/errors.hpp); a close_only row sends the
+  /// close frame alone.
+  void close_with_error(WsError why);
 
   /// Called by the worker's flush pass.
   void flush();
@@ -127,7 +131,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void flush_tls();
   /// Writes tls_'s pending ciphertext; false when it waits for writability or terminated.
   bool write_tls_out();
-  void close_frame_only(std::uint16_t code, std::string_view reason);
+  void close_frame_only(WsError why);
   void begin_close(std::uint16_t code, std::string_view reason);
   /// Abrupt end (I/O error, peer gone, deadline): leave channels, close the socket.
   void terminate();
@@ -139,7 +143,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void handle_client_event(std::string_view event, std::string_view channel, bool has_channel,
                            std::string_view data_raw);
   void handle_signin(std::string_view data_raw);
+  /// pusher:error for a parse error of the protocol layer (its own code and message).
   void send_error(int code, std::string_view message);
+  /// pusher:error for a situation of the error map, its message completed by `detail`.
+  void send_error(WsError why, std::string_view detail = {});
   /// Emits a webhook event for this connection's app if any webhook wants `name`. Any lock.
   void webhook(std::string_view name, std::string_view channel,
                std::optional<std::string> user_id = std::nullopt,

@@ -1,0 +1,173 @@
+#pragma once
+// Every situation in which the server refuses something on a WebSocket connection, or closes it,
+// and what the client gets for it: one enum, one table (protocol.md §8; Sockudo's codes and
+// messages). The session only names the situation; code, text and whether the connection ends
+// come from here. tests/unit/limits/errors_test.cpp pins every row.
+//
+// How a row is sent (`Delivery`):
+//  - error_frame: `pusher:error {code, message}`, the connection stays open;
+//  - error_and_close: `pusher:error` then a close frame with the same code and message;
+//  - close_only: a close frame alone (RFC 6455 violations: the client broke the framing).
+// Messages ending in a separator ("... of ", "(") take a detail appended by the caller
+// (`error_message(e, detail)`), e.g. the configured limit.
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "protocol/codes.hpp"
+
+namespace server {
+
+enum class WsError : std::uint8_t {
+  // ---- admission (protocol.md §1.2): error frame + close ----------------------------------
+  app_not_found,       ///< unknown app key
+  app_disabled,        ///< app.enabled = false
+  origin_not_allowed,  ///< Origin not in allowed_origins
+  over_capacity,       ///< node cap, per-IP cap, app quota with quota_close_code 4100
+  app_over_quota,      ///< app max_connections reached (4004)
+  // ---- connection life: error frame + close -------------------------------------------------
+  slow_consumer,      ///< send queue over budget under backpressure
+  pong_timeout,       ///< no pong after our ping
+  signin_timeout,     ///< user authentication required and not done in time
+  terminated_by_app,  ///< POST .../terminate_connections
+  shutting_down,      ///< graceful shutdown
+  app_removed,        ///< removed by a config reload
+  app_disabled_by_reload,
+  // ---- RFC 6455 violations: close frame only --------------------------------------------------
+  frame_too_big,            ///< message over websocket_max_payload_kb
+  frame_protocol_error,     ///< unmasked, reserved bits, unknown opcode, bad control frame
+  expected_continuation,    ///< a data frame inside a fragmented message
+  unexpected_continuation,  ///< a continuation with no fragmented message
+  invalid_utf8,             ///< text message (or fragments) not UTF-8
+  // ---- subscriptions: error frame, stays open ------------------------------------------------
+  invalid_channel_name,     ///< detail: the validator's message (whole text)
+  signature_missing,        ///< protected channel without auth
+  signature_invalid,        ///< HMAC does not verify
+  foreign_server_to_user,   ///< #server-to-user-<someone else>
+  subscription_limit,       ///< detail: "N channels per connection)"
+  presence_data_missing,    ///< presence subscribe without channel_data
+  presence_member_too_big,  ///< detail: "x KB) exceeds limit (y KB)"
+  presence_full,            ///< max_presence_members_per_channel reached
+  // ---- client events: error frame, stays open ------------------------------------------------
+  client_event_rate,  ///< max_client_events_per_second, or message_rate_limit
+  client_event_no_channel,
+  client_events_disabled,
+  client_event_name_too_long,     ///< detail: the limit
+  client_event_channel_too_long,  ///< detail: the limit
+  client_event_wrong_channel,     ///< not a private/presence channel
+  client_event_too_big,           ///< detail: "(N bytes) exceeds limit (xKB)"
+  client_event_not_subscribed,    ///< detail: "<socket id> is not subscribed to channel <ch>"
+  // ---- sign-in: error frame, stays open ------------------------------------------------------
+  signin_disabled,
+  signin_invalid,
+  user_id_too_long,  ///< detail: the limit
+  watchlist_too_long,
+};
+
+enum class Delivery : std::uint8_t { error_frame, error_and_close, close_only };
+
+struct WsErrorSpec {
+  WsError error;
+  protocol::CloseCode code;  ///< the pusher:error code and/or the close code
+  Delivery delivery;
+  std::string_view message;  ///< whole text, or the prefix a detail completes
+};
+
+using protocol::CloseCode;
+inline constexpr std::array<WsErrorSpec, 37> ws_error_table{{
+    {WsError::app_not_found, CloseCode::app_not_found, Delivery::error_and_close,
+     "Application does not exist"},
+    {WsError::app_disabled, CloseCode::app_disabled, Delivery::error_and_close,
+     "Application disabled"},
+    {WsError::origin_not_allowed, CloseCode::unauthorized, Delivery::error_and_close,
+     "Origin not allowed"},
+    {WsError::over_capacity, CloseCode::over_capacity, Delivery::error_and_close, "Over capacity"},
+    {WsError::app_over_quota, CloseCode::app_over_quota, Delivery::error_and_close,
+     "Application is over adapter quota"},
+    {WsError::slow_consumer, CloseCode::over_capacity, Delivery::error_and_close, "Over capacity"},
+    {WsError::pong_timeout, CloseCode::pong_timeout, Delivery::error_and_close,
+     "Pong reply not received in time"},
+    {WsError::signin_timeout, CloseCode::unauthorized, Delivery::error_and_close,
+     "Connection not authorized within timeout."},
+    {WsError::terminated_by_app, CloseCode::unauthorized, Delivery::error_and_close,
+     "You got disconnected by the app."},
+    {WsError::shutting_down, CloseCode::reconnect_immediately, Delivery::error_and_close,
+     "Server shutting down"},
+    {WsError::app_removed, CloseCode::app_not_found, Delivery::error_and_close,
+     "Application does not exist"},
+    {WsError::app_disabled_by_reload, CloseCode::app_disabled, Delivery::error_and_close,
+     "Application disabled"},
+    {WsError::frame_too_big, CloseCode::message_too_big, Delivery::close_only, "Message too big"},
+    {WsError::frame_protocol_error, CloseCode::protocol_error, Delivery::close_only,
+     "Protocol error"},
+    {WsError::expected_continuation, CloseCode::protocol_error, Delivery::close_only,
+     "Expected continuation frame"},
+    {WsError::unexpected_continuation, CloseCode::protocol_error, Delivery::close_only,
+     "Unexpected continuation frame"},
+    {WsError::invalid_utf8, CloseCode::invalid_payload, Delivery::close_only, "Invalid UTF-8"},
+    {WsError::invalid_channel_name, CloseCode::channel_error, Delivery::error_frame, ""},
+    {WsError::signature_missing, CloseCode::unauthorized, Delivery::error_frame,
+     "Authentication error: Authentication signature required for this channel"},
+    {WsError::signature_invalid, CloseCode::unauthorized, Delivery::error_frame,
+     "Authentication error: Channel requires authentication"},
+    {WsError::foreign_server_to_user, CloseCode::unauthorized, Delivery::error_frame,
+     "Authentication error: Cannot subscribe to another user's channel"},
+    {WsError::subscription_limit, CloseCode::channel_error, Delivery::error_frame,
+     "Channel error: Subscription limit reached ("},
+    {WsError::presence_data_missing, CloseCode::invalid_message_format, Delivery::error_frame,
+     "Invalid message format: Missing channel_data for presence channel"},
+    {WsError::presence_member_too_big, CloseCode::channel_error, Delivery::error_frame,
+     "Channel error: Presence member data size ("},
+    {WsError::presence_full, CloseCode::over_capacity, Delivery::error_frame, "Over capacity"},
+    {WsError::client_event_rate, CloseCode::client_event_error, Delivery::error_frame,
+     "Client event rejected due to rate limit"},
+    {WsError::client_event_no_channel, CloseCode::client_event_error, Delivery::error_frame,
+     "Client event error: Channel required for client event"},
+    {WsError::client_events_disabled, CloseCode::client_event_error, Delivery::error_frame,
+     "Client event error: Client events are not enabled for this app"},
+    {WsError::client_event_name_too_long, CloseCode::invalid_message_format, Delivery::error_frame,
+     "Invalid event name: Event name exceeds maximum length of "},
+    {WsError::client_event_channel_too_long, CloseCode::channel_error, Delivery::error_frame,
+     "Channel name invalid: Channel name exceeds maximum length of "},
+    {WsError::client_event_wrong_channel, CloseCode::client_event_error, Delivery::error_frame,
+     "Client event error: Client events can only be sent to private or presence channels"},
+    {WsError::client_event_too_big, CloseCode::client_event_error, Delivery::error_frame,
+     "Client event error: Event payload size "},
+    {WsError::client_event_not_subscribed, CloseCode::client_event_error, Delivery::error_frame,
+     "Client event error: Socket "},
+    {WsError::signin_disabled, CloseCode::unauthorized, Delivery::error_frame,
+     "Authentication error: User authentication is disabled for this app"},
+    {WsError::signin_invalid, CloseCode::unauthorized, Delivery::error_frame,
+     "Authentication error: Connection not authorized for signin."},
+    {WsError::user_id_too_long, CloseCode::unauthorized, Delivery::error_frame,
+     "Authentication error: User id exceeds maximum length of "},
+    {WsError::watchlist_too_long, CloseCode::watchlist_limit_exceeded, Delivery::error_frame,
+     "Watchlist limit exceeded"},
+}};
+
+/// The row of `e` (the table is in enum order; the unit test checks that).
+[[nodiscard]] constexpr const WsErrorSpec& spec(WsError e) noexcept {
+  return ws_error_table[static_cast<std::size_t>(e)];
+}
+
+/// The wire code of `e` (pusher:error `code` and/or close code).
+[[nodiscard]] constexpr std::uint16_t code_of(WsError e) noexcept {
+  return protocol::to_uint(spec(e).code);
+}
+
+/// The message of `e`, completed by `detail` where the row takes one.
+[[nodiscard]] inline std::string error_message(WsError e, std::string_view detail = {}) {
+  std::string out(spec(e).message);
+  out.append(detail);
+  return out;
+}
+
+/// The close frame for an RFC 6455 frame error found by protocol::parse_frame_header.
+[[nodiscard]] constexpr WsError ws_error_for(protocol::CloseCode frame_close) noexcept {
+  return frame_close == CloseCode::message_too_big ? WsError::frame_too_big
+                                                   : WsError::frame_protocol_error;
+}
+
+}  // namespace server
