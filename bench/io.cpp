@@ -10,6 +10,8 @@
 #include <chrono>
 #include <vector>
 
+#include "server/clock.hpp"
+
 namespace bench::io {
 
 namespace {
@@ -21,15 +23,9 @@ SSL* ssl_of(int fd) {
   return fd >= 0 && static_cast<std::size_t>(fd) < g_ssl.size() ? g_ssl[fd] : nullptr;
 }
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 bool wait_fd(int fd, short events, std::int64_t deadline) {
   for (;;) {
-    const std::int64_t left = deadline - now_ms();
+    const std::int64_t left = deadline - server::steady_ms();
     if (left <= 0) return false;
     pollfd p{fd, events, 0};
     const int r = ::poll(&p, 1, static_cast<int>(left));
@@ -63,7 +59,7 @@ bool tls_enabled() noexcept {
 
 bool start(int fd, int timeout_ms, std::string& error) {
   if (g_ctx == nullptr) return true;
-  const std::int64_t deadline = now_ms() + timeout_ms;
+  const std::int64_t deadline = server::steady_ms() + timeout_ms;
   if (!wait_fd(fd, POLLOUT, deadline)) {
     error = "tls: connect timed out";
     return false;

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <cstring>
+
+#include "protocol/json.hpp"
 
 namespace bench {
 
@@ -143,30 +144,10 @@ std::string make_marker(char kind, const std::uint64_t* nums, int n, std::size_t
 }
 
 std::string json_escape(std::string_view s) {
+  // protocol's escaper (the server's), without the surrounding quotes.
   std::string out;
-  out.reserve(s.size() + 8);
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  return out;
+  protocol::append_json_string(out, s);
+  return out.substr(1, out.size() - 2);
 }
 
 std::string subscribe_json(std::string_view channel, std::string_view auth,

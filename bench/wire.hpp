@@ -64,7 +64,8 @@ struct Marker {
 [[nodiscard]] std::string make_marker(char kind, const std::uint64_t* nums, int n,
                                       std::size_t size);
 
-/// JSON string escaping of `s` (quotes, backslashes, control characters), without quotes.
+/// JSON string escaping of `s`, without quotes: protocol::append_json_string's rules (`\b \f
+/// \n \r \t` or `\u00XX` for control characters).
 [[nodiscard]] std::string json_escape(std::string_view s);
 
 /// Message builders (client to server, JSON text; frame them with make_masked_frame).

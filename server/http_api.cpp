@@ -13,6 +13,7 @@
 #include "auth/signature.hpp"
 #include "protocol/channel.hpp"
 #include "protocol/json.hpp"
+#include "server/clock.hpp"
 #include "server/hub.hpp"
 #include "server/log.hpp"
 #include "server/worker.hpp"
@@ -208,12 +209,6 @@ void append_channel_info(std::string& out, Hub& hub, std::size_t app_index,
 }
 
 // ---- rate limits ---------------------------------------------------------------------------
-
-std::int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 /// Takes `units` from one of the app's per-second windows; a 429 response when they do not fit
 /// (nothing is published then). `limit` 0 = unlimited.

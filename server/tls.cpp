@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "server/clock.hpp"
 #include "server/log.hpp"
 
 namespace server {
@@ -62,12 +63,6 @@ std::atomic<std::uint64_t> g_failures{0};
 std::atomic<std::uint64_t> g_failures_logged{0};
 std::atomic<std::int64_t> g_last_log_ms{-1};
 constexpr std::int64_t failure_log_interval_ms = 10'000;
-
-std::int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "auth/crypto.hpp"
+#include "server/clock.hpp"
 #include "server/http_api.hpp"
 #include "server/worker.hpp"
 
@@ -83,10 +84,7 @@ std::variant<UpgradeInfo, UpgradeResponse> decide_upgrade(Worker& worker, const 
   // (protocol.md §1.1); the concurrent cap after it with 4100, like the node-wide cap.
   IpLimiter& ips = hub.ip_limiter();
   if (ips.enabled()) {
-    const auto r =
-        ips.on_connect(info.remote, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::steady_clock::now().time_since_epoch())
-                                        .count());
+    const auto r = ips.on_connect(info.remote, steady_ms());
     if (r.table_full) worker.abuse().note(AbuseKind::ip_table_full, {{"remote", info.remote}});
     if (r.verdict == IpLimiter::Verdict::rate_limited) {
       worker.abuse().note(AbuseKind::ip_connect_rate, {{"remote", info.remote}});

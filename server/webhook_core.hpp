@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "server/config.hpp"
-#include "server/webhooks.hpp"
+#include "server/webhook_event.hpp"
 
 namespace server {
 

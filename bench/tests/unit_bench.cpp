@@ -321,6 +321,7 @@ TEST_CASE("wire: message builders produce the Pusher shapes") {
         R"({"event":"client-a","channel":"private-c","data":"E1."})");
   CHECK(publish_body("bench", "c", "B1.2.") == R"({"name":"bench","channel":"c","data":"B1.2."})");
   CHECK(json_escape("a\"b\\c\n\x01") == "a\\\"b\\\\c\\n\\u0001");
+  CHECK(json_escape("\r\t\x1f/\xc3\xa9") == "\\r\\t\\u001f/\xc3\xa9");  // protocol's rules
 }
 
 TEST_CASE("wire: HTTP responses (keep-alive, close, chunked, partial, 101)") {

@@ -1,0 +1,275 @@
+#pragma once
+// The Lua scripts of the Redis adapter (redis_adapter.cpp), atomic in Redis; every script but
+// the prelude is sent as prelude + body. Moved verbatim out of redis_adapter.cpp.
+
+#include <string_view>
+
+namespace server::redis_scripts {
+
+// ---- Lua scripts (atomic in Redis; see docs/CLUSTER.md for the key layout) -------------------
+// ARGV[1] = prefix, ARGV[2] = this node's id in every script.
+inline constexpr std::string_view lua_prelude = R"lua(
+local P, NODE = ARGV[1], ARGV[2]
+local function live()
+  local out = {NODE}
+  for _, n in ipairs(redis.call('SMEMBERS', P .. ':nodes')) do
+    if n ~= NODE and redis.call('EXISTS', P .. ':alive:' .. n) == 1 then out[#out + 1] = n end
+  end
+  return out
+end
+local function f(s) return #s .. ':' .. s end
+local function env(t, app, target, payload, except)
+  return 'pc1' .. f(t) .. f(NODE) .. f(app) .. f(target) .. f(payload) .. f(except)
+end
+local function sckey(app, n) return P .. ':sc:' .. app .. ':' .. n end
+local function pkey(app, ch, n) return P .. ':p:' .. app .. ':' .. ch .. ':' .. n end
+local function total(nodes, app, ch)
+  local s = 0
+  for _, n in ipairs(nodes) do s = s + (tonumber(redis.call('HGET', sckey(app, n), ch)) or 0) end
+  return s
+end
+local function has_user(nodes, app, ch, user, skip)
+  for _, n in ipairs(nodes) do
+    if n ~= skip and redis.call('HEXISTS', pkey(app, ch, n), user) == 1 then return true end
+  end
+  return false
+end
+local function distinct_users(nodes, app, ch)
+  local seen, out = {}, {}
+  for _, n in ipairs(nodes) do
+    for _, u in ipairs(redis.call('HKEYS', pkey(app, ch, n))) do
+      if not seen[u] then seen[u] = true; out[#out + 1] = u end
+    end
+  end
+  return out
+end
+)lua";
+
+// This node's subscription count of a channel: ARGV app, channel, count -> {before, after}
+// (cluster totals), from which exactly one node sees each occupied/vacated transition.
+inline constexpr std::string_view lua_sub = R"lua(
+local app, ch, cnt = ARGV[3], ARGV[4], tonumber(ARGV[5])
+local nodes = live()
+local before = total(nodes, app, ch)
+local key = sckey(app, NODE)
+if cnt == 0 then
+  redis.call('HDEL', key, ch)
+else
+  redis.call('HSET', key, ch, cnt)
+  redis.call('HSET', P .. ':keys:' .. NODE, key, 'sc\n' .. app .. '\n')
+end
+return {before, total(nodes, app, ch)}
+)lua";
+
+// Presence join: ARGV app, channel, user, info, write, bus, member_added frame, joiner socket.
+// Returns {first, user1, info1, ...}: first = 1 when no other live node has the user (then
+// member_added is published from inside the script, so it is ordered with every other
+// decision), followed by the cluster's members.
+inline constexpr std::string_view lua_pjoin = R"lua(
+local app, ch, user = ARGV[3], ARGV[4], ARGV[5]
+local nodes = live()
+local first = 0
+if ARGV[7] == '1' then
+  if not has_user(nodes, app, ch, user, NODE) then first = 1 end
+  local key = pkey(app, ch, NODE)
+  redis.call('HSET', key, user, ARGV[6])
+  redis.call('HSET', P .. ':keys:' .. NODE, key, 'p\n' .. app .. '\n' .. ch)
+  if first == 1 then redis.call('PUBLISH', ARGV[8], env('M', app, ch, ARGV[9], ARGV[10])) end
+end
+local out = {first}
+local seen = {}
+for _, n in ipairs(nodes) do
+  local kv = redis.call('HGETALL', pkey(app, ch, n))
+  for i = 1, #kv, 2 do
+    if not seen[kv[i]] then
+      seen[kv[i]] = true
+      out[#out + 1] = kv[i]
+      out[#out + 1] = kv[i + 1]
+    end
+  end
+end
+return out
+)lua";
+
+// Presence leave: ARGV app, channel, user, bus, member_removed frame -> 1 when this was the
+// user's last connection anywhere (member_removed published from inside the script).
+inline constexpr std::string_view lua_pleave = R"lua(
+local app, ch, user = ARGV[3], ARGV[4], ARGV[5]
+local nodes = live()
+redis.call('HDEL', pkey(app, ch, NODE), user)
+if has_user(nodes, app, ch, user, NODE) then return 0 end
+redis.call('PUBLISH', ARGV[6], env('M', app, ch, ARGV[7], ''))
+return 1
+)lua";
+
+// Heartbeat: ARGV ttl_ms -> 1 when this node was registered already (0: it had been reaped).
+inline constexpr std::string_view lua_heartbeat = R"lua(
+local added = redis.call('SADD', P .. ':nodes', NODE)
+redis.call('SET', P .. ':alive:' .. NODE, '1', 'PX', ARGV[3])
+if added == 1 then return 0 end
+return 1
+)lua";
+
+// Reaper: removes every registered node whose alive key expired (atomically, so one reaper
+// wins), deletes its contributions and announces member_removed for users it was the last
+// holder of. ARGV bus -> flat {kind, app, channel, user} quads: 'r' member removed,
+// 'v' channel vacated, 'n' node reaped (in `app`).
+inline constexpr std::string_view lua_reap = R"lua(
+local out = {}
+for _, n in ipairs(redis.call('SMEMBERS', P .. ':nodes')) do
+  if n ~= NODE and redis.call('EXISTS', P .. ':alive:' .. n) == 0 then
+    redis.call('SREM', P .. ':nodes', n)
+    local idx = P .. ':keys:' .. n
+    local entries = redis.call('HGETALL', idx)
+    local nodes = live()
+    for i = 1, #entries, 2 do
+      local key, meta = entries[i], entries[i + 1]
+      local kind, app, ch = string.match(meta, '^(%a+)\n([^\n]*)\n(.*)$')
+      if kind == 'sc' then
+        local kv = redis.call('HGETALL', key)
+        redis.call('DEL', key)
+        for j = 1, #kv, 2 do
+          if total(nodes, app, kv[j]) == 0 then
+            out[#out + 1] = 'v'; out[#out + 1] = app; out[#out + 1] = kv[j]; out[#out + 1] = ''
+          end
+        end
+      elseif kind == 'on' then
+        local users = redis.call('SMEMBERS', key)
+        redis.call('DEL', key)
+        for _, u in ipairs(users) do
+          local elsewhere = false
+          for _, m in ipairs(nodes) do
+            if redis.call('SISMEMBER', P .. ':on:' .. app .. ':' .. m, u) == 1 then elsewhere = true end
+          end
+          if not elsewhere then
+            local frame = '{"event":"pusher_internal:watchlist_events","data":{"events":[' ..
+              '{"name":"offline","user_ids":[' .. cjson.encode(u) .. ']}]}}'
+            redis.call('PUBLISH', ARGV[3], env('W', app, u, frame, ''))
+          end
+        end
+      elseif kind == 'p' then
+        local users = redis.call('HKEYS', key)
+        redis.call('DEL', key)
+        for _, u in ipairs(users) do
+          if not has_user(nodes, app, ch, u, '') then
+            local frame = '{"event":"pusher_internal:member_removed","channel":' ..
+              cjson.encode(ch) .. ',"data":' .. cjson.encode('{"user_id":' .. cjson.encode(u) .. '}') .. '}'
+            redis.call('PUBLISH', ARGV[3], env('M', app, ch, frame, ''))
+            out[#out + 1] = 'r'; out[#out + 1] = app; out[#out + 1] = ch; out[#out + 1] = u
+          end
+        end
+      end
+    end
+    redis.call('DEL', idx)
+    out[#out + 1] = 'n'; out[#out + 1] = n; out[#out + 1] = ''; out[#out + 1] = ''
+  end
+end
+return out
+)lua";
+
+// Resync: replaces this node's whole contribution with the records that follow ARGV ttl_ms:
+// quintuples {'sc', app, channel, channel, count} / {'p', app, channel, user, info} /
+// {'on', app, '', user, ''}.
+inline constexpr std::string_view lua_resync = R"lua(
+local idx = P .. ':keys:' .. NODE
+local entries = redis.call('HGETALL', idx)
+for i = 1, #entries, 2 do redis.call('DEL', entries[i]) end
+redis.call('DEL', idx)
+redis.call('SADD', P .. ':nodes', NODE)
+redis.call('SET', P .. ':alive:' .. NODE, '1', 'PX', ARGV[3])
+local i = 4
+while i + 4 <= #ARGV do
+  local kind, app, ch = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local key, meta
+  if kind == 'sc' then
+    key, meta = sckey(app, NODE), 'sc\n' .. app .. '\n'
+  elseif kind == 'on' then
+    key, meta = P .. ':on:' .. app .. ':' .. NODE, 'on\n' .. app .. '\n'
+  else
+    key, meta = pkey(app, ch, NODE), 'p\n' .. app .. '\n' .. ch
+  end
+  if kind == 'on' then
+    redis.call('SADD', key, ARGV[i + 3])
+  else
+    redis.call('HSET', key, ARGV[i + 3], ARGV[i + 4])
+  end
+  redis.call('HSET', idx, key, meta)
+  i = i + 5
+end
+return 1
+)lua";
+
+// Watchlists: ARGV app, user, online ('1'/'0'), bus, watchlist_events frame. Publishes the
+// frame (watchers on every node) when this was the user's first / last signed-in node.
+inline constexpr std::string_view lua_online = R"lua(
+local app, user = ARGV[3], ARGV[4]
+local key = P .. ':on:' .. app .. ':' .. NODE
+local elsewhere = false
+for _, n in ipairs(live()) do
+  if n ~= NODE and redis.call('SISMEMBER', P .. ':on:' .. app .. ':' .. n, user) == 1 then
+    elsewhere = true
+  end
+end
+if ARGV[5] == '1' then
+  redis.call('SADD', key, user)
+  redis.call('HSET', P .. ':keys:' .. NODE, key, 'on\n' .. app .. '\n')
+else
+  redis.call('SREM', key, user)
+end
+if elsewhere then return 0 end
+redis.call('PUBLISH', ARGV[6], env('W', app, user, ARGV[7], ''))
+return 1
+)lua";
+
+// Which users are signed in anywhere: ARGV app, ids... -> {0|1...}.
+inline constexpr std::string_view lua_online_query = R"lua(
+local nodes = live()
+local out = {}
+for i = 4, #ARGV do
+  local on = 0
+  for _, n in ipairs(nodes) do
+    if redis.call('SISMEMBER', P .. ':on:' .. ARGV[3] .. ':' .. n, ARGV[i]) == 1 then on = 1 end
+  end
+  out[#out + 1] = on
+end
+return out
+)lua";
+
+// One channel: ARGV app, channel -> {subscription_count, user_count}.
+inline constexpr std::string_view lua_query_channel = R"lua(
+local nodes = live()
+return {total(nodes, ARGV[3], ARGV[4]), #distinct_users(nodes, ARGV[3], ARGV[4])}
+)lua";
+
+// Presence user ids: ARGV app, channel -> {id...}.
+inline constexpr std::string_view lua_query_users = R"lua(
+return distinct_users(live(), ARGV[3], ARGV[4])
+)lua";
+
+// Occupied channels: ARGV app, name prefix -> flat {name, subscription_count, user_count}.
+inline constexpr std::string_view lua_query_channels = R"lua(
+local app, pfx = ARGV[3], ARGV[4]
+local nodes = live()
+local sums, order = {}, {}
+for _, n in ipairs(nodes) do
+  local kv = redis.call('HGETALL', sckey(app, n))
+  for j = 1, #kv, 2 do
+    local ch = kv[j]
+    if string.sub(ch, 1, #pfx) == pfx then
+      if not sums[ch] then sums[ch] = 0; order[#order + 1] = ch end
+      sums[ch] = sums[ch] + (tonumber(kv[j + 1]) or 0)
+    end
+  end
+end
+local out = {}
+for _, ch in ipairs(order) do
+  if sums[ch] > 0 then
+    local users = 0
+    if string.sub(ch, 1, 9) == 'presence-' then users = #distinct_users(nodes, app, ch) end
+    out[#out + 1] = ch; out[#out + 1] = sums[ch]; out[#out + 1] = users
+  end
+end
+return out
+)lua";
+
+}  // namespace server::redis_scripts
