@@ -212,4 +212,10 @@ std::string watchlist_events(std::span<const std::string> online_ids,
   return watchlist_events_impl(online_ids, offline_ids);
 }
 
+std::string watchlist_event(std::string_view user_id, bool online) {
+  const std::span<const std::string_view> one(&user_id, 1);
+  const std::span<const std::string_view> none;
+  return online ? watchlist_events_impl(one, none) : watchlist_events_impl(none, one);
+}
+
 }  // namespace protocol

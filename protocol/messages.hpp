@@ -85,5 +85,7 @@ struct PresenceMember {
 /// Same as above for owned strings.
 [[nodiscard]] std::string watchlist_events(std::span<const std::string> online_ids,
                                            std::span<const std::string> offline_ids);
+/// The watchlist frame about one user: `user_id` in the online (or offline) list alone.
+[[nodiscard]] std::string watchlist_event(std::string_view user_id, bool online);
 
 }  // namespace protocol

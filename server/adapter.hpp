@@ -1,7 +1,9 @@
 #pragma once
-// The seam between "a publish happened" and "who receives it". The local adapter fans out to
-// this node's workers; a Redis adapter (later) also forwards to other nodes and aggregates
-// channel counts and presence members over the cluster.
+// The seam between what a connection or the HTTP API does and what follows from it on the node
+// or the cluster: who receives a publish, which webhooks and member events a subscription
+// change causes, and the counts the HTTP API reports. LocalAdapter (server/local_adapter.hpp)
+// answers for one node; RedisAdapter (server/redis_adapter.hpp) for a cluster of nodes sharing
+// a Redis (docs/CLUSTER.md).
 
 #include <cstdint>
 #include <functional>
@@ -32,6 +34,18 @@ using MemberList = std::vector<std::pair<std::string, std::string>>;
 /// Called once with the cluster's presence members, or nullopt when the cluster cannot answer
 /// (the caller then uses its local registry). Runs on the adapter's thread.
 using MembersCallback = std::function<void(std::optional<MemberList>)>;
+/// Online flags of a list of user ids (same order), or nullopt when the cluster cannot answer.
+using OnlineCallback = std::function<void(std::optional<std::vector<bool>>)>;
+
+/// The joiner of a presence channel, as Adapter::presence_joined needs it.
+struct PresenceJoin {
+  std::size_t app_index = 0;
+  std::string_view channel;
+  channels::ConnId conn = 0;
+  std::string_view socket_id;
+  std::string_view user_id;
+  std::string_view user_info;  ///< JSON
+};
 
 class Adapter {
  public:
@@ -69,45 +83,36 @@ class Adapter {
   [[nodiscard]] virtual std::vector<ChannelInfo> channels(std::size_t app_index,
                                                           std::string_view prefix) = 0;
 
-  // ---- clustered adapters (docs/CLUSTER.md) ------------------------------------------------
-  /// True when several nodes share state: sessions then leave cluster-wide decisions
-  /// (occupied/vacated, presence first join/last leave, their webhooks and member events) to
-  /// the hooks below instead of deciding from the local registry.
-  [[nodiscard]] virtual bool clustered() const noexcept { return false; }
+  // ---- membership: what follows from a registry change (docs/CLUSTER.md) -----------------
+  // A session reports every registry change of its own connection here, with the state mutex
+  // held, in decision order. The adapter decides what follows: the local adapter from this
+  // node's registry (webhooks, member events, watchlist events to local sockets); a clustered
+  // adapter from the cluster's state, for every node. Sessions never ask which one they have.
+
   /// False while a clustered adapter cannot reach the cluster: the HTTP API answers 503.
   [[nodiscard]] virtual bool available() const noexcept { return true; }
-  /// The hooks are called with the state mutex held, in decision order.
-  /// This node's subscription count of (app, channel) is now `local_count`.
-  virtual void subscription_changed(std::size_t app_index, std::string_view channel,
-                                    std::size_t local_count) {
-    (void)app_index, (void)channel, (void)local_count;
-  }
-  /// A presence subscribe: `local_first` when the user is new on this node. `done` gets the
-  /// cluster members (the joiner's subscription_succeeded snapshot).
-  virtual void presence_joined(std::size_t app_index, std::string_view channel,
-                               std::string_view user_id, std::string_view user_info,
-                               std::string_view socket_id, bool local_first, MembersCallback done) {
-    (void)app_index, (void)channel, (void)user_id, (void)user_info, (void)socket_id;
-    (void)local_first;
-    done(std::nullopt);
-  }
-  /// The user's last connection on this node left the presence channel.
-  virtual void presence_left(std::size_t app_index, std::string_view channel,
-                             std::string_view user_id) {
-    (void)app_index, (void)channel, (void)user_id;
-  }
+  /// A connection joined the non-presence channel (app, channel); `res` is the registry's
+  /// answer (not already_subscribed).
+  virtual void joined(std::size_t app_index, std::string_view channel,
+                      const channels::JoinResult& res) = 0;
+  /// A presence subscribe of connection `who.conn`. `res` is the registry's answer for a new
+  /// subscription, null when the connection subscribes again to a channel it is in. Returns
+  /// false when this node's registry is the joiner's member list (the caller reads it now,
+  /// under the same lock); true when the list comes later through `done` (adapter thread).
+  virtual bool presence_joined(const PresenceJoin& who, const channels::JoinResult* res,
+                               MembersCallback done) = 0;
+  /// Connection `conn` left (app, channel), by unsubscribe or disconnect.
+  virtual void left(std::size_t app_index, std::string_view channel, channels::ConnId conn,
+                    const channels::LeaveResult& res) = 0;
   /// Watchlists: `user_id` got its first (online) / lost its last (offline) signed-in
-  /// connection on this node. The adapter notifies the watchers on every node.
-  virtual void user_online_changed(std::size_t app_index, std::string_view user_id, bool online) {
-    (void)app_index, (void)user_id, (void)online;
-  }
-  /// Which of `user_ids` are signed in anywhere in the cluster (same order); nullopt when the
-  /// cluster cannot answer. `done` runs on the adapter's thread.
-  virtual void users_online(std::size_t app_index, std::vector<std::string> user_ids,
-                            std::function<void(std::optional<std::vector<bool>>)> done) {
-    (void)app_index, (void)user_ids;
-    done(std::nullopt);
-  }
+  /// connection on this node. The adapter tells the watchers (on every node).
+  virtual void user_online_changed(std::size_t app_index, std::string_view user_id,
+                                   bool online) = 0;
+  /// A new sign-in's initial watchlist state. Returns false when this node's registry is the
+  /// answer (the caller reads it now); true when `done` gets, on the adapter's thread, which of
+  /// `user_ids` are signed in anywhere (same order), or nullopt when the cluster cannot answer.
+  virtual bool users_online(std::size_t app_index, std::vector<std::string> user_ids,
+                            OnlineCallback done) = 0;
   /// terminate_connections on every other node (this node closes its own).
   virtual void terminate_user(std::size_t app_index, std::string_view user_id) {
     (void)app_index, (void)user_id;

@@ -1,7 +1,7 @@
 #pragma once
 // The two millisecond clocks the server reads: wall time (unix ms, for timestamps that leave the
 // process) and monotonic time (steady ms, for intervals, rate windows and deadlines).
-// Header-only. Include it from .cpp files only (server/ws_session.cpp still has its own copy).
+// Header-only; the one definition of both.
 
 #include <chrono>
 #include <cstdint>

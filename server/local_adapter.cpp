@@ -6,36 +6,41 @@
 #include "protocol/channel.hpp"
 #include "protocol/messages.hpp"
 #include "server/hub.hpp"
+#include "server/webhooks.hpp"
 
 namespace server {
 
 void LocalAdapter::publish(const PublishRequest& request, Worker* caller) {
-  AppRuntime& app = hub_.app_at(request.app_index);
   for (const std::string& channel : request.channels) {
     // Encode once per channel (the frame names its channel); shared by every subscriber.
-    std::string json = protocol::api_event(request.event, channel, request.data);
-    SharedFrame frame = make_text_frame(json);
-    const auto kind = protocol::classify_channel(channel);
-    if (kind.is_server_to_user) {
-      // #server-to-user-<id>: every signed-in socket of that user, subscribed or not (§7.3).
-      const std::string_view user =
-          std::string_view(channel).substr(protocol::server_to_user_prefix.size());
-      std::vector<channels::ConnId> conns;
-      {
-        std::lock_guard lock(hub_.state_mutex());
-        conns = hub_.registry().user_connections(app.app->id, user);
-      }
-      std::erase(conns, request.except);
-      hub_.send_to_connections(conns, frame, caller);
-      continue;
-    }
-    if (kind.is_cache) {
-      std::lock_guard lock(hub_.state_mutex());
-      hub_.registry().set_cached(app.app->id, channel, std::move(json),
-                                 std::chrono::steady_clock::now() + hub_.config().cache_ttl);
-    }
-    hub_.fan_out(request.app_index, channel, frame, request.except, caller);
+    deliver(request.app_index, channel, protocol::api_event(request.event, channel, request.data),
+            request.except, caller);
   }
+}
+
+void LocalAdapter::deliver(std::size_t app_index, std::string_view channel, std::string json,
+                           channels::ConnId except, Worker* caller) {
+  AppRuntime& app = hub_.app_at(app_index);
+  SharedFrame frame = make_text_frame(json);
+  const auto kind = protocol::classify_channel(channel);
+  if (kind.is_server_to_user) {
+    // #server-to-user-<id>: every signed-in socket of that user, subscribed or not (§7.3).
+    const std::string_view user = channel.substr(protocol::server_to_user_prefix.size());
+    std::vector<channels::ConnId> conns;
+    {
+      std::lock_guard lock(hub_.state_mutex());
+      conns = hub_.registry().user_connections(app.app->id, user);
+    }
+    std::erase(conns, except);
+    hub_.send_to_connections(conns, frame, caller);
+    return;
+  }
+  if (kind.is_cache) {
+    std::lock_guard lock(hub_.state_mutex());
+    hub_.registry().set_cached(app.app->id, channel, std::move(json),
+                               std::chrono::steady_clock::now() + hub_.config().cache_ttl);
+  }
+  hub_.fan_out(app_index, channel, frame, except, caller);
 }
 
 void LocalAdapter::broadcast(std::size_t app_index, std::string_view channel,
@@ -73,6 +78,77 @@ std::vector<Adapter::ChannelInfo> LocalAdapter::channels(std::size_t app_index,
                    hub_.registry().user_count(app_id, name)});
   }
   return out;
+}
+
+// ============================================================================================
+// Membership (called with the state mutex held)
+// ============================================================================================
+
+void LocalAdapter::joined(std::size_t app_index, std::string_view channel,
+                          const channels::JoinResult& res) {
+  Webhooks& wh = hub_.webhooks();
+  if (res.channel_occupied) wh.channel_event(app_index, "channel_occupied", channel);
+  wh.channel_event(app_index, "subscription_count", channel, std::nullopt, res.subscription_count);
+}
+
+bool LocalAdapter::presence_joined(const PresenceJoin& who, const channels::JoinResult* res,
+                                   MembersCallback done) {
+  (void)done;  // the registry is the answer: the caller reads it under the same lock
+  if (res == nullptr) return false;
+  Webhooks& wh = hub_.webhooks();
+  if (res->channel_occupied) wh.channel_event(who.app_index, "channel_occupied", who.channel);
+  if (res->member_added) {
+    wh.channel_event(who.app_index, "member_added", who.channel, who.user_id);
+    // member_added reaches the others before the joiner's subscription_succeeded. Decisions
+    // made under the state mutex are always posted (never delivered inline), so every worker
+    // receives them in decision order.
+    hub_.fan_out(who.app_index, who.channel,
+                 make_text_frame(protocol::member_added(who.channel, who.user_id, who.user_info)),
+                 who.conn, nullptr);
+  }
+  return false;
+}
+
+void LocalAdapter::left(std::size_t app_index, std::string_view channel, channels::ConnId conn,
+                        const channels::LeaveResult& res) {
+  if (!res.was_subscribed) return;
+  Webhooks& wh = hub_.webhooks();
+  if (res.member_removed) {
+    wh.channel_event(app_index, "member_removed", channel, res.user_id);
+    hub_.fan_out(app_index, channel,
+                 make_text_frame(protocol::member_removed(channel, res.user_id)), conn, nullptr);
+  }
+  if (!protocol::classify_channel(channel).is_presence) {
+    wh.channel_event(app_index, "subscription_count", channel, std::nullopt,
+                     res.subscription_count);
+  }
+  if (res.channel_vacated) wh.channel_event(app_index, "channel_vacated", channel);
+}
+
+void LocalAdapter::user_online_changed(std::size_t app_index, std::string_view user_id,
+                                       bool online) {
+  // One frame for every signed-in socket of every watcher.
+  const auto watchers =
+      hub_.registry().watcher_connections(hub_.app_at(app_index).app->id, user_id);
+  if (watchers.empty()) return;
+  hub_.send_to_connections(watchers, make_text_frame(protocol::watchlist_event(user_id, online)),
+                           nullptr);
+}
+
+bool LocalAdapter::users_online(std::size_t app_index, std::vector<std::string> user_ids,
+                                OnlineCallback done) {
+  (void)app_index, (void)user_ids, (void)done;
+  return false;  // the registry is the answer: the caller reads it under the same lock
+}
+
+void LocalAdapter::notify_watchers(std::size_t app_index, std::string_view user_id,
+                                   const std::string& frame_json) {
+  std::vector<channels::ConnId> watchers;
+  {
+    std::lock_guard lock(hub_.state_mutex());
+    watchers = hub_.registry().watcher_connections(hub_.app_at(app_index).app->id, user_id);
+  }
+  if (!watchers.empty()) hub_.send_to_connections(watchers, make_text_frame(frame_json), nullptr);
 }
 
 }  // namespace server

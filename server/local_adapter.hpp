@@ -1,6 +1,7 @@
 #pragma once
-// The single-node adapter: publishes fan out to this node's workers; counts come from the local
-// registry. The Redis adapter (later) implements the same interface across nodes.
+// The single-node adapter: publishes fan out to this node's workers; counts, presence members
+// and "online" come from this node's registry, and a registry change causes its webhooks and
+// member / watchlist events here. RedisAdapter uses it for this node's own deliveries.
 
 #include "server/adapter.hpp"
 
@@ -19,6 +20,26 @@ class LocalAdapter final : public Adapter {
   std::size_t user_count(std::size_t app_index, std::string_view channel) override;
   std::vector<std::string> user_ids(std::size_t app_index, std::string_view channel) override;
   std::vector<ChannelInfo> channels(std::size_t app_index, std::string_view prefix) override;
+
+  void joined(std::size_t app_index, std::string_view channel,
+              const channels::JoinResult& res) override;
+  bool presence_joined(const PresenceJoin& who, const channels::JoinResult* res,
+                       MembersCallback done) override;
+  void left(std::size_t app_index, std::string_view channel, channels::ConnId conn,
+            const channels::LeaveResult& res) override;
+  void user_online_changed(std::size_t app_index, std::string_view user_id, bool online) override;
+  bool users_online(std::size_t app_index, std::vector<std::string> user_ids,
+                    OnlineCallback done) override;
+
+  /// Delivers one encoded event (JSON of a pusher event) to this node's recipients of (app,
+  /// channel): the signed-in sockets of the user of a #server-to-user- channel, otherwise the
+  /// subscribers; stores it first on a cache channel. Any thread.
+  void deliver(std::size_t app_index, std::string_view channel, std::string json,
+               channels::ConnId except, Worker* caller);
+  /// Sends a watchlist event (its JSON) to every local watcher of `user_id`. Any thread, not
+  /// under the state mutex.
+  void notify_watchers(std::size_t app_index, std::string_view user_id,
+                       const std::string& frame_json);
 
  private:
   Hub& hub_;

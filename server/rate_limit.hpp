@@ -1,5 +1,7 @@
 #pragma once
 // Rate limits and per-IP connection limits (README "Security").
+//  - FixedWindow: a fixed window counter owned by one thread (a connection's
+//    `message_rate_limit` and client-event limits).
 //  - WindowLimiter: one fixed window of N units per second, shared by every worker, lock-free
 //    (one 64-bit atomic: window number in the high half, units used in the low half). Used per
 //    app for `max_backend_events_per_second` and `max_read_requests_per_second`.
@@ -14,6 +16,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -28,6 +31,27 @@ struct RateDecision {
   std::uint64_t limit = 0;      ///< X-RateLimit-Limit
   std::uint64_t remaining = 0;  ///< X-RateLimit-Remaining (after this request)
   std::uint64_t reset_s = 0;    ///< seconds until the window ends (X-RateLimit-Reset, Retry-After)
+};
+
+/// A fixed window counter of one owner (one thread, no atomics): 16 bytes.
+struct FixedWindow {
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point start{};
+  std::uint32_t count = 0;  ///< units taken in the current window (saturates)
+  bool noted = false;       ///< the owner's flag for this window (e.g. "refusal reported")
+
+  /// Counts one unit in the window of length `window` that contains `now` (a new window starts
+  /// when the last one is over, and clears `noted`). True while the window's units are within
+  /// `limit`.
+  bool take(Clock::time_point now, Clock::duration window, std::uint64_t limit) noexcept {
+    if (now - start >= window) {
+      start = now;
+      count = 0;
+      noted = false;
+    }
+    if (count != UINT32_MAX) ++count;
+    return count <= limit;
+  }
 };
 
 /// A fixed one-second window of `limit` units shared by all threads.

@@ -536,35 +536,11 @@ void RedisAdapter::publish_envelope(std::string envelope) {
   });
 }
 
-void RedisAdapter::deliver_local(std::size_t app_index, std::string_view channel,
-                                 const std::string& json, channels::ConnId except, Worker* caller) {
-  AppRuntime& app = hub_.app_at(app_index);
-  SharedFrame frame = make_text_frame(json);
-  const auto kind = protocol::classify_channel(channel);
-  if (kind.is_server_to_user) {
-    const std::string_view user = channel.substr(protocol::server_to_user_prefix.size());
-    std::vector<channels::ConnId> conns;
-    {
-      std::lock_guard lock(hub_.state_mutex());
-      conns = hub_.registry().user_connections(app.app->id, user);
-    }
-    std::erase(conns, except);
-    hub_.send_to_connections(conns, frame, caller);
-    return;
-  }
-  if (kind.is_cache) {
-    std::lock_guard lock(hub_.state_mutex());
-    hub_.registry().set_cached(app.app->id, channel, std::string(json),
-                               std::chrono::steady_clock::now() + hub_.config().cache_ttl);
-  }
-  hub_.fan_out(app_index, channel, frame, except, caller);
-}
-
 void RedisAdapter::publish(const PublishRequest& request, Worker* caller) {
   AppRuntime& app = hub_.app_at(request.app_index);
   for (const std::string& channel : request.channels) {
     std::string json = protocol::api_event(request.event, channel, request.data);
-    deliver_local(request.app_index, channel, json, request.except, caller);
+    local_.deliver(request.app_index, channel, json, request.except, caller);
     publish_envelope(cluster::encode({cluster::MsgType::event, node_id_, app.app->id, channel,
                                       std::move(json), request.except_socket_id}));
   }
@@ -619,13 +595,13 @@ void RedisAdapter::on_bus_message(std::string_view payload) {
   }
   switch (e->type) {
     case cluster::MsgType::event:
-      deliver_local(app->index, e->target, e->payload, except, nullptr);
+      local_.deliver(app->index, e->target, std::move(e->payload), except, nullptr);
       break;
     case cluster::MsgType::member:
       hub_.fan_out(app->index, e->target, make_text_frame(e->payload), except, nullptr);
       break;
     case cluster::MsgType::watchlist:
-      notify_watchers_local(app->index, e->target, e->payload);
+      local_.notify_watchers(app->index, e->target, e->payload);
       break;
     case cluster::MsgType::terminate: {
       std::vector<channels::ConnId> conns;
@@ -640,16 +616,9 @@ void RedisAdapter::on_bus_message(std::string_view payload) {
 }
 
 void RedisAdapter::emit_webhook(std::size_t app_index, std::string_view name,
-                                std::string_view channel, std::optional<std::string> user_id,
+                                std::string_view channel, std::optional<std::string_view> user_id,
                                 std::optional<std::uint64_t> count) {
-  if (!hub_.webhooks().wants(app_index, name)) return;
-  WebhookEvent ev;
-  ev.name = std::string(name);
-  ev.channel = std::string(channel);
-  ev.user_id = std::move(user_id);
-  ev.subscription_count = count;
-  ev.time_ms = unix_ms();
-  hub_.webhooks().emit(app_index, std::move(ev));
+  hub_.webhooks().channel_event(app_index, name, channel, user_id, count);
 }
 
 // ============================================================================================
@@ -676,23 +645,40 @@ void RedisAdapter::subscription_changed(std::size_t app_index, std::string_view 
   });
 }
 
-void RedisAdapter::presence_joined(std::size_t app_index, std::string_view channel,
-                                   std::string_view user_id, std::string_view user_info,
-                                   std::string_view socket_id, bool local_first,
+void RedisAdapter::joined(std::size_t app_index, std::string_view channel,
+                          const channels::JoinResult& res) {
+  subscription_changed(app_index, channel, res.subscription_count);
+}
+
+bool RedisAdapter::presence_joined(const PresenceJoin& who, const channels::JoinResult* res,
                                    MembersCallback done) {
+  // The cluster decides "first join anywhere" and builds the joiner's member snapshot in one
+  // Redis round trip; subscription_succeeded follows through `done`.
+  if (res != nullptr) subscription_changed(who.app_index, who.channel, res->subscription_count);
+  presence_join(who, res != nullptr && res->member_added, std::move(done));
+  return true;
+}
+
+void RedisAdapter::left(std::size_t app_index, std::string_view channel, channels::ConnId conn,
+                        const channels::LeaveResult& res) {
+  (void)conn;  // member_removed comes back through the bus to every node, this one included
+  if (!res.was_subscribed) return;
+  subscription_changed(app_index, channel, res.subscription_count);
+  if (res.member_removed) presence_left(app_index, channel, res.user_id);
+}
+
+void RedisAdapter::presence_join(const PresenceJoin& who, bool local_first, MembersCallback done) {
+  const std::size_t app_index = who.app_index;
+  const std::string_view channel = who.channel, user_id = who.user_id, user_info = who.user_info,
+                         socket_id = who.socket_id;
   const std::uint64_t seq = ++seq_;
   auto degraded = [this, app_index, ch = std::string(channel), uid = std::string(user_id),
-                   info = std::string(user_info), joiner = std::string(socket_id),
+                   info = std::string(user_info), joiner = who.conn,
                    local_first](const MembersCallback& cb) {
     // No cluster: this node decides alone (docs/CLUSTER.md, "Redis outage").
     if (local_first) {
       emit_webhook(app_index, "member_added", ch, uid);
-      channels::ConnId except = 0;
-      {
-        std::lock_guard lock(hub_.state_mutex());
-        if (auto c = hub_.conn_of_socket_locked(joiner)) except = *c;
-      }
-      hub_.fan_out(app_index, ch, make_text_frame(protocol::member_added(ch, uid, info)), except,
+      hub_.fan_out(app_index, ch, make_text_frame(protocol::member_added(ch, uid, info)), joiner,
                    nullptr);
     }
     cb(std::nullopt);
@@ -743,16 +729,6 @@ void RedisAdapter::presence_left(std::size_t app_index, std::string_view channel
   (void)post(task);
 }
 
-void RedisAdapter::notify_watchers_local(std::size_t app_index, const std::string& user_id,
-                                         const std::string& frame_json) {
-  std::vector<channels::ConnId> watchers;
-  {
-    std::lock_guard lock(hub_.state_mutex());
-    watchers = hub_.registry().watcher_connections(hub_.app_at(app_index).app->id, user_id);
-  }
-  if (!watchers.empty()) hub_.send_to_connections(watchers, make_text_frame(frame_json), nullptr);
-}
-
 void RedisAdapter::user_online_changed(std::size_t app_index, std::string_view user_id,
                                        bool online) {
   const std::uint64_t seq = ++seq_;
@@ -762,14 +738,9 @@ void RedisAdapter::user_online_changed(std::size_t app_index, std::string_view u
     online_[app_index].erase(std::string(user_id));
   }
   auto task = [this, seq, app_index, uid = std::string(user_id), online] {
-    const std::vector<std::string> ids{uid};
-    const std::vector<std::string> none;
-    std::string frame = online ? protocol::watchlist_events(std::span<const std::string>(ids),
-                                                            std::span<const std::string>(none))
-                               : protocol::watchlist_events(std::span<const std::string>(none),
-                                                            std::span<const std::string>(ids));
+    std::string frame = protocol::watchlist_event(uid, online);
     if (!state_ready()) {
-      notify_watchers_local(app_index, uid, frame);  // no cluster: this node decides alone
+      local_.notify_watchers(app_index, uid, frame);  // no cluster: this node decides alone
       return;
     }
     if (seq <= synced_seq_) return;
@@ -780,8 +751,8 @@ void RedisAdapter::user_online_changed(std::size_t app_index, std::string_view u
   (void)post(task);
 }
 
-void RedisAdapter::users_online(std::size_t app_index, std::vector<std::string> user_ids,
-                                std::function<void(std::optional<std::vector<bool>>)> done) {
+bool RedisAdapter::users_online(std::size_t app_index, std::vector<std::string> user_ids,
+                                OnlineCallback done) {
   auto task = [this, app_index, ids = std::move(user_ids), done] {
     std::vector<std::string> args = {
         "EVAL",   std::string(lua_prelude) + std::string(lua_online_query),
@@ -800,6 +771,7 @@ void RedisAdapter::users_online(std::size_t app_index, std::vector<std::string> 
     });
   };
   if (!post(task)) done(std::nullopt);
+  return true;
 }
 
 // ============================================================================================

@@ -56,18 +56,16 @@ class RedisAdapter final : public Adapter {
   std::vector<std::string> user_ids(std::size_t app_index, std::string_view channel) override;
   std::vector<ChannelInfo> channels(std::size_t app_index, std::string_view prefix) override;
 
-  [[nodiscard]] bool clustered() const noexcept override { return true; }
   [[nodiscard]] bool available() const noexcept override;
-  void subscription_changed(std::size_t app_index, std::string_view channel,
-                            std::size_t local_count) override;
-  void presence_joined(std::size_t app_index, std::string_view channel, std::string_view user_id,
-                       std::string_view user_info, std::string_view socket_id, bool local_first,
+  void joined(std::size_t app_index, std::string_view channel,
+              const channels::JoinResult& res) override;
+  bool presence_joined(const PresenceJoin& who, const channels::JoinResult* res,
                        MembersCallback done) override;
-  void presence_left(std::size_t app_index, std::string_view channel,
-                     std::string_view user_id) override;
+  void left(std::size_t app_index, std::string_view channel, channels::ConnId conn,
+            const channels::LeaveResult& res) override;
   void user_online_changed(std::size_t app_index, std::string_view user_id, bool online) override;
-  void users_online(std::size_t app_index, std::vector<std::string> user_ids,
-                    std::function<void(std::optional<std::vector<bool>>)> done) override;
+  bool users_online(std::size_t app_index, std::vector<std::string> user_ids,
+                    OnlineCallback done) override;
   void terminate_user(std::size_t app_index, std::string_view user_id) override;
   void append_metrics(std::string& out, std::string_view port_label) override;
 
@@ -86,12 +84,8 @@ class RedisAdapter final : public Adapter {
   void schedule_heartbeat();
   void command(std::vector<std::string> args, ReplyFn done);
   void on_bus_message(std::string_view payload);
-  void notify_watchers_local(std::size_t app_index, const std::string& user_id,
-                             const std::string& frame_json);
-  void deliver_local(std::size_t app_index, std::string_view channel, const std::string& json,
-                     channels::ConnId except, Worker* caller);
   void emit_webhook(std::size_t app_index, std::string_view name, std::string_view channel,
-                    std::optional<std::string> user_id = std::nullopt,
+                    std::optional<std::string_view> user_id = std::nullopt,
                     std::optional<std::uint64_t> count = std::nullopt);
   [[nodiscard]] bool state_ready() const noexcept { return cmd_up_ && synced_; }
   std::vector<std::string> script(std::string_view body, std::initializer_list<std::string> args);
@@ -101,6 +95,14 @@ class RedisAdapter final : public Adapter {
   /// Posts work to the adapter thread; false (and counted as dropped) when too much is queued.
   bool post(std::function<void()> fn);
   void publish_envelope(std::string envelope);
+  // The membership steps (under the state mutex, in decision order; the work runs on the
+  // adapter thread). This node's subscription count of (app, channel) is now `local_count`.
+  void subscription_changed(std::size_t app_index, std::string_view channel,
+                            std::size_t local_count);
+  /// A presence subscribe; `local_first` when the user is new on this node.
+  void presence_join(const PresenceJoin& who, bool local_first, MembersCallback done);
+  /// The user's last connection on this node left the presence channel.
+  void presence_left(std::size_t app_index, std::string_view channel, std::string_view user_id);
   /// One script round trip from a worker, bounded by the request timeout. nullopt when Redis
   /// is unavailable, the reply is an error, or the timeout passed.
   std::optional<RedisValue> call_blocking(std::vector<std::string> args);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "auth/signature.hpp"
+#include "server/clock.hpp"
 #include "server/log.hpp"
 #include "server/webhook_core.hpp"
 #include "server/webhook_http.hpp"
@@ -644,6 +645,23 @@ void Webhooks::emit(std::size_t app_index, WebhookEvent event) noexcept {
     impl_->emit(app_index, std::move(event));
   } catch (...) {
     // Out of memory while queueing: the event is lost, but never silently.
+    impl_->dropped_queue_full_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void Webhooks::channel_event(std::size_t app_index, std::string_view name, std::string_view channel,
+                             std::optional<std::string_view> user_id,
+                             std::optional<std::uint64_t> subscription_count) noexcept {
+  if (!wants(app_index, name)) return;
+  try {
+    WebhookEvent ev;
+    ev.name = std::string(name);
+    ev.channel = std::string(channel);
+    if (user_id) ev.user_id = std::string(*user_id);
+    ev.subscription_count = subscription_count;
+    ev.time_ms = unix_ms();
+    emit(app_index, std::move(ev));
+  } catch (...) {
     impl_->dropped_queue_full_.fetch_add(1, std::memory_order_relaxed);
   }
 }

@@ -41,6 +41,12 @@ class Webhooks {
   /// queue is full the event is dropped and counted in `dropped_queue_full`. After shutdown()
   /// began, events are discarded.
   void emit(std::size_t app_index, WebhookEvent event) noexcept;
+  /// The channel events (channel_occupied, channel_vacated, member_added, member_removed,
+  /// subscription_count, cache_miss): builds the event, stamped now, when some webhook of the
+  /// app wants `name`, and emits it. Any thread, any lock.
+  void channel_event(std::size_t app_index, std::string_view name, std::string_view channel,
+                     std::optional<std::string_view> user_id = std::nullopt,
+                     std::optional<std::uint64_t> subscription_count = std::nullopt) noexcept;
 
   /// True when some webhook of the app has `event_name` in its event_types. The vacate pairs are
   /// linked: channel_occupied and channel_vacated (member_added and member_removed) both answer

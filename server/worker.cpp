@@ -128,14 +128,14 @@ WsSession* Worker::find_session(channels::ConnId id) const noexcept {
   return it == sessions_.end() ? nullptr : it->second.get();
 }
 
-bool Worker::watch(int fd, WsSession* s) noexcept {
+bool Worker::watch(int fd, WsTransport* s) noexcept {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
   ev.data.ptr = s;
   return ::epoll_ctl(poll_fd_.native_handle(), EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
-bool Worker::rewatch(int fd, WsSession* s) noexcept {
+bool Worker::rewatch(int fd, WsTransport* s) noexcept {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
   ev.data.ptr = s;
@@ -189,7 +189,7 @@ void Worker::poll_ready() {
       void* target = reinterpret_cast<void*>(bits & ~std::uintptr_t{tag_mask});
       switch (bits & tag_mask) {
         case tag_session:
-          static_cast<WsSession*>(target)->on_io(ev.events);
+          static_cast<WsTransport*>(target)->on_io(ev.events);
           break;
         case tag_handshake:
           static_cast<Handshake*>(target)->on_io(ev.events);
@@ -247,7 +247,7 @@ void Worker::deliver(std::size_t app_index, std::string_view channel, const Shar
   }
 }
 
-void Worker::mark_dirty(std::shared_ptr<WsSession> s) {
+void Worker::mark_dirty(std::shared_ptr<WsTransport> s) {
   dirty_.push_back(std::move(s));
   if (!flush_posted_) {
     flush_posted_ = true;

@@ -27,6 +27,7 @@
 namespace server {
 
 class WsSession;
+class WsTransport;
 class Handshake;
 class Listener;
 
@@ -107,12 +108,12 @@ class Worker {
   void add_session(std::shared_ptr<WsSession> s);
   void remove_session(WsSession* s);
   /// Registers a session's socket with the worker's edge-triggered epoll set (EPOLLIN |
-  /// EPOLLOUT); readiness is reported through WsSession::on_io. False if epoll_ctl failed.
+  /// EPOLLOUT); readiness is reported through WsTransport::on_io. False if epoll_ctl failed.
   /// Closing the socket removes it (see unwatch()).
-  [[nodiscard]] bool watch(int fd, WsSession* s) noexcept;
+  [[nodiscard]] bool watch(int fd, WsTransport* s) noexcept;
   void unwatch(int fd) noexcept;
   /// Re-targets a descriptor already in the set (a handshake's) to session `s`.
-  [[nodiscard]] bool rewatch(int fd, WsSession* s) noexcept;
+  [[nodiscard]] bool rewatch(int fd, WsTransport* s) noexcept;
   /// A handshake waiting for the rest of its request head (edge-triggered EPOLLIN).
   [[nodiscard]] bool watch_handshake(int fd, Handshake* h) noexcept;
   /// The plain listener's descriptor (level-triggered EPOLLIN): Listener::on_ready accepts.
@@ -139,7 +140,7 @@ class Worker {
                channels::ConnId except);
 
   /// Cork: remember that `s` has queued output; one posted flush per burst writes them all.
-  void mark_dirty(std::shared_ptr<WsSession> s);
+  void mark_dirty(std::shared_ptr<WsTransport> s);
 
   /// Closes every session with 4200 (graceful shutdown).
   void close_all_for_shutdown();
@@ -194,8 +195,8 @@ class Worker {
       std::unordered_map<std::string, std::vector<WsSession*>, StringHash, std::equal_to<>>;
   std::vector<ChannelSubs> subs_;  // per app index
 
-  std::vector<std::shared_ptr<WsSession>> dirty_;
-  std::vector<std::shared_ptr<WsSession>> flushing_;
+  std::vector<std::shared_ptr<WsTransport>> dirty_;
+  std::vector<std::shared_ptr<WsTransport>> flushing_;
   bool flush_posted_ = false;
 
   protocol::ClientMessageParser parser_;

@@ -12,6 +12,25 @@
 using server::IpLimiter;
 using server::WindowLimiter;
 
+TEST_CASE("rate_limit: a FixedWindow admits `limit` units per window and starts afresh after it") {
+  using namespace std::chrono_literals;
+  server::FixedWindow w;
+  const auto t0 = server::FixedWindow::Clock::time_point{} + 100s;
+  CHECK(w.take(t0, 1s, 2));
+  CHECK(w.take(t0 + 10ms, 1s, 2));
+  CHECK_FALSE(w.take(t0 + 20ms, 1s, 2));  // the third of the window
+  w.noted = true;
+  CHECK_FALSE(w.take(t0 + 999ms, 1s, 2));
+  CHECK(w.noted);                     // same window: the owner's flag is kept
+  CHECK(w.take(t0 + 1000ms, 1s, 2));  // the window is over: a new one starts here
+  CHECK_FALSE(w.noted);
+  CHECK(w.count == 1);
+  // A longer window (client_event_decay_seconds) and a limit of 0: nothing is admitted.
+  server::FixedWindow z;
+  CHECK_FALSE(z.take(t0, 5s, 0));
+  CHECK_FALSE(z.take(t0 + 4s, 5s, 0));
+}
+
 TEST_CASE("rate_limit: a window takes units until the limit, all or nothing") {
   WindowLimiter w;
   auto d = w.try_take(2, 5, 1000);

@@ -123,3 +123,12 @@ TEST_CASE("protocol: watchlist_events uses the Pusher envelope and omits empty l
       protocol::watchlist_events(views, no_views) ==
       R"({"event":"pusher_internal:watchlist_events","data":{"events":[{"name":"online","user_ids":["2"]}]}})");
 }
+
+TEST_CASE("protocol: watchlist_event is the one-user frame of either list") {
+  CHECK(
+      protocol::watchlist_event("42", true) ==
+      R"({"event":"pusher_internal:watchlist_events","data":{"events":[{"name":"online","user_ids":["42"]}]}})");
+  CHECK(
+      protocol::watchlist_event("a\"b", false) ==
+      R"({"event":"pusher_internal:watchlist_events","data":{"events":[{"name":"offline","user_ids":["a\"b"]}]}})");
+}
