@@ -65,7 +65,10 @@ namespace auth {
 [[nodiscard]] std::string webhook_signature(std::string_view secret, std::string_view body);
 
 /// Returns true if `socket_id` matches ^[0-9]+\.[0-9]+$ (ASCII digits only; leading zeros
-/// allowed, as the regex allows them) and each part's value is in [0, 10000000000].
+/// allowed, as the regex allows them) and each part's value is in [0, 10000000000]: the FORMAT
+/// rule of Pusher's libraries (test-vectors §7), for code that checks a socket id it is given.
+/// The server itself names sockets only through protocol::SocketId::parse, which accepts the
+/// canonical text alone (no leading zeros): "01.2" passes here but names no socket.
 [[nodiscard]] bool is_valid_socket_id(std::string_view socket_id) noexcept;
 
 }  // namespace auth

@@ -13,6 +13,7 @@
 #include "auth/signature.hpp"
 #include "protocol/channel.hpp"
 #include "protocol/json.hpp"
+#include "protocol/socket_id.hpp"
 #include "server/clock.hpp"
 #include "server/hub.hpp"
 #include "server/log.hpp"
@@ -178,7 +179,10 @@ std::optional<ApiError> parse_event(Hub& hub, AppRuntime& app, simdjson::dom::el
                         " bytes) exceeds limit (" + std::to_string(max_bytes) + " bytes)"};
   }
   std::string_view socket_id;
-  if (obj["socket_id"].get(socket_id) == simdjson::SUCCESS && auth::is_valid_socket_id(socket_id)) {
+  // Only a canonical id can name a socket (protocol::SocketId::parse, the rule every lookup
+  // uses); any other text excludes nobody.
+  if (obj["socket_id"].get(socket_id) == simdjson::SUCCESS &&
+      protocol::SocketId::parse(socket_id).has_value()) {
     out.request.except_socket_id = std::string(socket_id);  // other nodes resolve it themselves
     std::lock_guard lock(hub.state_mutex());
     if (auto conn = hub.conn_of_socket_locked(socket_id)) out.request.except = *conn;

@@ -1,6 +1,6 @@
 #pragma once
 // Bounded per-connection outbound queue of shared, pre-encoded WebSocket frames.
-// Owned by one WsSession and only touched on that session's worker thread.
+// Owned by one WsTransport and only touched on that session's worker thread.
 
 #include <cstddef>
 #include <cstdint>
@@ -14,8 +14,8 @@ namespace server {
 /// queue it was fanned out to. Allocated once per publish, never per delivery.
 using SharedFrame = std::shared_ptr<const std::string>;
 
+/// What a push did: the frame is always queued (a push never drops).
 struct PushResult {
-  bool queued;       ///< the frame is in the queue
   bool over_budget;  ///< the queue exceeded its byte or message budget (frame still queued)
 };
 
@@ -32,7 +32,7 @@ class SendQueue {
   [[nodiscard]] PushResult push(SharedFrame frame, bool exempt = false) {
     bytes_ += frame->size();
     items_.push_back(std::move(frame));
-    return {true, !exempt && over_budget(1)};
+    return {!exempt && over_budget(1)};
   }
 
   /// True when the queue holds more than `factor` times its byte or message budget.

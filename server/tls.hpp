@@ -4,7 +4,7 @@
 //    chain, private key (optional passphrase), optional extra CA/chain file. Loading fails with
 //    a ConfigError that names the file and OpenSSL's reason (start-up only).
 //  - TlsChannel: one connection's TLS state after the handshake, driven through memory BIOs so
-//    that WsSession keeps its own I/O model (non-blocking reads into the worker's scratch buffer,
+//    that WsTransport keeps its own I/O model (non-blocking reads into the worker's scratch buffer,
 //    gathered non-blocking writes): ciphertext read from the socket goes in with feed(),
 //    plaintext comes out of read(); plaintext frames go in with write(), ciphertext to send
 //    comes out of out_data()/consume_out().
