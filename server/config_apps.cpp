@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "server/config_detail.hpp"
+#include "server/errors.hpp"
 
 namespace server::config_detail {
 namespace {
@@ -16,9 +17,12 @@ constexpr std::string_view unsupported_app_keys[] = {"channel_delta_compression"
 // The close code for an app over max_connections: Sockudo's 4004 (pusher-js stops) or Soketi's
 // 4100 (pusher-js backs off and retries).
 int to_quota_close_code(dom::element value, std::string_view path) {
+  constexpr std::uint64_t over_quota = code_of(WsError::app_over_quota);
+  constexpr std::uint64_t over_capacity = code_of(WsError::over_capacity);
   const std::uint64_t code = to_uint(value, path);
-  if (code != 4004 && code != 4100) {
-    fail_value(path, "4004 or 4100", show(value));
+  if (code != over_quota && code != over_capacity) {
+    fail_value(path, std::to_string(over_quota) + " or " + std::to_string(over_capacity),
+               show(value));
   }
   return static_cast<int>(code);
 }
