@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "server/errors.hpp"
+
 namespace server {
 
 /// Per-app limits (`policy.limits`). Every field has the project default applied when unset
@@ -137,7 +139,7 @@ struct App {
   std::vector<std::string> allowed_origins;  ///< empty = all allowed
   /// What to send when the app's max_connections is reached: 4004 (default, Sockudo's
   /// code, pusher-js stops) or 4100 (Soketi's, pusher-js backs off and retries).
-  int quota_close_code = 4004;
+  int quota_close_code = code_of(WsError::app_over_quota);
   /// `policy.webhooks` (or Sockudo's flat `webhooks`; policy wins when both are given).
   std::vector<WebhookTarget> webhooks;
 };

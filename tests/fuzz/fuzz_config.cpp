@@ -1,4 +1,4 @@
-// libFuzzer target: the config loader (server/config.cpp parse_config: ${VAR} interpolation,
+// libFuzzer target: the config loader (server/config_*.cpp parse_config: ${VAR} interpolation,
 // JSON, every section, validation, env overrides). Any input must either give a Config or throw
 // ConfigError (a clear start-up message); any other exception or a crash is a bug. A fixed fake
 // environment makes ${VAR}, ${VAR:-default} and the overrides reachable.

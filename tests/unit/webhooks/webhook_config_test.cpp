@@ -1,4 +1,4 @@
-// Webhook config parsing (server/config.cpp): keys, defaults, aliases, errors and warnings.
+// Webhook config parsing (server/config_webhooks.cpp): keys, defaults, aliases, errors, warnings.
 
 #include <doctest/doctest.h>
 

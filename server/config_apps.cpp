@@ -1,0 +1,246 @@
+// The per-app part of the config loader: `app_manager` and each app object (id, key, secret,
+// enabled, limits, features, allowed origins, webhooks, in `policy.*` or Sockudo's flat keys),
+// and how an app's settings are resolved against the server-wide defaults.
+
+#include <utility>
+
+#include "server/config_detail.hpp"
+#include "server/errors.hpp"
+
+namespace server::config_detail {
+namespace {
+
+// Sockudo app options this server does not implement: accepted with one warning each.
+constexpr std::string_view unsupported_app_keys[] = {"channel_delta_compression",
+                                                     "enable_delta_compression"};
+
+// The close code for an app over max_connections: Sockudo's 4004 (pusher-js stops) or Soketi's
+// 4100 (pusher-js backs off and retries).
+int to_quota_close_code(dom::element value, std::string_view path) {
+  constexpr std::uint64_t over_quota = code_of(WsError::app_over_quota);
+  constexpr std::uint64_t over_capacity = code_of(WsError::over_capacity);
+  const std::uint64_t code = to_uint(value, path);
+  if (code != over_quota && code != over_capacity) {
+    fail_value(path, std::to_string(over_quota) + " or " + std::to_string(over_capacity),
+               show(value));
+  }
+  return static_cast<int>(code);
+}
+
+// Reads one per-app limit key (shared by `policy.limits` and the flat app keys). Returns false
+// for a key that is not a limit.
+bool read_limit(std::string_view key, dom::element value, std::string_view path, LimitsIn& out) {
+  const auto whole_limit = [&](std::optional<std::uint64_t>& field) {
+    field = to_uint(value, path);
+  };
+  if (key == "max_connections") {
+    whole_limit(out.max_connections);
+  } else if (key == "max_client_events_per_second") {
+    whole_limit(out.max_client_events_per_second);
+  } else if (key == "client_event_decay_seconds" || key == "decay_seconds") {
+    out.client_event_decay_seconds = to_uint(value, path, 1);
+  } else if (key == "max_presence_members_per_channel") {
+    whole_limit(out.max_presence_members_per_channel);
+  } else if (key == "max_presence_member_size_in_kb") {
+    out.max_presence_member_size_in_kb = to_number(value, path);
+  } else if (key == "max_channel_name_length") {
+    whole_limit(out.max_channel_name_length);
+  } else if (key == "max_event_name_length") {
+    whole_limit(out.max_event_name_length);
+  } else if (key == "max_event_payload_in_kb") {
+    out.max_event_payload_in_kb = to_number(value, path);
+  } else if (key == "max_event_channels_at_once") {
+    whole_limit(out.max_event_channels_at_once);
+  } else if (key == "max_event_batch_size") {
+    whole_limit(out.max_event_batch_size);
+  } else if (key == "max_channels_per_connection") {
+    whole_limit(out.max_channels_per_connection);
+  } else if (key == "quota_close_code") {
+    out.quota_close_code = to_quota_close_code(value, path);
+  } else if (key == "max_backend_events_per_second") {
+    whole_limit(out.max_backend_events_per_second);
+  } else if (key == "max_read_requests_per_second") {
+    whole_limit(out.max_read_requests_per_second);
+  } else if (key == "message_rate_limit") {
+    whole_limit(out.message_rate_limit);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool read_feature(std::string_view key, dom::element value, std::string_view path,
+                  FeaturesIn& out) {
+  if (key == "enable_client_messages") {
+    out.enable_client_messages = to_bool(value, path);
+  } else if (key == "enable_user_authentication") {
+    out.enable_user_authentication = to_bool(value, path);
+  } else if (key == "enable_watchlist_events") {
+    out.enable_watchlist_events = to_bool(value, path);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void read_policy(FieldWalker& walker, dom::element value, std::string_view path, AppIn& in) {
+  walker.for_each_field(value, path, [&](std::string_view k, dom::element v, const std::string& p) {
+    if (k == "limits") {
+      walker.for_each_field(v, p, [&](std::string_view k2, dom::element v2, const std::string& p2) {
+        return read_limit(k2, v2, p2, in.policy_limits);
+      });
+    } else if (k == "features") {
+      walker.for_each_field(v, p, [&](std::string_view k2, dom::element v2, const std::string& p2) {
+        return read_feature(k2, v2, p2, in.policy_features);
+      });
+    } else if (k == "channels") {
+      walker.for_each_field(v, p, [&](std::string_view k2, dom::element v2, const std::string& p2) {
+        if (k2 != "allowed_origins") {
+          return false;
+        }
+        in.policy_origins = to_string_list(v2, p2);
+        return true;
+      });
+    } else if (k == "webhooks") {
+      in.policy_webhooks = read_webhook_list(walker, v, p);
+    } else {
+      return false;
+    }
+    return true;
+  });
+}
+
+AppIn read_app(FieldWalker& walker, dom::element value, std::string path) {
+  AppIn in;
+  in.path = std::move(path);
+  walker.for_each_field(
+      value, in.path, [&](std::string_view k, dom::element v, const std::string& p) {
+        if (k == "id") {
+          // Pusher app ids are often numeric; accept 12345 as "12345".
+          in.app.id = v.type() == dom::element_type::STRING ? to_string(v, p)
+                                                            : std::to_string(to_uint(v, p));
+        } else if (k == "key") {
+          in.app.key = to_string(v, p);
+        } else if (k == "secret") {
+          in.app.secret = to_string(v, p);
+        } else if (k == "enabled") {
+          in.app.enabled = to_bool(v, p);
+        } else if (k == "allowed_origins") {
+          in.flat_origins = to_string_list(v, p);
+        } else if (k == "policy") {
+          read_policy(walker, v, p, in);
+        } else if (read_limit(k, v, p, in.flat_limits) || read_feature(k, v, p, in.flat_features)) {
+          // flat Sockudo-style alias, read above
+        } else if (k == "webhooks") {
+          in.flat_webhooks = read_webhook_list(walker, v, p);
+        } else if (is_one_of(k, unsupported_app_keys)) {
+          walker.warn_unsupported(p);
+        } else {
+          return false;
+        }
+        return true;
+      });
+  return in;
+}
+
+void read_apps(FieldWalker& walker, dom::element value, const std::string& path,
+               std::vector<AppIn>& apps) {
+  if (value.type() != dom::element_type::ARRAY) {
+    fail_value(path, "an array of apps", show(value));
+  }
+  std::size_t index = 0;
+  for (const dom::element item : dom::array(value)) {
+    apps.push_back(read_app(walker, item, index_path(path, index)));
+    ++index;
+  }
+}
+
+}  // namespace
+
+void LimitsIn::apply_to(AppLimits& out) const {
+  const auto set = [](auto& field, const auto& value) {
+    if (value) {
+      field = *value;
+    }
+  };
+  set(out.max_connections, max_connections);
+  set(out.max_client_events_per_second, max_client_events_per_second);
+  set(out.client_event_decay_seconds, client_event_decay_seconds);
+  set(out.max_presence_members_per_channel, max_presence_members_per_channel);
+  set(out.max_presence_member_size_in_kb, max_presence_member_size_in_kb);
+  set(out.max_channel_name_length, max_channel_name_length);
+  set(out.max_event_name_length, max_event_name_length);
+  set(out.max_event_payload_in_kb, max_event_payload_in_kb);
+  set(out.max_event_channels_at_once, max_event_channels_at_once);
+  set(out.max_event_batch_size, max_event_batch_size);
+  set(out.max_channels_per_connection, max_channels_per_connection);
+  set(out.max_backend_events_per_second, max_backend_events_per_second);
+  set(out.max_read_requests_per_second, max_read_requests_per_second);
+  set(out.message_rate_limit, message_rate_limit);
+}
+
+void FeaturesIn::apply_to(App& out) const {
+  if (enable_client_messages) {
+    out.enable_client_messages = *enable_client_messages;
+  }
+  if (enable_user_authentication) {
+    out.enable_user_authentication = *enable_user_authentication;
+  }
+  if (enable_watchlist_events) {
+    out.enable_watchlist_events = *enable_watchlist_events;
+  }
+}
+
+void read_app_manager(FieldWalker& walker, dom::element value, std::string_view path,
+                      std::vector<AppIn>& apps) {
+  walker.for_each_field(value, path, [&](std::string_view k, dom::element v, const std::string& p) {
+    if (k == "driver") {
+      const std::string driver = to_string(v, p);
+      if (!iequals(driver, "array") && !iequals(driver, "memory")) {
+        fail_value(p, "\"array\" or \"memory\" (apps from the config file)", show(v));
+      }
+    } else if (k == "array") {
+      walker.for_each_field(v, p, [&](std::string_view k2, dom::element v2, const std::string& p2) {
+        if (k2 != "apps") {
+          return false;
+        }
+        read_apps(walker, v2, p2, apps);
+        return true;
+      });
+    } else if (k == "cache") {
+      walker.warn_unsupported(p);
+    } else {
+      return false;
+    }
+    return true;
+  });
+}
+
+App resolve_app(AppIn& in, const AppLimits& defaults, const WebhookRetry& global_retry) {
+  App app = std::move(in.app);
+  if (in.policy_webhooks) {
+    app.webhooks = resolve_webhooks(*in.policy_webhooks, global_retry);
+  } else if (in.flat_webhooks) {
+    app.webhooks = resolve_webhooks(*in.flat_webhooks, global_retry);
+  }
+  app.limits = defaults;
+  in.flat_limits.apply_to(app.limits);
+  in.policy_limits.apply_to(app.limits);
+  if (in.flat_limits.quota_close_code) {
+    app.quota_close_code = *in.flat_limits.quota_close_code;
+  }
+  if (in.policy_limits.quota_close_code) {
+    app.quota_close_code = *in.policy_limits.quota_close_code;
+  }
+  in.flat_features.apply_to(app);
+  in.policy_features.apply_to(app);
+  if (in.flat_origins) {
+    app.allowed_origins = std::move(*in.flat_origins);
+  }
+  if (in.policy_origins) {
+    app.allowed_origins = std::move(*in.policy_origins);
+  }
+  return app;
+}
+
+}  // namespace server::config_detail

@@ -1,0 +1,164 @@
+// URL parsing of the config loader: `adapter.redis.url` / REDIS_URL (redis://, public
+// parse_redis_url) and webhook `url`s (http:// and https://, for the webhook sender).
+
+#include "server/config_detail.hpp"
+
+namespace server {
+
+RedisUrl parse_redis_url(std::string_view url) {
+  RedisUrl out;
+  constexpr std::string_view scheme = "redis://";
+  if (url.substr(0, scheme.size()) != scheme) {
+    throw ConfigError(
+        "expected a redis://[:password@]host[:port][/db] URL (rediss:// is not "
+        "supported)");
+  }
+  std::string_view rest = url.substr(scheme.size());
+  const auto decode = [](std::string_view s) {
+    std::string d;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+      };
+      if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+        d.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+        i += 2;
+      } else {
+        d.push_back(s[i]);
+      }
+    }
+    return d;
+  };
+  // Credentials end at the last '@' before the path (a password may contain '@' unescaped).
+  const std::size_t slash = rest.find('/');
+  const std::string_view authority = rest.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+  std::string_view hostport = authority;
+  if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    const std::string_view cred = authority.substr(0, at);
+    hostport = authority.substr(at + 1);
+    const std::size_t colon = cred.find(':');
+    if (colon == std::string_view::npos) {
+      out.password = decode(cred);  // redis://secret@host: a bare password
+    } else {
+      out.username = decode(cred.substr(0, colon));
+      out.password = decode(cred.substr(colon + 1));
+    }
+  }
+  std::string_view port_text;
+  if (!hostport.empty() && hostport.front() == '[') {
+    const std::size_t close = hostport.find(']');
+    if (close == std::string_view::npos) throw ConfigError("unterminated [IPv6] host");
+    out.host = std::string(hostport.substr(1, close - 1));
+    const std::string_view after = hostport.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') throw ConfigError("unexpected text after the [IPv6] host");
+      port_text = after.substr(1);
+      if (port_text.empty()) throw ConfigError("empty port");
+    }
+  } else {
+    const std::size_t colon = hostport.find(':');
+    out.host = std::string(hostport.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port_text = hostport.substr(colon + 1);
+      if (port_text.empty()) throw ConfigError("empty port");
+    }
+  }
+  if (out.host.empty()) throw ConfigError("missing host");
+  const auto to_number = [](std::string_view s, std::uint64_t max, const char* what) {
+    if (s.empty() || s.size() > 10) throw ConfigError(std::string("invalid ") + what);
+    std::uint64_t n = 0;
+    for (const char c : s) {
+      if (c < '0' || c > '9') throw ConfigError(std::string("invalid ") + what);
+      n = n * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (n > max) throw ConfigError(std::string(what) + " out of range");
+    return n;
+  };
+  if (!port_text.empty()) {
+    out.port = static_cast<std::uint16_t>(to_number(port_text, 65535, "port"));
+    if (out.port == 0) throw ConfigError("port out of range");
+  }
+  if (const std::size_t q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
+  if (path.size() > 1) {
+    out.db = static_cast<std::uint32_t>(to_number(path.substr(1), 1'000'000, "database number"));
+  }
+  return out;
+}
+
+namespace config_detail {
+
+// Splits an http:// or https:// URL into the parts the sender needs. Returns "" on success or
+// the problem. No user info (credentials belong in `headers`), no whitespace or control bytes.
+std::string parse_webhook_url(std::string_view url, WebhookTarget& out) {
+  for (const char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+      return "contains whitespace or control characters";
+    }
+  }
+  std::string_view rest;
+  if (url.size() > 7 && iequals(url.substr(0, 7), "http://")) {
+    out.tls = false;
+    out.port = 80;
+    rest = url.substr(7);
+  } else if (url.size() > 8 && iequals(url.substr(0, 8), "https://")) {
+    out.tls = true;
+    out.port = 443;
+    rest = url.substr(8);
+  } else {
+    return "must start with http:// or https://";
+  }
+  const std::size_t authority_end = rest.find_first_of("/?#");
+  const std::string_view authority = rest.substr(0, authority_end);
+  std::string_view target =
+      authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
+  if (authority.find('@') != std::string_view::npos) {
+    return "user info (user:password@) is not supported; put credentials in `headers`";
+  }
+  std::string_view host = authority;
+  std::string_view port;
+  if (!authority.empty() && authority.front() == '[') {
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) {
+      return "unterminated IPv6 address";
+    }
+    host = authority.substr(1, close - 1);
+    const std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') {
+        return "unexpected text after the IPv6 address";
+      }
+      port = after.substr(1);
+    }
+  } else if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.empty()) {
+    return "has no host";
+  }
+  if (!port.empty()) {
+    const auto number = parse_uint_text(port);
+    if (!number || *number < 1 || *number > 65535 || port.find('.') != std::string_view::npos) {
+      return "port must be 1..65535";
+    }
+    out.port = static_cast<std::uint16_t>(*number);
+  } else if (authority.back() == ':') {
+    return "empty port";
+  }
+  if (const std::size_t hash = target.find('#'); hash != std::string_view::npos) {
+    target = target.substr(0, hash);
+  }
+  out.host = std::string(host);
+  out.target = target.empty()
+                   ? "/"
+                   : (target.front() == '?' ? "/" + std::string(target) : std::string(target));
+  out.url = std::string(url);
+  return "";
+}
+
+}  // namespace config_detail
+}  // namespace server
