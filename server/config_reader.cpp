@@ -14,8 +14,7 @@ namespace {
 // Sockudo options that this server does not implement: accepted with one warning each so that
 // a Sockudo config file loads unchanged.
 constexpr std::string_view unsupported_top_level[] = {
-    "adapter", "cleanup", "database",     "database_pooling", "instance",
-    "logging", "queue",   "rate_limiter", "unix_socket"};
+    "cleanup", "database", "database_pooling", "instance", "logging", "queue", "unix_socket"};
 
 // "/" or "" -> "" (no prefix); otherwise one leading "/" and no trailing "/".
 std::string normalize_path_prefix(std::string prefix) {
@@ -100,7 +99,7 @@ class Reader : FieldWalker {
         c.ip_limits.max_connections_per_ip = to_uint(v, p);
       } else if (k == "ssl") {
         read_ssl(v, p);
-      } else if (k == "adapter") {  // before the unsupported list, which still names it
+      } else if (k == "adapter") {
         read_adapter(v, p);
       } else if (is_one_of(k, unsupported_top_level)) {
         warn_unsupported(p);
