@@ -1,8 +1,10 @@
 #pragma once
 // HTTP routes on the main port: the signed Pusher HTTP API (protocol.md §9) and health routes.
 // Handlers run on the worker that read the request and never block: publishing only posts to
-// workers and locks the state mutex briefly.
+// workers and locks the state mutex briefly; channel queries ask the adapter and answer when it
+// does (at once with the local adapter; from Redis within its request timeout in a cluster).
 
+#include <functional>
 #include <string_view>
 
 #include "server/net.hpp"
@@ -18,8 +20,14 @@ namespace server::http_api {
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
-/// Routes one request and returns the complete response (CORS headers included).
-[[nodiscard]] Response handle(Worker& worker, const Request& req);
+/// Receives the response to one request, on the worker's thread.
+using Responder = std::function<void(Response)>;
+
+/// Routes one request (on `worker`'s thread) and calls `respond` exactly once with the complete
+/// response (CORS headers not included: see apply_cors). Most routes respond before handle()
+/// returns; channel queries (and publishes asking for `info`) may respond later, from a handler
+/// posted to the worker, once the adapter answered. `req` is only read before handle() returns.
+void handle(Worker& worker, const Request& req, Responder respond);
 
 /// Sets Access-Control-Allow-Origin: `*` when any origin is allowed, else the request's Origin
 /// when it is listed in `cors.origin` (with `Vary: Origin`), else nothing.

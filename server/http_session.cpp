@@ -163,7 +163,11 @@ void HttpSession<Stream>::on_read(const boost::system::error_code& ec, std::size
     upgrade(req);
     return;
   }
-  send(http_api::handle(worker_, req));
+  // The response may come later (a cluster query): the callback keeps this session alive until
+  // then and nothing is read meanwhile, so pipelined requests are answered in order. A client
+  // that went away is noticed when the response is written (bounded by the query's timeout).
+  http_api::handle(worker_, req,
+                   [self = this->shared_from_this()](Response res) { self->send(std::move(res)); });
 }
 
 template <class Stream>
