@@ -27,10 +27,11 @@ namespace {
 
 // ---- response helpers ----------------------------------------------------------------------
 
-struct ApiError {
-  http::status status;
-  std::string code;
-  std::string message;
+/// A refusal: the situation (server/errors.hpp) and the detail completing its message.
+struct Refusal {
+  Refusal(ApiError e, std::string d = {}) : error(e), detail(std::move(d)) {}  // NOLINT
+  ApiError error;
+  std::string detail;
 };
 
 /// What a response needs from its request: kept by handlers that answer later (queries).
@@ -55,8 +56,8 @@ Response json_ok(const ReplyTo& req, std::string body) {
   return make_response(req, http::status::ok, std::move(body), "application/json");
 }
 
-Response from_error(const ReplyTo& req, const ApiError& e) {
-  return error_response(e.status, e.code, e.message, req.version, req.keep_alive);
+Response from_error(const ReplyTo& req, const Refusal& r) {
+  return error_response(r.error, req.version, req.keep_alive, r.detail);
 }
 
 /// Runs `fn` on the worker's thread: inline when already there (a local answer), else posted
@@ -169,19 +170,16 @@ struct EventItem {
   std::string info_raw;
 };
 
-std::optional<ApiError> parse_event(Hub& hub, AppRuntime& app, simdjson::dom::element obj,
-                                    EventItem& out) {
+std::optional<Refusal> parse_event(Hub& hub, AppRuntime& app, simdjson::dom::element obj,
+                                   EventItem& out) {
   const AppLimits& lim = app.app->limits;
-  if (!obj.is_object())
-    return ApiError{http::status::bad_request, "invalid_input", "Event must be a JSON object"};
+  if (!obj.is_object()) return ApiError::event_not_object;
   std::string_view name;
   if (obj["name"].get(name) != simdjson::SUCCESS) {
-    return ApiError{http::status::bad_request, "invalid_input", "Event name is required"};
+    return ApiError::event_name_missing;
   }
   if (name.size() > lim.max_event_name_length) {
-    return ApiError{
-        http::status::bad_request, "limit_exceeded",
-        "Event name exceeds maximum length of " + std::to_string(lim.max_event_name_length)};
+    return Refusal(ApiError::event_name_too_long, std::to_string(lim.max_event_name_length));
   }
   out.request.app_index = app.index;
   out.request.event = std::string(name);
@@ -199,8 +197,7 @@ std::optional<ApiError> parse_event(Hub& hub, AppRuntime& app, simdjson::dom::el
     for (auto c : channels) {
       std::string_view s;
       if (c.get(s) != simdjson::SUCCESS) {
-        return ApiError{http::status::bad_request, "invalid_input",
-                        "Channel names must be strings"};
+        return ApiError::channel_not_string;
       }
       out.request.channels.emplace_back(s);
     }
@@ -208,28 +205,26 @@ std::optional<ApiError> parse_event(Hub& hub, AppRuntime& app, simdjson::dom::el
     out.request.channels.emplace_back(channel);
   }
   if (out.request.channels.empty()) {
-    return ApiError{http::status::bad_request, "missing_channel_info",
-                    "Missing channel information: provide 'channel' or a non-empty 'channels'"};
+    return ApiError::channel_missing;
   }
   if (out.request.channels.size() > lim.max_event_channels_at_once) {
-    return ApiError{http::status::bad_request, "limit_exceeded",
-                    "Number of channels (" + std::to_string(out.request.channels.size()) +
-                        ") exceeds limit (" + std::to_string(lim.max_event_channels_at_once) + ")"};
+    return Refusal(ApiError::too_many_channels,
+                   std::to_string(out.request.channels.size()) + ") exceeds limit (" +
+                       std::to_string(lim.max_event_channels_at_once) + ")");
   }
   for (const auto& ch : out.request.channels) {
     if (auto err = protocol::validate_channel_name(ch, lim.max_channel_name_length)) {
-      return ApiError{http::status::bad_request, "invalid_input", *err};
+      return Refusal(ApiError::invalid_channel_name, *err);
     }
     if (protocol::classify_channel(ch).is_encrypted && out.request.channels.size() > 1) {
-      return ApiError{http::status::bad_request, "invalid_input",
-                      "An event to an encrypted channel must have exactly one channel"};
+      return ApiError::encrypted_multi_channel;
     }
   }
   const auto max_bytes = static_cast<std::uint64_t>(lim.max_event_payload_in_kb * 1024.0);
   if (out.request.data.size() > max_bytes) {
-    return ApiError{http::status::payload_too_large, "payload_too_large",
-                    "Event data size (" + std::to_string(out.request.data.size()) +
-                        " bytes) exceeds limit (" + std::to_string(max_bytes) + " bytes)"};
+    return Refusal(ApiError::event_data_too_large, std::to_string(out.request.data.size()) +
+                                                       " bytes) exceeds limit (" +
+                                                       std::to_string(max_bytes) + " bytes)");
   }
   std::string_view socket_id;
   if (obj["socket_id"].get(socket_id) == simdjson::SUCCESS && auth::is_valid_socket_id(socket_id)) {
@@ -289,8 +284,7 @@ void post_events(Worker& worker, AppRuntime& app, const Request& req, Responder 
   Hub& hub = worker.hub();
   simdjson::dom::element root;
   if (json_parser().parse(req.body()).get(root) != simdjson::SUCCESS) {
-    respond(from_error(
-        req, {http::status::bad_request, "invalid_input", "Request body is not valid JSON"}));
+    respond(from_error(req, ApiError::body_not_json));
     return;
   }
   EventItem item;
@@ -337,20 +331,19 @@ void post_batch_events(Worker& worker, AppRuntime& app, const Request& req, Resp
   simdjson::dom::element root;
   simdjson::dom::array batch;
   if (json_parser().parse(req.body()).get(root) != simdjson::SUCCESS) {
-    respond(from_error(
-        req, {http::status::bad_request, "invalid_input", "Request body is not valid JSON"}));
+    respond(from_error(req, ApiError::body_not_json));
     return;
   }
   if (root["batch"].get(batch) != simdjson::SUCCESS) {
-    respond(from_error(req, {http::status::bad_request, "invalid_input", "Missing 'batch' array"}));
+    respond(from_error(req, ApiError::batch_missing));
     return;
   }
   const std::size_t n = batch.size();
   const std::uint64_t max = app.app->limits.max_event_batch_size;
   if (n > max) {
-    respond(from_error(req, {http::status::bad_request, "limit_exceeded",
-                             "Batch size (" + std::to_string(n) + ") exceeds limit (" +
-                                 std::to_string(max) + ")"}));
+    respond(from_error(
+        req, Refusal(ApiError::batch_too_large,
+                     std::to_string(n) + ") exceeds limit (" + std::to_string(max) + ")")));
     return;
   }
   // Validate every item first, then publish: a bad item fails the request with nothing sent.
@@ -425,9 +418,7 @@ void get_channels(Worker& worker, AppRuntime& app, const Request& req,
     if (want_users && !presence_prefix) {
       for (const auto& c : channels) {
         if (!protocol::classify_channel(c.name).is_presence) {
-          respond(from_error(to, {http::status::bad_request, "invalid_input",
-                                  "user_count is only available for presence channels. Use "
-                                  "filter_by_prefix=presence-"}));
+          respond(from_error(to, ApiError::user_count_needs_presence_prefix));
           return;
         }
       }
@@ -464,7 +455,7 @@ void get_channel(Worker& worker, AppRuntime& app, const Request& req,
                  const auth::QueryParams& params, const std::string& channel, Responder respond) {
   if (auto err =
           protocol::validate_channel_name(channel, app.app->limits.max_channel_name_length)) {
-    respond(from_error(req, {http::status::bad_request, "invalid_input", *err}));
+    respond(from_error(req, Refusal(ApiError::invalid_channel_name, *err)));
     return;
   }
   const std::string* info_p = params.get("info");
@@ -474,8 +465,7 @@ void get_channel(Worker& worker, AppRuntime& app, const Request& req,
   const bool want_subs = has_token(info, "subscription_count");
   const bool want_cache = has_token(info, "cache") && kind.is_cache;
   if (want_users && !kind.is_presence) {
-    respond(from_error(req, {http::status::bad_request, "invalid_input",
-                             "user_count is only available for presence channels"}));
+    respond(from_error(req, ApiError::user_count_needs_presence));
     return;
   }
   query_counts(
@@ -510,12 +500,11 @@ void get_users(Worker& worker, AppRuntime& app, const Request& req, const std::s
                Responder respond) {
   if (auto err =
           protocol::validate_channel_name(channel, app.app->limits.max_channel_name_length)) {
-    respond(from_error(req, {http::status::bad_request, "invalid_input", *err}));
+    respond(from_error(req, Refusal(ApiError::invalid_channel_name, *err)));
     return;
   }
   if (!protocol::classify_channel(channel).is_presence) {
-    respond(from_error(req, {http::status::bad_request, "invalid_input",
-                             "Only presence channels support this endpoint"}));
+    respond(from_error(req, ApiError::users_need_presence));
     return;
   }
   auto answer = [to = ReplyTo(req),
@@ -571,21 +560,18 @@ void api(Worker& worker, const Request& req, std::string_view path, std::string_
   Hub& hub = worker.hub();
   const auto parts = split_path(path);  // apps, {id}, ...
   if (query.empty()) {
-    respond(from_error(req, {http::status::bad_request, "invalid_input",
-                             "Missing authentication query parameters"}));
+    respond(from_error(req, ApiError::auth_params_missing));
     return;
   }
   const auth::QueryParams params = auth::parse_query(query);
   const std::string* key = params.get("auth_key");
   AppRuntime* app = key ? hub.app_by_key(*key) : nullptr;
   if (app == nullptr) {
-    respond(from_error(req, {http::status::not_found, "app_not_found",
-                             "Application key not found or invalid: Invalid app key"}));
+    respond(from_error(req, ApiError::app_key_unknown));
     return;
   }
   if (parts.size() < 2 || parts[1] != app->app->id) {
-    respond(from_error(req, {http::status::unauthorized, "auth_failed",
-                             "Authenticated app does not match route app_id"}));
+    respond(from_error(req, ApiError::app_mismatch));
     return;
   }
   const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -598,8 +584,7 @@ void api(Worker& worker, const Request& req, std::string_view path, std::string_
     log::warn("api_auth_denied", {{"app_id", app->app->id},
                                   {"path", std::string(path)},
                                   {"reason", std::string(auth::message(err))}});
-    respond(from_error(
-        req, {http::status::unauthorized, "auth_failed", std::string(auth::message(err))}));
+    respond(from_error(req, Refusal(ApiError::auth_failed, std::string(auth::message(err)))));
     return;
   }
   AppCounters& stats = worker.app_counters(app->index);
@@ -618,8 +603,7 @@ void route(Worker& worker, AppRuntime* app, const Request& req, const auth::Quer
   if (!worker.hub().adapter().available()) {
     // Cluster mode with Redis unreachable: a publish could not reach the other nodes and a
     // query could not aggregate them, so the caller is told to retry (docs/CLUSTER.md).
-    Response res = from_error(req, {http::status::service_unavailable, "cluster_unavailable",
-                                    "The cluster backend (Redis) is unreachable, retry later"});
+    Response res = from_error(req, ApiError::cluster_unavailable);
     res.set(http::field::retry_after, "1");
     respond(std::move(res));
     return;
@@ -666,6 +650,13 @@ Response error_response(http::status status, std::string_view code, std::string_
   res.keep_alive(keep_alive);
   res.prepare_payload();
   return res;
+}
+
+Response error_response(ApiError error, unsigned version, bool keep_alive,
+                        std::string_view detail) {
+  const ApiErrorSpec& e = spec(error);
+  return error_response(static_cast<http::status>(e.status), e.code, error_message(error, detail),
+                        version, keep_alive);
 }
 
 Response too_many_requests(const RateDecision& d, unsigned version, bool keep_alive) {
@@ -723,7 +714,7 @@ void handle(Worker& worker, const Request& req, Responder respond) {
     if (app != nullptr && app->app->enabled) {
       res = make_response(req, http::status::ok, "OK", "text/plain");
     } else {
-      res = from_error(req, {http::status::not_found, "app_not_found", "Application not found"});
+      res = from_error(req, ApiError::app_not_found);
     }
   } else if (path == "/usage") {
     res = usage(req);

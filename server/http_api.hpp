@@ -7,6 +7,7 @@
 #include <functional>
 #include <string_view>
 
+#include "server/errors.hpp"
 #include "server/net.hpp"
 #include "server/rate_limit.hpp"
 
@@ -36,6 +37,11 @@ void apply_cors(const Config& config, std::string_view request_origin, Response&
 /// A Sockudo-shaped JSON error: {"error":message,"code":code,"status":N}.
 [[nodiscard]] Response error_response(http::status status, std::string_view code,
                                       std::string_view message, unsigned version, bool keep_alive);
+
+/// The JSON error of a refusal (server/errors.hpp): the row's status and code, its message
+/// completed by `detail` where the row takes one.
+[[nodiscard]] Response error_response(ApiError error, unsigned version, bool keep_alive,
+                                      std::string_view detail = {});
 
 /// HTTP 429 with the rate limiter's body (protocol.md §1.1)
 /// `{"error":"Too Many Requests","message":"Rate limit exceeded. Please try again later."}`,

@@ -139,21 +139,18 @@ void HttpSession<Stream>::on_read(const boost::system::error_code& ec, std::size
   }
   if (ec == http::error::body_limit) {
     worker_.abuse().note(AbuseKind::body_too_large, {{"remote", remote()}});
-    send(http_api::error_response(http::status::payload_too_large, "payload_too_large",
-                                  "Request body exceeds the configured limit", 11, false));
+    send(http_api::error_response(ApiError::body_too_large, 11, false));
     return;
   }
   if (ec == http::error::header_limit) {
     worker_.abuse().note(AbuseKind::header_too_large, {{"remote", remote()}});
-    send(http_api::error_response(http::status::request_header_fields_too_large, "header_too_large",
-                                  "Request header fields too large", 11, false));
+    send(http_api::error_response(ApiError::header_too_large, 11, false));
     return;
   }
   if (ec) {
     worker_.abuse().note(AbuseKind::malformed_request,
                          {{"remote", remote()}, {"error", ec.message()}});
-    send(http_api::error_response(http::status::bad_request, "invalid_input",
-                                  "Malformed HTTP request", 11, false));
+    send(http_api::error_response(ApiError::malformed_request, 11, false));
     return;
   }
   Request req = parser_->release();
