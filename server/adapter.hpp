@@ -47,6 +47,15 @@ struct PresenceJoin {
   std::string_view user_info;  ///< JSON
 };
 
+/// One channel's counts as answered by Adapter::query_channel.
+struct ChannelCounts {
+  std::size_t subscription_count = 0;
+  std::size_t user_count = 0;  ///< distinct presence users (0 for other channels)
+};
+using CountsCallback = std::function<void(ChannelCounts)>;
+/// Presence user ids as answered by Adapter::query_users.
+using UsersCallback = std::function<void(std::vector<std::string>)>;
+
 class Adapter {
  public:
   virtual ~Adapter() = default;
@@ -66,22 +75,28 @@ class Adapter {
     (void)except_socket_id;
     broadcast(app_index, channel, frame, except, caller);
   }
-  /// Subscription count of a channel (cluster-wide in a clustered adapter). Any thread.
-  [[nodiscard]] virtual std::size_t subscription_count(std::size_t app_index,
-                                                       std::string_view channel) = 0;
-  /// Distinct presence users of a channel. Any thread.
-  [[nodiscard]] virtual std::size_t user_count(std::size_t app_index, std::string_view channel) = 0;
-  /// Presence user ids of a channel. Any thread.
-  [[nodiscard]] virtual std::vector<std::string> user_ids(std::size_t app_index,
-                                                          std::string_view channel) = 0;
+  // ---- queries (HTTP API) -------------------------------------------------------------------
+  // Each query calls `done` exactly once. A local answer (LocalAdapter, or a clustered adapter
+  // that cannot ask the cluster right now) is given inline on the calling thread; a clustered
+  // answer on the adapter's thread, within its request timeout, with this node's local answer
+  // when the cluster does not answer in time. `done` must therefore not block and must move
+  // its work to the caller's thread itself (see server/http_api.cpp).
+
   /// Occupied channels whose name starts with prefix, with their subscription/user counts.
   struct ChannelInfo {
     std::string name;
     std::size_t subscription_count;
     std::size_t user_count;
   };
-  [[nodiscard]] virtual std::vector<ChannelInfo> channels(std::size_t app_index,
-                                                          std::string_view prefix) = 0;
+  /// Subscription count and distinct presence users of one channel (cluster-wide in a
+  /// clustered adapter). Any thread.
+  virtual void query_channel(std::size_t app_index, std::string_view channel,
+                             CountsCallback done) = 0;
+  /// Presence user ids of a channel. Any thread.
+  virtual void query_users(std::size_t app_index, std::string_view channel, UsersCallback done) = 0;
+  /// Occupied channels whose name starts with `prefix`. Any thread.
+  virtual void query_channels(std::size_t app_index, std::string_view prefix,
+                              std::function<void(std::vector<ChannelInfo>)> done) = 0;
 
   // ---- membership: what follows from a registry change (docs/CLUSTER.md) -----------------
   // A session reports every registry change of its own connection here, with the state mutex

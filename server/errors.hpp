@@ -10,6 +10,12 @@
 //  - close_only: a close frame alone (RFC 6455 violations: the client broke the framing).
 // Messages ending in a separator ("... of ", "(") take a detail appended by the caller
 // (`error_message(e, detail)`), e.g. the configured limit.
+//
+// The same for HTTP (`ApiError`, below): every refusal of the HTTP API and of the main port's
+// HTTP stage, with its status, Sockudo-style `code` and message; the body is
+// `{"error":message,"code":code,"status":N}` (http_api::error_response). Not in the table: the
+// rate limiter's 429 (its own body, http_api::too_many_requests) and unknown routes (a plain
+// `404 NOT FOUND`).
 
 #include <array>
 #include <cstdint>
@@ -168,6 +174,105 @@ inline constexpr std::array<WsErrorSpec, 37> ws_error_table{{
 [[nodiscard]] constexpr WsError ws_error_for(protocol::CloseCode frame_close) noexcept {
   return frame_close == CloseCode::message_too_big ? WsError::frame_too_big
                                                    : WsError::frame_protocol_error;
+}
+
+// ============================================================================================
+// HTTP
+// ============================================================================================
+
+enum class ApiError : std::uint8_t {
+  // ---- the request itself (HTTP stage): answered, then the connection closes ----------------
+  malformed_request,  ///< Beast could not parse the request
+  body_too_large,     ///< body over http_request_limit_mb
+  header_too_large,   ///< request line + headers over 16 KB
+  // ---- the WebSocket route (/app/{key}) refused before the upgrade ---------------------------
+  upgrade_shutting_down,  ///< graceful shutdown: no new connections
+  upgrade_not_get,
+  upgrade_invalid,           ///< not an upgrade, no key, or not version 13
+  upgrade_protocol_invalid,  ///< `protocol` query parameter not a number 0..255
+  // ---- authentication and routing (protocol.md §9.1) -----------------------------------------
+  auth_params_missing,  ///< no query string at all
+  app_key_unknown,      ///< `auth_key` missing or not a known app
+  app_mismatch,         ///< the route's app id is not the key's app
+  auth_failed,          ///< detail: auth::message(ApiAuthError) (whole text)
+  app_not_found,        ///< GET /up/{app_id} of an unknown or disabled app
+  cluster_unavailable,  ///< cluster mode, Redis unreachable (the caller adds Retry-After: 1)
+  // ---- publishing (/events, /batch_events) ----------------------------------------------------
+  body_not_json,
+  batch_missing,         ///< no `batch` array
+  batch_too_large,       ///< detail: "N) exceeds limit (M)"
+  event_not_object,      ///< a batch item that is not an object
+  event_name_missing,    ///< no `name` string
+  event_name_too_long,   ///< detail: the limit
+  channel_not_string,    ///< an entry of `channels` that is not a string
+  channel_missing,       ///< neither `channel` nor a non-empty `channels`
+  too_many_channels,     ///< detail: "N) exceeds limit (M)"
+  invalid_channel_name,  ///< detail: the validator's message (whole text)
+  encrypted_multi_channel,
+  event_data_too_large,  ///< detail: "N bytes) exceeds limit (M bytes)"
+  // ---- queries ----------------------------------------------------------------------------------
+  user_count_needs_presence_prefix,  ///< GET /channels?info=user_count over non-presence channels
+  user_count_needs_presence,         ///< GET /channels/{non-presence}?info=user_count
+  users_need_presence,               ///< GET /channels/{non-presence}/users
+};
+
+struct ApiErrorSpec {
+  ApiError error;
+  std::uint16_t status;      ///< HTTP status
+  std::string_view code;     ///< the body's `code`
+  std::string_view message;  ///< whole text, or the prefix a detail completes
+};
+
+inline constexpr std::array<ApiErrorSpec, 28> api_error_table{{
+    {ApiError::malformed_request, 400, "invalid_input", "Malformed HTTP request"},
+    {ApiError::body_too_large, 413, "payload_too_large",
+     "Request body exceeds the configured limit"},
+    {ApiError::header_too_large, 431, "header_too_large", "Request header fields too large"},
+    {ApiError::upgrade_shutting_down, 503, "service_unavailable", "Server is shutting down"},
+    {ApiError::upgrade_not_get, 405, "invalid_input", "WebSocket upgrade requires GET"},
+    {ApiError::upgrade_invalid, 400, "invalid_input", "Invalid WebSocket upgrade request"},
+    {ApiError::upgrade_protocol_invalid, 400, "invalid_input", "Invalid protocol version"},
+    {ApiError::auth_params_missing, 400, "invalid_input",
+     "Missing authentication query parameters"},
+    {ApiError::app_key_unknown, 404, "app_not_found",
+     "Application key not found or invalid: Invalid app key"},
+    {ApiError::app_mismatch, 401, "auth_failed", "Authenticated app does not match route app_id"},
+    {ApiError::auth_failed, 401, "auth_failed", ""},
+    {ApiError::app_not_found, 404, "app_not_found", "Application not found"},
+    {ApiError::cluster_unavailable, 503, "cluster_unavailable",
+     "The cluster backend (Redis) is unreachable, retry later"},
+    {ApiError::body_not_json, 400, "invalid_input", "Request body is not valid JSON"},
+    {ApiError::batch_missing, 400, "invalid_input", "Missing 'batch' array"},
+    {ApiError::batch_too_large, 400, "limit_exceeded", "Batch size ("},
+    {ApiError::event_not_object, 400, "invalid_input", "Event must be a JSON object"},
+    {ApiError::event_name_missing, 400, "invalid_input", "Event name is required"},
+    {ApiError::event_name_too_long, 400, "limit_exceeded", "Event name exceeds maximum length of "},
+    {ApiError::channel_not_string, 400, "invalid_input", "Channel names must be strings"},
+    {ApiError::channel_missing, 400, "missing_channel_info",
+     "Missing channel information: provide 'channel' or a non-empty 'channels'"},
+    {ApiError::too_many_channels, 400, "limit_exceeded", "Number of channels ("},
+    {ApiError::invalid_channel_name, 400, "invalid_input", ""},
+    {ApiError::encrypted_multi_channel, 400, "invalid_input",
+     "An event to an encrypted channel must have exactly one channel"},
+    {ApiError::event_data_too_large, 413, "payload_too_large", "Event data size ("},
+    {ApiError::user_count_needs_presence_prefix, 400, "invalid_input",
+     "user_count is only available for presence channels. Use filter_by_prefix=presence-"},
+    {ApiError::user_count_needs_presence, 400, "invalid_input",
+     "user_count is only available for presence channels"},
+    {ApiError::users_need_presence, 400, "invalid_input",
+     "Only presence channels support this endpoint"},
+}};
+
+/// The row of `e` (the table is in enum order; the unit test checks that).
+[[nodiscard]] constexpr const ApiErrorSpec& spec(ApiError e) noexcept {
+  return api_error_table[static_cast<std::size_t>(e)];
+}
+
+/// The message of `e`, completed by `detail` where the row takes one.
+[[nodiscard]] inline std::string error_message(ApiError e, std::string_view detail = {}) {
+  std::string out(spec(e).message);
+  out.append(detail);
+  return out;
 }
 
 }  // namespace server

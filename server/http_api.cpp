@@ -3,8 +3,11 @@
 #include <simdjson.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,29 +28,81 @@ namespace {
 
 // ---- response helpers ----------------------------------------------------------------------
 
-struct ApiError {
-  http::status status;
-  std::string code;
-  std::string message;
+/// A refusal: the situation (server/errors.hpp) and the detail completing its message.
+struct Refusal {
+  Refusal(ApiError e, std::string d = {}) : error(e), detail(std::move(d)) {}  // NOLINT
+  ApiError error;
+  std::string detail;
 };
 
-Response make_response(const Request& req, http::status status, std::string body,
+/// What a response needs from its request: kept by handlers that answer later (queries).
+struct ReplyTo {
+  ReplyTo(const Request& req) : version(req.version()), keep_alive(req.keep_alive()) {}  // NOLINT
+  unsigned version;
+  bool keep_alive;
+};
+
+Response make_response(const ReplyTo& req, http::status status, std::string body,
                        std::string_view content_type) {
-  Response res{status, req.version()};
+  Response res{status, req.version};
   res.set(http::field::server, "pushcore");
   res.set(http::field::content_type, content_type);
-  res.keep_alive(req.keep_alive());
+  res.keep_alive(req.keep_alive);
   res.body() = std::move(body);
   res.prepare_payload();
   return res;
 }
 
-Response json_ok(const Request& req, std::string body) {
+Response json_ok(const ReplyTo& req, std::string body) {
   return make_response(req, http::status::ok, std::move(body), "application/json");
 }
 
-Response from_error(const Request& req, const ApiError& e) {
-  return error_response(e.status, e.code, e.message, req.version(), req.keep_alive());
+Response from_error(const ReplyTo& req, const Refusal& r) {
+  return error_response(r.error, req.version, req.keep_alive, r.detail);
+}
+
+/// Runs `fn` on the worker's thread: inline when already there (a local answer), else posted
+/// (an answer from the adapter thread).
+template <class Fn>
+void on_worker(Worker& worker, Fn&& fn) {
+  if (worker.on_this_thread()) {
+    fn();
+  } else {
+    net::post(worker.ioc(), std::forward<Fn>(fn));
+  }
+}
+
+/// Asks the adapter for the counts of every named channel (nullopt entries are not asked and
+/// answer zeros) and calls `done` with them, in order, on the worker's thread, once all answered.
+void query_counts(Worker& worker, std::size_t app_index,
+                  std::vector<std::optional<std::string>> names,
+                  std::function<void(std::vector<ChannelCounts>)> done) {
+  struct Gather {
+    Gather(Worker& w, std::size_t n, std::size_t pending,
+           std::function<void(std::vector<ChannelCounts>)> fn)
+        : worker(&w), counts(n), left(pending), done(std::move(fn)) {}
+    Worker* worker;
+    std::vector<ChannelCounts> counts;
+    std::atomic<std::size_t> left;
+    std::function<void(std::vector<ChannelCounts>)> done;
+  };
+  std::size_t asked = 0;
+  for (const auto& n : names) asked += n.has_value() ? 1 : 0;
+  auto g = std::make_shared<Gather>(worker, names.size(), asked + 1, std::move(done));
+  // One extra count held by this function: answers given inline cannot finish the gather
+  // before every query is asked.
+  auto arrive = [g] {
+    if (g->left.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    on_worker(*g->worker, [g] { g->done(std::move(g->counts)); });
+  };
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (!names[i]) continue;
+    worker.hub().adapter().query_channel(app_index, *names[i], [g, i, arrive](ChannelCounts c) {
+      g->counts[i] = c;
+      arrive();
+    });
+  }
+  arrive();
 }
 
 std::vector<std::string_view> split_info(std::string_view info) {
@@ -116,19 +171,16 @@ struct EventItem {
   std::string info_raw;
 };
 
-std::optional<ApiError> parse_event(Hub& hub, AppRuntime& app, simdjson::dom::element obj,
-                                    EventItem& out) {
+std::optional<Refusal> parse_event(Hub& hub, AppRuntime& app, simdjson::dom::element obj,
+                                   EventItem& out) {
   const AppLimits& lim = app.app->limits;
-  if (!obj.is_object())
-    return ApiError{http::status::bad_request, "invalid_input", "Event must be a JSON object"};
+  if (!obj.is_object()) return ApiError::event_not_object;
   std::string_view name;
   if (obj["name"].get(name) != simdjson::SUCCESS) {
-    return ApiError{http::status::bad_request, "invalid_input", "Event name is required"};
+    return ApiError::event_name_missing;
   }
   if (name.size() > lim.max_event_name_length) {
-    return ApiError{
-        http::status::bad_request, "limit_exceeded",
-        "Event name exceeds maximum length of " + std::to_string(lim.max_event_name_length)};
+    return Refusal(ApiError::event_name_too_long, std::to_string(lim.max_event_name_length));
   }
   out.request.app_index = app.index;
   out.request.event = std::string(name);
@@ -146,8 +198,7 @@ std::optional<ApiError> parse_event(Hub& hub, AppRuntime& app, simdjson::dom::el
     for (auto c : channels) {
       std::string_view s;
       if (c.get(s) != simdjson::SUCCESS) {
-        return ApiError{http::status::bad_request, "invalid_input",
-                        "Channel names must be strings"};
+        return ApiError::channel_not_string;
       }
       out.request.channels.emplace_back(s);
     }
@@ -155,28 +206,26 @@ std::optional<ApiError> parse_event(Hub& hub, AppRuntime& app, simdjson::dom::el
     out.request.channels.emplace_back(channel);
   }
   if (out.request.channels.empty()) {
-    return ApiError{http::status::bad_request, "missing_channel_info",
-                    "Missing channel information: provide 'channel' or a non-empty 'channels'"};
+    return ApiError::channel_missing;
   }
   if (out.request.channels.size() > lim.max_event_channels_at_once) {
-    return ApiError{http::status::bad_request, "limit_exceeded",
-                    "Number of channels (" + std::to_string(out.request.channels.size()) +
-                        ") exceeds limit (" + std::to_string(lim.max_event_channels_at_once) + ")"};
+    return Refusal(ApiError::too_many_channels,
+                   std::to_string(out.request.channels.size()) + ") exceeds limit (" +
+                       std::to_string(lim.max_event_channels_at_once) + ")");
   }
   for (const auto& ch : out.request.channels) {
     if (auto err = protocol::validate_channel_name(ch, lim.max_channel_name_length)) {
-      return ApiError{http::status::bad_request, "invalid_input", *err};
+      return Refusal(ApiError::invalid_channel_name, *err);
     }
     if (protocol::classify_channel(ch).is_encrypted && out.request.channels.size() > 1) {
-      return ApiError{http::status::bad_request, "invalid_input",
-                      "An event to an encrypted channel must have exactly one channel"};
+      return ApiError::encrypted_multi_channel;
     }
   }
   const auto max_bytes = static_cast<std::uint64_t>(lim.max_event_payload_in_kb * 1024.0);
   if (out.request.data.size() > max_bytes) {
-    return ApiError{http::status::payload_too_large, "payload_too_large",
-                    "Event data size (" + std::to_string(out.request.data.size()) +
-                        " bytes) exceeds limit (" + std::to_string(max_bytes) + " bytes)"};
+    return Refusal(ApiError::event_data_too_large, std::to_string(out.request.data.size()) +
+                                                       " bytes) exceeds limit (" +
+                                                       std::to_string(max_bytes) + " bytes)");
   }
   std::string_view socket_id;
   // Only a canonical id can name a socket (protocol::SocketId::parse, the rule every lookup
@@ -194,20 +243,24 @@ std::optional<ApiError> parse_event(Hub& hub, AppRuntime& app, simdjson::dom::el
   return std::nullopt;
 }
 
+/// Whether an event's info asks for counts of `channel` (what append_channel_info prints).
+bool wants_counts(std::string_view channel, const std::vector<std::string_view>& info) {
+  return (has_token(info, "user_count") && protocol::classify_channel(channel).is_presence) ||
+         has_token(info, "subscription_count");
+}
+
 // {"<ch>":{"user_count":N,"subscription_count":N}} entries for an event's info request.
-void append_channel_info(std::string& out, Hub& hub, std::size_t app_index,
-                         std::string_view channel, const std::vector<std::string_view>& info) {
+void append_channel_info(std::string& out, std::string_view channel,
+                         const std::vector<std::string_view>& info, const ChannelCounts& counts) {
   out.push_back('{');
   bool first = true;
   if (has_token(info, "user_count") && protocol::classify_channel(channel).is_presence) {
-    out.append("\"user_count\":")
-        .append(std::to_string(hub.adapter().user_count(app_index, channel)));
+    out.append("\"user_count\":").append(std::to_string(counts.user_count));
     first = false;
   }
   if (has_token(info, "subscription_count")) {
     if (!first) out.push_back(',');
-    out.append("\"subscription_count\":")
-        .append(std::to_string(hub.adapter().subscription_count(app_index, channel)));
+    out.append("\"subscription_count\":").append(std::to_string(counts.subscription_count));
   }
   out.push_back('}');
 }
@@ -231,189 +284,251 @@ simdjson::dom::parser& json_parser() {
   return parser;
 }
 
-Response post_events(Worker& worker, AppRuntime& app, const Request& req) {
+void post_events(Worker& worker, AppRuntime& app, const Request& req, Responder respond) {
   Hub& hub = worker.hub();
   simdjson::dom::element root;
   if (json_parser().parse(req.body()).get(root) != simdjson::SUCCESS) {
-    return from_error(
-        req, {http::status::bad_request, "invalid_input", "Request body is not valid JSON"});
+    respond(from_error(req, ApiError::body_not_json));
+    return;
   }
   EventItem item;
-  if (auto err = parse_event(hub, app, root, item)) return from_error(req, *err);
+  if (auto err = parse_event(hub, app, root, item)) {
+    respond(from_error(req, *err));
+    return;
+  }
   if (auto limited =
           take_rate(worker, app, app.backend_events, app.app->limits.max_backend_events_per_second,
                     1, AbuseKind::api_events_rate, req)) {
-    return std::move(*limited);
+    respond(std::move(*limited));
+    return;
   }
   hub.adapter().publish(item.request, &worker);
-  if (item.info_raw.empty()) return json_ok(req, "{\"ok\":true}");
-  item.info = split_info(item.info_raw);
-  std::string body = "{\"channels\":{";
-  bool first = true;
-  for (const auto& ch : item.request.channels) {
-    if (!first) body.push_back(',');
-    first = false;
-    protocol::append_json_string(body, ch);
-    body.push_back(':');
-    append_channel_info(body, hub, app.index, ch, item.info);
+  if (item.info_raw.empty()) {
+    respond(json_ok(req, "{\"ok\":true}"));
+    return;
   }
-  body.append("}}");
-  return json_ok(req, std::move(body));
+  // Kept until the answer; `info` views its own `info_raw`, so it is split in place.
+  auto shared = std::make_shared<EventItem>(std::move(item));
+  shared->info = split_info(shared->info_raw);
+  std::vector<std::optional<std::string>> asked;
+  for (const auto& ch : shared->request.channels) {
+    asked.push_back(wants_counts(ch, shared->info) ? std::optional<std::string>(ch) : std::nullopt);
+  }
+  query_counts(
+      worker, app.index, std::move(asked),
+      [shared, to = ReplyTo(req), respond = std::move(respond)](std::vector<ChannelCounts> counts) {
+        std::string body = "{\"channels\":{";
+        for (std::size_t i = 0; i < shared->request.channels.size(); ++i) {
+          const std::string& ch = shared->request.channels[i];
+          if (i > 0) body.push_back(',');
+          protocol::append_json_string(body, ch);
+          body.push_back(':');
+          append_channel_info(body, ch, shared->info, counts[i]);
+        }
+        body.append("}}");
+        respond(json_ok(to, std::move(body)));
+      });
 }
 
-Response post_batch_events(Worker& worker, AppRuntime& app, const Request& req) {
+void post_batch_events(Worker& worker, AppRuntime& app, const Request& req, Responder respond) {
   Hub& hub = worker.hub();
   simdjson::dom::element root;
   simdjson::dom::array batch;
   if (json_parser().parse(req.body()).get(root) != simdjson::SUCCESS) {
-    return from_error(
-        req, {http::status::bad_request, "invalid_input", "Request body is not valid JSON"});
+    respond(from_error(req, ApiError::body_not_json));
+    return;
   }
   if (root["batch"].get(batch) != simdjson::SUCCESS) {
-    return from_error(req, {http::status::bad_request, "invalid_input", "Missing 'batch' array"});
+    respond(from_error(req, ApiError::batch_missing));
+    return;
   }
   const std::size_t n = batch.size();
   const std::uint64_t max = app.app->limits.max_event_batch_size;
   if (n > max) {
-    return from_error(req, {http::status::bad_request, "limit_exceeded",
-                            "Batch size (" + std::to_string(n) + ") exceeds limit (" +
-                                std::to_string(max) + ")"});
+    respond(from_error(
+        req, Refusal(ApiError::batch_too_large,
+                     std::to_string(n) + ") exceeds limit (" + std::to_string(max) + ")")));
+    return;
   }
   // Validate every item first, then publish: a bad item fails the request with nothing sent.
-  std::vector<EventItem> items;
-  items.reserve(std::min<std::size_t>(n, max));
+  auto items = std::make_shared<std::vector<EventItem>>();
+  items->reserve(std::min<std::size_t>(n, max));
   for (auto el : batch) {
-    if (auto err = parse_event(hub, app, el, items.emplace_back())) return from_error(req, *err);
+    if (auto err = parse_event(hub, app, el, items->emplace_back())) {
+      respond(from_error(req, *err));
+      return;
+    }
   }
   // A batch counts each of its events, all or nothing.
   if (auto limited =
           take_rate(worker, app, app.backend_events, app.app->limits.max_backend_events_per_second,
-                    items.size(), AbuseKind::api_events_rate, req)) {
-    return std::move(*limited);
+                    items->size(), AbuseKind::api_events_rate, req)) {
+    respond(std::move(*limited));
+    return;
   }
   bool any_info = false;
-  for (auto& item : items) {
+  for (auto& item : *items) {
     hub.adapter().publish(item.request, &worker);
     any_info = any_info || !item.info_raw.empty();
   }
-  if (!any_info) return json_ok(req, "{}");
-  std::string body = "{\"batch\":[";
-  for (std::size_t k = 0; k < items.size(); ++k) {
-    if (k > 0) body.push_back(',');
-    if (items[k].info_raw.empty()) {
-      body.append("{}");
-    } else {
-      items[k].info = split_info(items[k].info_raw);
-      append_channel_info(body, hub, app.index, items[k].request.channels.front(), items[k].info);
-    }
+  if (!any_info) {
+    respond(json_ok(req, "{}"));
+    return;
   }
-  body.append("]}");
-  return json_ok(req, std::move(body));
+  // An item's info is about its first channel. (`info` views `info_raw` of the same item: the
+  // vector does not move any more.)
+  std::vector<std::optional<std::string>> asked;
+  for (auto& item : *items) {
+    item.info = split_info(item.info_raw);
+    const std::string& ch = item.request.channels.front();
+    asked.push_back(!item.info_raw.empty() && wants_counts(ch, item.info)
+                        ? std::optional<std::string>(ch)
+                        : std::nullopt);
+  }
+  query_counts(
+      worker, app.index, std::move(asked),
+      [items, to = ReplyTo(req), respond = std::move(respond)](std::vector<ChannelCounts> counts) {
+        std::string body = "{\"batch\":[";
+        for (std::size_t k = 0; k < items->size(); ++k) {
+          const EventItem& item = (*items)[k];
+          if (k > 0) body.push_back(',');
+          if (item.info_raw.empty()) {
+            body.append("{}");
+          } else {
+            append_channel_info(body, item.request.channels.front(), item.info, counts[k]);
+          }
+        }
+        body.append("]}");
+        respond(json_ok(to, std::move(body)));
+      });
 }
 
 // ---- queries -------------------------------------------------------------------------------
+// The adapter answers on its own thread (cluster) or inline (local); the response is built on
+// the worker's thread in either case.
 
-Response get_channels(Worker& worker, AppRuntime& app, const Request& req,
-                      const auth::QueryParams& params) {
+void get_channels(Worker& worker, AppRuntime& app, const Request& req,
+                  const auth::QueryParams& params, Responder respond) {
   Hub& hub = worker.hub();
   const std::string* prefix_p = params.get("filter_by_prefix");
-  const std::string prefix = prefix_p ? *prefix_p : std::string();
+  std::string prefix = prefix_p ? *prefix_p : std::string();
   const std::string* info_p = params.get("info");
   const auto info = split_info(info_p ? std::string_view(*info_p) : std::string_view{});
   const bool want_users = has_token(info, "user_count");
   const bool want_subs = has_token(info, "subscription_count");
-  const auto channels = hub.adapter().channels(app.index, prefix);
-  if (want_users && prefix.rfind("presence-", 0) != 0) {
-    for (const auto& c : channels) {
-      if (!protocol::classify_channel(c.name).is_presence) {
-        return from_error(req, {http::status::bad_request, "invalid_input",
-                                "user_count is only available for presence channels. Use "
-                                "filter_by_prefix=presence-"});
+  const bool presence_prefix = prefix.rfind("presence-", 0) == 0;
+  auto answer = [want_users, want_subs, presence_prefix, to = ReplyTo(req),
+                 respond = std::move(respond)](const std::vector<Adapter::ChannelInfo>& channels) {
+    if (want_users && !presence_prefix) {
+      for (const auto& c : channels) {
+        if (!protocol::classify_channel(c.name).is_presence) {
+          respond(from_error(to, ApiError::user_count_needs_presence_prefix));
+          return;
+        }
       }
     }
-  }
-  std::string body = "{\"channels\":{";
-  bool first = true;
-  for (const auto& c : channels) {
-    if (!first) body.push_back(',');
-    first = false;
-    protocol::append_json_string(body, c.name);
-    body.append(":{");
-    bool f2 = true;
-    if (want_users && protocol::classify_channel(c.name).is_presence) {
-      body.append("\"user_count\":").append(std::to_string(c.user_count));
-      f2 = false;
+    std::string body = "{\"channels\":{";
+    bool first = true;
+    for (const auto& c : channels) {
+      if (!first) body.push_back(',');
+      first = false;
+      protocol::append_json_string(body, c.name);
+      body.append(":{");
+      bool f2 = true;
+      if (want_users && protocol::classify_channel(c.name).is_presence) {
+        body.append("\"user_count\":").append(std::to_string(c.user_count));
+        f2 = false;
+      }
+      if (want_subs) {
+        if (!f2) body.push_back(',');
+        body.append("\"subscription_count\":").append(std::to_string(c.subscription_count));
+      }
+      body.push_back('}');
     }
-    if (want_subs) {
-      if (!f2) body.push_back(',');
-      body.append("\"subscription_count\":").append(std::to_string(c.subscription_count));
-    }
-    body.push_back('}');
-  }
-  body.append("}}");
-  return json_ok(req, std::move(body));
+    body.append("}}");
+    respond(json_ok(to, std::move(body)));
+  };
+  hub.adapter().query_channels(
+      app.index, prefix,
+      [w = &worker, answer = std::move(answer)](std::vector<Adapter::ChannelInfo> channels) {
+        on_worker(*w, [answer, channels = std::move(channels)] { answer(channels); });
+      });
 }
 
-Response get_channel(Worker& worker, AppRuntime& app, const Request& req,
-                     const auth::QueryParams& params, const std::string& channel) {
-  Hub& hub = worker.hub();
+void get_channel(Worker& worker, AppRuntime& app, const Request& req,
+                 const auth::QueryParams& params, const std::string& channel, Responder respond) {
   if (auto err =
           protocol::validate_channel_name(channel, app.app->limits.max_channel_name_length)) {
-    return from_error(req, {http::status::bad_request, "invalid_input", *err});
+    respond(from_error(req, Refusal(ApiError::invalid_channel_name, *err)));
+    return;
   }
   const std::string* info_p = params.get("info");
   const auto info = split_info(info_p ? std::string_view(*info_p) : std::string_view{});
   const auto kind = protocol::classify_channel(channel);
-  if (has_token(info, "user_count") && !kind.is_presence) {
-    return from_error(req, {http::status::bad_request, "invalid_input",
-                            "user_count is only available for presence channels"});
+  const bool want_users = has_token(info, "user_count");
+  const bool want_subs = has_token(info, "subscription_count");
+  const bool want_cache = has_token(info, "cache") && kind.is_cache;
+  if (want_users && !kind.is_presence) {
+    respond(from_error(req, ApiError::user_count_needs_presence));
+    return;
   }
-  const std::size_t subs = hub.adapter().subscription_count(app.index, channel);
-  std::string body = "{\"occupied\":";
-  body.append(subs > 0 ? "true" : "false");
-  if (has_token(info, "subscription_count")) {
-    body.append(",\"subscription_count\":").append(std::to_string(subs));
-  }
-  if (has_token(info, "user_count")) {
-    body.append(",\"user_count\":")
-        .append(std::to_string(hub.adapter().user_count(app.index, channel)));
-  }
-  if (has_token(info, "cache") && kind.is_cache) {
-    std::lock_guard lock(hub.state_mutex());
-    const auto now = std::chrono::steady_clock::now();
-    if (auto c = hub.registry().cached(app.app->id, channel, now)) {
-      const auto ttl =
-          std::chrono::duration_cast<std::chrono::seconds>(c->expires_at - now).count();
-      body.append(",\"cache\":{\"data\":");
-      protocol::append_json_string(body, c->frame_json);
-      body.append(",\"ttl\":").append(std::to_string(ttl)).append("}");
-    }
-  }
-  body.push_back('}');
-  return json_ok(req, std::move(body));
+  query_counts(
+      worker, app.index, {channel},
+      [w = &worker, a = &app, channel, want_users, want_subs, want_cache, to = ReplyTo(req),
+       respond = std::move(respond)](std::vector<ChannelCounts> counts) {
+        const ChannelCounts& c = counts.front();
+        std::string body = "{\"occupied\":";
+        body.append(c.subscription_count > 0 ? "true" : "false");
+        if (want_subs) {
+          body.append(",\"subscription_count\":").append(std::to_string(c.subscription_count));
+        }
+        if (want_users) body.append(",\"user_count\":").append(std::to_string(c.user_count));
+        if (want_cache) {
+          Hub& hub = w->hub();
+          std::lock_guard lock(hub.state_mutex());
+          const auto now = std::chrono::steady_clock::now();
+          if (auto cached = hub.registry().cached(a->app->id, channel, now)) {
+            const auto ttl =
+                std::chrono::duration_cast<std::chrono::seconds>(cached->expires_at - now).count();
+            body.append(",\"cache\":{\"data\":");
+            protocol::append_json_string(body, cached->frame_json);
+            body.append(",\"ttl\":").append(std::to_string(ttl)).append("}");
+          }
+        }
+        body.push_back('}');
+        respond(json_ok(to, std::move(body)));
+      });
 }
 
-Response get_users(Worker& worker, AppRuntime& app, const Request& req,
-                   const std::string& channel) {
+void get_users(Worker& worker, AppRuntime& app, const Request& req, const std::string& channel,
+               Responder respond) {
   if (auto err =
           protocol::validate_channel_name(channel, app.app->limits.max_channel_name_length)) {
-    return from_error(req, {http::status::bad_request, "invalid_input", *err});
+    respond(from_error(req, Refusal(ApiError::invalid_channel_name, *err)));
+    return;
   }
   if (!protocol::classify_channel(channel).is_presence) {
-    return from_error(req, {http::status::bad_request, "invalid_input",
-                            "Only presence channels support this endpoint"});
+    respond(from_error(req, ApiError::users_need_presence));
+    return;
   }
-  std::string body = "{\"users\":[";
-  bool first = true;
-  for (const auto& id : worker.hub().adapter().user_ids(app.index, channel)) {
-    if (!first) body.push_back(',');
-    first = false;
-    body.append("{\"id\":");
-    protocol::append_json_string(body, id);
-    body.push_back('}');
-  }
-  body.append("]}");
-  return json_ok(req, std::move(body));
+  auto answer = [to = ReplyTo(req),
+                 respond = std::move(respond)](const std::vector<std::string>& ids) {
+    std::string body = "{\"users\":[";
+    bool first = true;
+    for (const auto& id : ids) {
+      if (!first) body.push_back(',');
+      first = false;
+      body.append("{\"id\":");
+      protocol::append_json_string(body, id);
+      body.push_back('}');
+    }
+    body.append("]}");
+    respond(json_ok(to, std::move(body)));
+  };
+  worker.hub().adapter().query_users(
+      app.index, channel, [w = &worker, answer = std::move(answer)](std::vector<std::string> ids) {
+        on_worker(*w, [answer, ids = std::move(ids)] { answer(ids); });
+      });
 }
 
 Response post_terminate(Worker& worker, AppRuntime& app, const Request& req,
@@ -441,26 +556,27 @@ Response usage(const Request& req) {
   return json_ok(req, std::move(body));
 }
 
-Response route(Worker& worker, AppRuntime* app, const Request& req, const auth::QueryParams& params,
-               const std::vector<std::string>& parts);
+void route(Worker& worker, AppRuntime* app, const Request& req, const auth::QueryParams& params,
+           const std::vector<std::string>& parts, Responder respond);
 
-Response api(Worker& worker, const Request& req, std::string_view path, std::string_view query) {
+void api(Worker& worker, const Request& req, std::string_view path, std::string_view query,
+         Responder respond) {
   Hub& hub = worker.hub();
   const auto parts = split_path(path);  // apps, {id}, ...
   if (query.empty()) {
-    return from_error(req, {http::status::bad_request, "invalid_input",
-                            "Missing authentication query parameters"});
+    respond(from_error(req, ApiError::auth_params_missing));
+    return;
   }
   const auth::QueryParams params = auth::parse_query(query);
   const std::string* key = params.get("auth_key");
   AppRuntime* app = key ? hub.app_by_key(*key) : nullptr;
   if (app == nullptr) {
-    return from_error(req, {http::status::not_found, "app_not_found",
-                            "Application key not found or invalid: Invalid app key"});
+    respond(from_error(req, ApiError::app_key_unknown));
+    return;
   }
   if (parts.size() < 2 || parts[1] != app->app->id) {
-    return from_error(req, {http::status::unauthorized, "auth_failed",
-                            "Authenticated app does not match route app_id"});
+    respond(from_error(req, ApiError::app_mismatch));
+    return;
   }
   const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                                std::chrono::system_clock::now().time_since_epoch())
@@ -472,56 +588,54 @@ Response api(Worker& worker, const Request& req, std::string_view path, std::str
     log::warn("api_auth_denied", {{"app_id", app->app->id},
                                   {"path", std::string(path)},
                                   {"reason", std::string(auth::message(err))}});
-    return from_error(req,
-                      {http::status::unauthorized, "auth_failed", std::string(auth::message(err))});
+    respond(from_error(req, Refusal(ApiError::auth_failed, std::string(auth::message(err)))));
+    return;
   }
   AppCounters& stats = worker.app_counters(app->index);
   stats.http_calls.fetch_add(1, std::memory_order_relaxed);
   stats.http_rx_bytes.fetch_add(req.body().size(), std::memory_order_relaxed);
-  Response res = route(worker, app, req, params, parts);
-  stats.http_tx_bytes.fetch_add(res.body().size(), std::memory_order_relaxed);
-  return res;
+  route(worker, app, req, params, parts, [&stats, respond = std::move(respond)](Response res) {
+    stats.http_tx_bytes.fetch_add(res.body().size(), std::memory_order_relaxed);
+    respond(std::move(res));
+  });
 }
 
-Response route(Worker& worker, AppRuntime* app, const Request& req, const auth::QueryParams& params,
-               const std::vector<std::string>& parts) {
+void route(Worker& worker, AppRuntime* app, const Request& req, const auth::QueryParams& params,
+           const std::vector<std::string>& parts, Responder respond) {
   const auto method = req.method();
   const std::size_t n = parts.size();
   if (!worker.hub().adapter().available()) {
     // Cluster mode with Redis unreachable: a publish could not reach the other nodes and a
     // query could not aggregate them, so the caller is told to retry (docs/CLUSTER.md).
-    Response res = from_error(req, {http::status::service_unavailable, "cluster_unavailable",
-                                    "The cluster backend (Redis) is unreachable, retry later"});
+    Response res = from_error(req, ApiError::cluster_unavailable);
     res.set(http::field::retry_after, "1");
-    return res;
+    respond(std::move(res));
+    return;
   }
   if (method == http::verb::get && n >= 3 && parts[2] == "channels") {
     if (auto limited = take_rate(worker, *app, app->read_requests,
                                  app->app->limits.max_read_requests_per_second, 1,
                                  AbuseKind::api_reads_rate, req)) {
-      return std::move(*limited);
+      respond(std::move(*limited));
+      return;
     }
   }
   if (n == 3 && parts[2] == "events" && method == http::verb::post) {
-    return post_events(worker, *app, req);
+    post_events(worker, *app, req, std::move(respond));
+  } else if (n == 3 && parts[2] == "batch_events" && method == http::verb::post) {
+    post_batch_events(worker, *app, req, std::move(respond));
+  } else if (n == 3 && parts[2] == "channels" && method == http::verb::get) {
+    get_channels(worker, *app, req, params, std::move(respond));
+  } else if (n == 4 && parts[2] == "channels" && method == http::verb::get) {
+    get_channel(worker, *app, req, params, percent_decode(parts[3]), std::move(respond));
+  } else if (n == 5 && parts[2] == "channels" && parts[4] == "users" && method == http::verb::get) {
+    get_users(worker, *app, req, percent_decode(parts[3]), std::move(respond));
+  } else if (n == 5 && parts[2] == "users" && parts[4] == "terminate_connections" &&
+             method == http::verb::post) {
+    respond(post_terminate(worker, *app, req, percent_decode(parts[3])));
+  } else {
+    respond(make_response(req, http::status::not_found, "404 NOT FOUND", "text/plain"));
   }
-  if (n == 3 && parts[2] == "batch_events" && method == http::verb::post) {
-    return post_batch_events(worker, *app, req);
-  }
-  if (n == 3 && parts[2] == "channels" && method == http::verb::get) {
-    return get_channels(worker, *app, req, params);
-  }
-  if (n == 4 && parts[2] == "channels" && method == http::verb::get) {
-    return get_channel(worker, *app, req, params, percent_decode(parts[3]));
-  }
-  if (n == 5 && parts[2] == "channels" && parts[4] == "users" && method == http::verb::get) {
-    return get_users(worker, *app, req, percent_decode(parts[3]));
-  }
-  if (n == 5 && parts[2] == "users" && parts[4] == "terminate_connections" &&
-      method == http::verb::post) {
-    return post_terminate(worker, *app, req, percent_decode(parts[3]));
-  }
-  return make_response(req, http::status::not_found, "404 NOT FOUND", "text/plain");
 }
 
 }  // namespace
@@ -540,6 +654,13 @@ Response error_response(http::status status, std::string_view code, std::string_
   res.keep_alive(keep_alive);
   res.prepare_payload();
   return res;
+}
+
+Response error_response(ApiError error, unsigned version, bool keep_alive,
+                        std::string_view detail) {
+  const ApiErrorSpec& e = spec(error);
+  return error_response(static_cast<http::status>(e.status), e.code, error_message(error, detail),
+                        version, keep_alive);
 }
 
 Response too_many_requests(const RateDecision& d, unsigned version, bool keep_alive) {
@@ -572,12 +693,16 @@ void apply_cors(const Config& config, std::string_view request_origin, Response&
   }
 }
 
-Response handle(Worker& worker, const Request& req) {
+void handle(Worker& worker, const Request& req, Responder respond) {
   const std::string_view target = req.target();
   const auto q = target.find('?');
   const std::string_view path = target.substr(0, q);
   const std::string_view query =
       q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  if (path.rfind("/apps/", 0) == 0 && req.method() != http::verb::options) {
+    api(worker, req, path, query, std::move(respond));
+    return;
+  }
   Response res;
   if (req.method() == http::verb::options) {
     // CORS preflight.
@@ -586,8 +711,6 @@ Response handle(Worker& worker, const Request& req) {
     res.set(http::field::access_control_allow_headers,
             "Content-Type, Authorization, X-Requested-With");
     res.set(http::field::access_control_max_age, "86400");
-  } else if (path.rfind("/apps/", 0) == 0) {
-    res = api(worker, req, path, query);
   } else if (path == "/up" || path == "/") {
     res = make_response(req, http::status::ok, "OK", "text/plain");
   } else if (path.rfind("/up/", 0) == 0) {
@@ -595,14 +718,14 @@ Response handle(Worker& worker, const Request& req) {
     if (app != nullptr && app->app->enabled) {
       res = make_response(req, http::status::ok, "OK", "text/plain");
     } else {
-      res = from_error(req, {http::status::not_found, "app_not_found", "Application not found"});
+      res = from_error(req, ApiError::app_not_found);
     }
   } else if (path == "/usage") {
     res = usage(req);
   } else {
     res = make_response(req, http::status::not_found, "404 NOT FOUND", "text/plain");
   }
-  return res;
+  respond(std::move(res));
 }
 
 }  // namespace server::http_api

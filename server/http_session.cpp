@@ -139,21 +139,18 @@ void HttpSession<Stream>::on_read(const boost::system::error_code& ec, std::size
   }
   if (ec == http::error::body_limit) {
     worker_.abuse().note(AbuseKind::body_too_large, {{"remote", remote()}});
-    send(http_api::error_response(http::status::payload_too_large, "payload_too_large",
-                                  "Request body exceeds the configured limit", 11, false));
+    send(http_api::error_response(ApiError::body_too_large, 11, false));
     return;
   }
   if (ec == http::error::header_limit) {
     worker_.abuse().note(AbuseKind::header_too_large, {{"remote", remote()}});
-    send(http_api::error_response(http::status::request_header_fields_too_large, "header_too_large",
-                                  "Request header fields too large", 11, false));
+    send(http_api::error_response(ApiError::header_too_large, 11, false));
     return;
   }
   if (ec) {
     worker_.abuse().note(AbuseKind::malformed_request,
                          {{"remote", remote()}, {"error", ec.message()}});
-    send(http_api::error_response(http::status::bad_request, "invalid_input",
-                                  "Malformed HTTP request", 11, false));
+    send(http_api::error_response(ApiError::malformed_request, 11, false));
     return;
   }
   Request req = parser_->release();
@@ -163,7 +160,11 @@ void HttpSession<Stream>::on_read(const boost::system::error_code& ec, std::size
     upgrade(req);
     return;
   }
-  send(http_api::handle(worker_, req));
+  // The response may come later (a cluster query): the callback keeps this session alive until
+  // then and nothing is read meanwhile, so pipelined requests are answered in order. A client
+  // that went away is noticed when the response is written (bounded by the query's timeout).
+  http_api::handle(worker_, req,
+                   [self = this->shared_from_this()](Response res) { self->send(std::move(res)); });
 }
 
 template <class Stream>

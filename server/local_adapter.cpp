@@ -49,14 +49,11 @@ void LocalAdapter::broadcast(std::size_t app_index, std::string_view channel,
   hub_.fan_out(app_index, channel, frame, except, caller);
 }
 
-std::size_t LocalAdapter::subscription_count(std::size_t app_index, std::string_view channel) {
+ChannelCounts LocalAdapter::counts(std::size_t app_index, std::string_view channel) {
   std::lock_guard lock(hub_.state_mutex());
-  return hub_.registry().subscription_count(hub_.app_at(app_index).app->id, channel);
-}
-
-std::size_t LocalAdapter::user_count(std::size_t app_index, std::string_view channel) {
-  std::lock_guard lock(hub_.state_mutex());
-  return hub_.registry().user_count(hub_.app_at(app_index).app->id, channel);
+  const std::string& app_id = hub_.app_at(app_index).app->id;
+  return {hub_.registry().subscription_count(app_id, channel),
+          hub_.registry().user_count(app_id, channel)};
 }
 
 std::vector<std::string> LocalAdapter::user_ids(std::size_t app_index, std::string_view channel) {
@@ -78,6 +75,21 @@ std::vector<Adapter::ChannelInfo> LocalAdapter::channels(std::size_t app_index,
                    hub_.registry().user_count(app_id, name)});
   }
   return out;
+}
+
+void LocalAdapter::query_channel(std::size_t app_index, std::string_view channel,
+                                 CountsCallback done) {
+  done(counts(app_index, channel));
+}
+
+void LocalAdapter::query_users(std::size_t app_index, std::string_view channel,
+                               UsersCallback done) {
+  done(user_ids(app_index, channel));
+}
+
+void LocalAdapter::query_channels(std::size_t app_index, std::string_view prefix,
+                                  std::function<void(std::vector<ChannelInfo>)> done) {
+  done(channels(app_index, prefix));
 }
 
 // ============================================================================================

@@ -1,7 +1,8 @@
 #pragma once
 // The single-node adapter: publishes fan out to this node's workers; counts, presence members
-// and "online" come from this node's registry, and a registry change causes its webhooks and
-// member / watchlist events here. RedisAdapter uses it for this node's own deliveries.
+// and "online" come from this node's registry (queries answered inline), and a registry change
+// causes its webhooks and member / watchlist events here. RedisAdapter uses it for this node's
+// own deliveries and its fallback answers.
 
 #include "server/adapter.hpp"
 
@@ -16,10 +17,19 @@ class LocalAdapter final : public Adapter {
   void broadcast(std::size_t app_index, std::string_view channel,
                  const std::shared_ptr<const std::string>& frame, channels::ConnId except,
                  Worker* caller) override;
-  std::size_t subscription_count(std::size_t app_index, std::string_view channel) override;
-  std::size_t user_count(std::size_t app_index, std::string_view channel) override;
-  std::vector<std::string> user_ids(std::size_t app_index, std::string_view channel) override;
-  std::vector<ChannelInfo> channels(std::size_t app_index, std::string_view prefix) override;
+  /// Queries: `done` runs inline with the local registry's answer.
+  void query_channel(std::size_t app_index, std::string_view channel, CountsCallback done) override;
+  void query_users(std::size_t app_index, std::string_view channel, UsersCallback done) override;
+  void query_channels(std::size_t app_index, std::string_view prefix,
+                      std::function<void(std::vector<ChannelInfo>)> done) override;
+
+  // The same answers as values (the state mutex is taken briefly). Any thread.
+  /// Subscription count and distinct presence users of (app, channel) on this node.
+  [[nodiscard]] ChannelCounts counts(std::size_t app_index, std::string_view channel);
+  /// Presence user ids of (app, channel) on this node.
+  [[nodiscard]] std::vector<std::string> user_ids(std::size_t app_index, std::string_view channel);
+  /// This node's occupied channels of the app whose name starts with `prefix`.
+  [[nodiscard]] std::vector<ChannelInfo> channels(std::size_t app_index, std::string_view prefix);
 
   void joined(std::size_t app_index, std::string_view channel,
               const channels::JoinResult& res) override;

@@ -4,7 +4,6 @@
 #include <hiredis/hiredis.h>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <future>
 #include <random>
 #include <span>
 
@@ -775,95 +774,105 @@ bool RedisAdapter::users_online(std::size_t app_index, std::vector<std::string> 
 }
 
 // ============================================================================================
-// Queries (worker threads, bounded by the request timeout; local answers as the fallback)
+// Queries (asked from workers, answered on the adapter thread within the request timeout;
+// local answers as the fallback)
 // ============================================================================================
 
-std::optional<RedisValue> RedisAdapter::call_blocking(std::vector<std::string> args) {
-  if (!connected_.load(std::memory_order_relaxed)) return std::nullopt;
-  auto promise = std::make_shared<std::promise<std::optional<RedisValue>>>();
-  auto future = promise->get_future();
-  if (!post([this, args = std::move(args), promise]() mutable {
-        command(std::move(args),
-                [promise](std::optional<RedisValue> r) { promise->set_value(std::move(r)); });
-      })) {
-    return std::nullopt;
+void RedisAdapter::query(std::vector<std::string> args, ReplyFn done) {
+  if (!connected_.load(std::memory_order_relaxed)) {
+    done(std::nullopt);
+    return;
   }
-  if (future.wait_for(settings_.request_timeout) != std::future_status::ready) {
-    failed_requests_.fetch_add(1, std::memory_order_relaxed);
-    log::warn("redis_query_timeout",
-              {{"timeout_ms", std::to_string(settings_.request_timeout.count())}});
-    return std::nullopt;
-  }
-  try {
-    return future.get();
-  } catch (const std::future_error&) {
-    return std::nullopt;
-  }
+  // The bound counts from the caller's request, not from when the adapter thread gets to it.
+  const auto deadline = std::chrono::steady_clock::now() + settings_.request_timeout;
+  // Shared by the reply and the timer (adapter thread only): whichever comes first answers.
+  struct Pending {
+    explicit Pending(net::io_context& ioc, ReplyFn fn) : timer(ioc), done(std::move(fn)) {}
+    net::steady_timer timer;
+    ReplyFn done;
+    bool answered = false;
+  };
+  // The callback moves into the task only when the post is accepted (a refused post leaves it).
+  auto fn = std::make_shared<ReplyFn>(std::move(done));
+  const bool posted = post([this, args = std::move(args), fn, deadline]() mutable {
+    auto p = std::make_shared<Pending>(ioc_, std::move(*fn));
+    p->timer.expires_at(deadline);
+    p->timer.async_wait([this, p](const boost::system::error_code& ec) {
+      if (ec || p->answered) return;
+      p->answered = true;
+      failed_requests_.fetch_add(1, std::memory_order_relaxed);
+      log::warn("redis_query_timeout",
+                {{"timeout_ms", std::to_string(settings_.request_timeout.count())}});
+      p->done(std::nullopt);
+    });
+    command(std::move(args), [p](std::optional<RedisValue> r) {
+      if (p->answered) return;  // timed out already: the late reply is dropped
+      p->answered = true;
+      p->timer.cancel();
+      p->done(std::move(r));
+    });
+  });
+  if (!posted) (*fn)(std::nullopt);
 }
 
-std::size_t RedisAdapter::subscription_count(std::size_t app_index, std::string_view channel) {
-  std::vector<std::string> args = {"EVAL",
-                                   std::string(lua_prelude) + std::string(lua_query_channel),
-                                   "0",
-                                   settings_.redis_prefix,
-                                   node_id_,
-                                   hub_.app_at(app_index).app->id,
-                                   std::string(channel)};
-  if (auto r = call_blocking(std::move(args)); r && r->elements.size() == 2) {
-    return static_cast<std::size_t>(as_int(r->elements[0]));
-  }
-  return local_.subscription_count(app_index, channel);
+std::vector<std::string> RedisAdapter::query_script(std::string_view body, std::size_t app_index,
+                                                    std::string_view arg) {
+  return {"EVAL",
+          std::string(lua_prelude) + std::string(body),
+          "0",
+          settings_.redis_prefix,
+          node_id_,
+          hub_.app_at(app_index).app->id,
+          std::string(arg)};
 }
 
-std::size_t RedisAdapter::user_count(std::size_t app_index, std::string_view channel) {
-  std::vector<std::string> args = {"EVAL",
-                                   std::string(lua_prelude) + std::string(lua_query_channel),
-                                   "0",
-                                   settings_.redis_prefix,
-                                   node_id_,
-                                   hub_.app_at(app_index).app->id,
-                                   std::string(channel)};
-  if (auto r = call_blocking(std::move(args)); r && r->elements.size() == 2) {
-    return static_cast<std::size_t>(as_int(r->elements[1]));
-  }
-  return local_.user_count(app_index, channel);
+void RedisAdapter::query_channel(std::size_t app_index, std::string_view channel,
+                                 CountsCallback done) {
+  query(query_script(lua_query_channel, app_index, channel),
+        [this, app_index, ch = std::string(channel),
+         done = std::move(done)](std::optional<RedisValue> r) {
+          if (r && r->elements.size() == 2) {
+            done({static_cast<std::size_t>(as_int(r->elements[0])),
+                  static_cast<std::size_t>(as_int(r->elements[1]))});
+            return;
+          }
+          done(local_.counts(app_index, ch));
+        });
 }
 
-std::vector<std::string> RedisAdapter::user_ids(std::size_t app_index, std::string_view channel) {
-  std::vector<std::string> args = {"EVAL",
-                                   std::string(lua_prelude) + std::string(lua_query_users),
-                                   "0",
-                                   settings_.redis_prefix,
-                                   node_id_,
-                                   hub_.app_at(app_index).app->id,
-                                   std::string(channel)};
-  if (auto r = call_blocking(std::move(args)); r && r->kind == RedisValue::Kind::array) {
-    std::vector<std::string> out;
-    for (auto& e : r->elements) out.push_back(std::move(e.str));
-    return out;
-  }
-  return local_.user_ids(app_index, channel);
+void RedisAdapter::query_users(std::size_t app_index, std::string_view channel,
+                               UsersCallback done) {
+  query(query_script(lua_query_users, app_index, channel),
+        [this, app_index, ch = std::string(channel),
+         done = std::move(done)](std::optional<RedisValue> r) {
+          if (r && r->kind == RedisValue::Kind::array) {
+            std::vector<std::string> out;
+            out.reserve(r->elements.size());
+            for (auto& e : r->elements) out.push_back(std::move(e.str));
+            done(std::move(out));
+            return;
+          }
+          done(local_.user_ids(app_index, ch));
+        });
 }
 
-std::vector<Adapter::ChannelInfo> RedisAdapter::channels(std::size_t app_index,
-                                                         std::string_view prefix) {
-  std::vector<std::string> args = {"EVAL",
-                                   std::string(lua_prelude) + std::string(lua_query_channels),
-                                   "0",
-                                   settings_.redis_prefix,
-                                   node_id_,
-                                   hub_.app_at(app_index).app->id,
-                                   std::string(prefix)};
-  if (auto r = call_blocking(std::move(args)); r && r->kind == RedisValue::Kind::array) {
-    std::vector<ChannelInfo> out;
-    for (std::size_t i = 0; i + 2 < r->elements.size(); i += 3) {
-      out.push_back({std::move(r->elements[i].str),
-                     static_cast<std::size_t>(as_int(r->elements[i + 1])),
-                     static_cast<std::size_t>(as_int(r->elements[i + 2]))});
-    }
-    return out;
-  }
-  return local_.channels(app_index, prefix);
+void RedisAdapter::query_channels(std::size_t app_index, std::string_view prefix,
+                                  std::function<void(std::vector<ChannelInfo>)> done) {
+  query(query_script(lua_query_channels, app_index, prefix),
+        [this, app_index, pre = std::string(prefix),
+         done = std::move(done)](std::optional<RedisValue> r) {
+          if (r && r->kind == RedisValue::Kind::array) {
+            std::vector<ChannelInfo> out;
+            for (std::size_t i = 0; i + 2 < r->elements.size(); i += 3) {
+              out.push_back({std::move(r->elements[i].str),
+                             static_cast<std::size_t>(as_int(r->elements[i + 1])),
+                             static_cast<std::size_t>(as_int(r->elements[i + 2]))});
+            }
+            done(std::move(out));
+            return;
+          }
+          done(local_.channels(app_index, pre));
+        });
 }
 
 // ============================================================================================

@@ -51,10 +51,14 @@ class RedisAdapter final : public Adapter {
                               const std::shared_ptr<const std::string>& frame,
                               channels::ConnId except, std::string_view except_socket_id,
                               Worker* caller) override;
-  std::size_t subscription_count(std::size_t app_index, std::string_view channel) override;
-  std::size_t user_count(std::size_t app_index, std::string_view channel) override;
-  std::vector<std::string> user_ids(std::size_t app_index, std::string_view channel) override;
-  std::vector<ChannelInfo> channels(std::size_t app_index, std::string_view prefix) override;
+  /// Queries: one script each, aggregated over the live nodes; `done` runs on the adapter
+  /// thread when the reply arrives. This node's local answer instead (inline when Redis is known
+  /// to be unreachable or the adapter queue is full; on the adapter thread when the reply is an
+  /// error or does not arrive within the request timeout).
+  void query_channel(std::size_t app_index, std::string_view channel, CountsCallback done) override;
+  void query_users(std::size_t app_index, std::string_view channel, UsersCallback done) override;
+  void query_channels(std::size_t app_index, std::string_view prefix,
+                      std::function<void(std::vector<ChannelInfo>)> done) override;
 
   [[nodiscard]] bool available() const noexcept override;
   void joined(std::size_t app_index, std::string_view channel,
@@ -103,9 +107,14 @@ class RedisAdapter final : public Adapter {
   void presence_join(const PresenceJoin& who, bool local_first, MembersCallback done);
   /// The user's last connection on this node left the presence channel.
   void presence_left(std::size_t app_index, std::string_view channel, std::string_view user_id);
-  /// One script round trip from a worker, bounded by the request timeout. nullopt when Redis
-  /// is unavailable, the reply is an error, or the timeout passed.
-  std::optional<RedisValue> call_blocking(std::vector<std::string> args);
+  /// One query round trip, bounded by the request timeout counted from this call. `done` gets
+  /// the reply on the adapter thread, or nullopt (inline when Redis is unavailable or the queue
+  /// is full; on the adapter thread when the reply is an error or the timeout passed, which is
+  /// counted as a failed request and logged). Called exactly once.
+  void query(std::vector<std::string> args, ReplyFn done);
+  /// EVAL of a query script with (prefix, node id, app id, `arg`).
+  std::vector<std::string> query_script(std::string_view body, std::size_t app_index,
+                                        std::string_view arg);
 
   Hub& hub_;
   const AdapterSettings settings_;

@@ -56,20 +56,16 @@ std::variant<UpgradeInfo, UpgradeResponse> decide_upgrade(Worker& worker, const 
   Hub& hub = worker.hub();
   const unsigned version = req.http_version;
   if (hub.draining.load()) {
-    return http_api::error_response(http::status::service_unavailable, "service_unavailable",
-                                    "Server is shutting down", version, false);
+    return http_api::error_response(ApiError::upgrade_shutting_down, version, false);
   }
   if (!req.get) {
-    return http_api::error_response(http::status::method_not_allowed, "invalid_input",
-                                    "WebSocket upgrade requires GET", version, false);
+    return http_api::error_response(ApiError::upgrade_not_get, version, false);
   }
   if (!req.is_upgrade || req.key.empty() || req.version != "13") {
-    return http_api::error_response(http::status::bad_request, "invalid_input",
-                                    "Invalid WebSocket upgrade request", version, false);
+    return http_api::error_response(ApiError::upgrade_invalid, version, false);
   }
   if (auto proto = query_param(req.target, "protocol"); proto && !parse_u8(*proto)) {
-    return http_api::error_response(http::status::bad_request, "invalid_input",
-                                    "Invalid protocol version", version, false);
+    return http_api::error_response(ApiError::upgrade_protocol_invalid, version, false);
   }
   const std::string_view path =
       strip_prefix(req.target.substr(0, req.target.find('?')), hub.config().path_prefix);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,8 +68,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (post) req.body() = std::string(body);
   req.prepare_payload();
   server::Worker& worker = *hub->workers().front();
-  const server::http_api::Response res = server::http_api::handle(worker, req);
-  if (res.result_int() >= 500) std::abort();  // a handler bug, never an input problem
-  worker.ioc().poll();                        // run anything the handler posted
+  std::optional<server::http_api::Response> res;
+  server::http_api::handle(worker, req, [&res](server::http_api::Response r) {
+    if (res) std::abort();  // answered twice
+    res = std::move(r);
+  });
+  worker.ioc().poll();     // run anything the handler posted (query answers included)
+  if (!res) std::abort();  // never answered
+  if (res->result_int() >= 500) std::abort();  // a handler bug, never an input problem
   return 0;
 }

@@ -17,7 +17,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 
-import { APP, Ctx, Checks, RUN, WAIT_MS, appConfig, assert, assertEq, fmt, makeSdk, pollUntil, sdkStatus, serverConfig, ServerProcess, withTimeout } from './harness.mjs';
+import { APP, Ctx, Checks, RUN, WAIT_MS, appConfig, assert, assertEq, fmt, makeSdk, pollUntil, rawHttp, sdkStatus, serverConfig, ServerProcess, signedHttp, signedQuery, sleep, withTimeout } from './harness.mjs';
 
 const HEARTBEAT_MS = 250;
 const NODE_TIMEOUT_MS = 3000; // a SIGKILLed node is gone after this (+ one heartbeat); generous for ASan runs
@@ -232,6 +232,77 @@ scenario('redis-down-at-start', 'Redis unreachable at start: the node serves loc
     await D.ctx.close();
     await D.server.stop();
     delete nodes.D;
+  }
+});
+
+scenario('query-redis-stopped', 'a query waiting for a stopped Redis does not stall the WebSockets of its worker; it answers 200 with the local count after requests_timeout', async ({ hookPort }) => {
+  // Its own redis-server and node: stopping Redis must not disturb the nodes of the other scenarios.
+  const redis = new Redis(args.redis, await freePort());
+  await redis.start();
+  let E = null;
+  let stopped = false;
+  try {
+    const cfg = nodeConfig(redis.port, hookPort, `pc-stop-${RUN}`);
+    cfg.workers = 1; // the WebSocket and the HTTP requests are served by the same worker thread
+    E = await startNode('E', cfg);
+    await waitReady(E);
+    const ch = `cl-stop-${RUN}`;
+    const r = await E.ctx.rawConnected({ name: 'r@E' });
+    r.send({ event: 'pusher:subscribe', data: { channel: ch } });
+    await r.frames.waitFor((f) => f.frame.event === 'pusher_internal:subscription_succeeded', 'subscription_succeeded on E');
+    const checks = new Checks();
+    await checks.run('cluster count before the stop', () => pollUntil(async () => isDeepStrictEqual(await channelInfo(E, ch), { occupied: true, subscription_count: 1 }), 'subscription_count 1 on E'));
+    // Redis stops answering but keeps its sockets: the node stays "connected" and sends the
+    // query, whose reply never comes.
+    redis.proc.kill('SIGSTOP');
+    stopped = true;
+    const route = `/channels/${ch}`;
+    let answered = false;
+    const t0 = Date.now();
+    const query = signedHttp(E.port, { route, params: { info: 'subscription_count' } }).then((res) => {
+      answered = true;
+      return res;
+    });
+    // A second query whose client gives up and closes its socket while the answer is pending.
+    const path = `/apps/${APP.id}${route}`;
+    const abandoned = rawHttp(E.port, { path: `${path}?${signedQuery({ method: 'GET', path })}`, timeoutMs: 200 }).then(
+      () => 'answered',
+      () => 'gave up'
+    );
+    // Give the worker time to take both requests before the ping (the only sleep here: it lets
+    // a worker that blocks in the query be caught blocking; the pass itself is decided by the
+    // order of the pong and the answer, not by a time).
+    await sleep(300);
+    const from = r.frames.items.length;
+    r.send({ event: 'pusher:ping', data: {} });
+    await checks.run('pong while the query waits for Redis', async () => {
+      await r.frames.waitFor((f) => f.frame.event === 'pusher:pong', 'pong (r@E)', WAIT_MS, { from });
+      assert(!answered, 'the query was answered before the pong: the worker was blocked by it');
+    });
+    checks.eq(await abandoned, 'gave up', 'abandoned query (client closed after 200 ms)');
+    // After requests_timeout (2 s) the node answers from its own registry.
+    const res = await query;
+    console.log(`# query answered after ${Date.now() - t0} ms (requests_timeout 2000 ms)`);
+    checks.eq(res.status, 200, 'query status after the Redis timeout');
+    checks.eq(res.json, { occupied: true, subscription_count: 1 }, 'query body (local answer)');
+    checks.ok(E.server.stderrTail.some((l) => /msg=redis_query_timeout/.test(l)), 'redis_query_timeout logged');
+    // The worker is still fine after answering the abandoned query into a closed socket.
+    const from2 = r.frames.items.length;
+    r.send({ event: 'pusher:ping', data: {} });
+    await checks.run('pong after the timeouts', () => r.frames.waitFor((f) => f.frame.event === 'pusher:pong', 'second pong (r@E)', WAIT_MS, { from: from2 }));
+    redis.proc.kill('SIGCONT');
+    stopped = false;
+    checks.done();
+  } finally {
+    if (stopped) redis.proc.kill('SIGCONT');
+    if (E) {
+      await E.ctx.close();
+      await E.server.stop();
+      delete nodes.E;
+      const exit = await E.server.exited;
+      if (exit.code !== 0) throw new Error(`node E did not shut down cleanly (code ${exit.code}, signal ${exit.signal})`);
+    }
+    await redis.kill();
   }
 });
 

@@ -1,4 +1,5 @@
-// The error map (server/errors.hpp): every row pinned to its wire code, delivery and text.
+// The error maps (server/errors.hpp): every WebSocket row pinned to its wire code, delivery and
+// text; every HTTP row to its status, code and text.
 #include "server/errors.hpp"
 
 #include <doctest/doctest.h>
@@ -105,4 +106,83 @@ TEST_CASE("details complete the message; frame errors map to their close rows") 
         WsError::frame_protocol_error);
   CHECK(server::ws_error_for(protocol::close_code_for(protocol::FrameError::unknown_opcode)) ==
         WsError::frame_protocol_error);
+}
+
+// ---- HTTP ----------------------------------------------------------------------------------
+
+using server::ApiError;
+
+TEST_CASE("the HTTP error table is in enum order, one row per situation") {
+  for (std::size_t i = 0; i < server::api_error_table.size(); ++i) {
+    CHECK(static_cast<std::size_t>(server::api_error_table[i].error) == i);
+  }
+  CHECK(static_cast<std::size_t>(ApiError::users_need_presence) + 1 ==
+        server::api_error_table.size());
+}
+
+TEST_CASE("every HTTP row: status, code, message") {
+  struct Row {
+    ApiError e;
+    int status;
+    const char* code;
+    const char* message;
+  };
+  const Row rows[] = {
+      {ApiError::malformed_request, 400, "invalid_input", "Malformed HTTP request"},
+      {ApiError::body_too_large, 413, "payload_too_large",
+       "Request body exceeds the configured limit"},
+      {ApiError::header_too_large, 431, "header_too_large", "Request header fields too large"},
+      {ApiError::upgrade_shutting_down, 503, "service_unavailable", "Server is shutting down"},
+      {ApiError::upgrade_not_get, 405, "invalid_input", "WebSocket upgrade requires GET"},
+      {ApiError::upgrade_invalid, 400, "invalid_input", "Invalid WebSocket upgrade request"},
+      {ApiError::upgrade_protocol_invalid, 400, "invalid_input", "Invalid protocol version"},
+      {ApiError::auth_params_missing, 400, "invalid_input",
+       "Missing authentication query parameters"},
+      {ApiError::app_key_unknown, 404, "app_not_found",
+       "Application key not found or invalid: Invalid app key"},
+      {ApiError::app_mismatch, 401, "auth_failed", "Authenticated app does not match route app_id"},
+      {ApiError::auth_failed, 401, "auth_failed", ""},
+      {ApiError::app_not_found, 404, "app_not_found", "Application not found"},
+      {ApiError::cluster_unavailable, 503, "cluster_unavailable",
+       "The cluster backend (Redis) is unreachable, retry later"},
+      {ApiError::body_not_json, 400, "invalid_input", "Request body is not valid JSON"},
+      {ApiError::batch_missing, 400, "invalid_input", "Missing 'batch' array"},
+      {ApiError::batch_too_large, 400, "limit_exceeded", "Batch size ("},
+      {ApiError::event_not_object, 400, "invalid_input", "Event must be a JSON object"},
+      {ApiError::event_name_missing, 400, "invalid_input", "Event name is required"},
+      {ApiError::event_name_too_long, 400, "limit_exceeded",
+       "Event name exceeds maximum length of "},
+      {ApiError::channel_not_string, 400, "invalid_input", "Channel names must be strings"},
+      {ApiError::channel_missing, 400, "missing_channel_info",
+       "Missing channel information: provide 'channel' or a non-empty 'channels'"},
+      {ApiError::too_many_channels, 400, "limit_exceeded", "Number of channels ("},
+      {ApiError::invalid_channel_name, 400, "invalid_input", ""},
+      {ApiError::encrypted_multi_channel, 400, "invalid_input",
+       "An event to an encrypted channel must have exactly one channel"},
+      {ApiError::event_data_too_large, 413, "payload_too_large", "Event data size ("},
+      {ApiError::user_count_needs_presence_prefix, 400, "invalid_input",
+       "user_count is only available for presence channels. Use filter_by_prefix=presence-"},
+      {ApiError::user_count_needs_presence, 400, "invalid_input",
+       "user_count is only available for presence channels"},
+      {ApiError::users_need_presence, 400, "invalid_input",
+       "Only presence channels support this endpoint"},
+  };
+  REQUIRE(std::size(rows) == server::api_error_table.size());
+  std::set<ApiError> seen;
+  for (const Row& r : rows) {
+    CAPTURE(r.message);
+    CHECK(seen.insert(r.e).second);
+    CHECK(server::spec(r.e).status == r.status);
+    CHECK(server::spec(r.e).code == std::string_view(r.code));
+    CHECK(server::spec(r.e).message == std::string_view(r.message));
+  }
+}
+
+TEST_CASE("HTTP details complete the message") {
+  CHECK(server::error_message(ApiError::too_many_channels, "101) exceeds limit (100)") ==
+        "Number of channels (101) exceeds limit (100)");
+  CHECK(server::error_message(ApiError::event_name_too_long, "200") ==
+        "Event name exceeds maximum length of 200");
+  CHECK(server::error_message(ApiError::auth_failed, "Invalid signature") == "Invalid signature");
+  CHECK(server::error_message(ApiError::body_not_json) == "Request body is not valid JSON");
 }
