@@ -1,0 +1,243 @@
+// The HTTP API's publishing routes: POST /apps/{id}/events and /batch_events (protocol.md §9).
+#include <simdjson.h>
+
+#include <memory>
+
+#include "protocol/channel.hpp"
+#include "protocol/json.hpp"
+#include "protocol/socket_id.hpp"
+#include "server/http_api_routes.hpp"
+#include "server/hub.hpp"
+
+namespace server::http_api::detail {
+
+namespace {
+
+/// One validated event of /events or /batch_events, ready to publish.
+struct EventItem {
+  PublishRequest request;
+  std::vector<std::string_view> info;
+  std::string info_raw;
+};
+
+std::optional<Refusal> parse_event(Hub& hub, AppRuntime& app, simdjson::dom::element obj,
+                                   EventItem& out) {
+  const AppLimits& lim = app.app->limits;
+  if (!obj.is_object()) return ApiError::event_not_object;
+  std::string_view name;
+  if (obj["name"].get(name) != simdjson::SUCCESS) {
+    return ApiError::event_name_missing;
+  }
+  if (name.size() > lim.max_event_name_length) {
+    return Refusal(ApiError::event_name_too_long, std::to_string(lim.max_event_name_length));
+  }
+  out.request.app_index = app.index;
+  out.request.event = std::string(name);
+  simdjson::dom::element data;
+  if (obj["data"].get(data) != simdjson::SUCCESS) {
+    out.request.data = "null";
+  } else if (data.is_string()) {
+    out.request.data = std::string(data.get_string().value());
+  } else {
+    out.request.data = simdjson::minify(data);
+  }
+  simdjson::dom::array channels;
+  std::string_view channel;
+  if (obj["channels"].get(channels) == simdjson::SUCCESS) {
+    for (auto c : channels) {
+      std::string_view s;
+      if (c.get(s) != simdjson::SUCCESS) {
+        return ApiError::channel_not_string;
+      }
+      out.request.channels.emplace_back(s);
+    }
+  } else if (obj["channel"].get(channel) == simdjson::SUCCESS) {
+    out.request.channels.emplace_back(channel);
+  }
+  if (out.request.channels.empty()) {
+    return ApiError::channel_missing;
+  }
+  if (out.request.channels.size() > lim.max_event_channels_at_once) {
+    return Refusal(ApiError::too_many_channels,
+                   std::to_string(out.request.channels.size()) + ") exceeds limit (" +
+                       std::to_string(lim.max_event_channels_at_once) + ")");
+  }
+  for (const auto& ch : out.request.channels) {
+    if (auto err = protocol::validate_channel_name(ch, lim.max_channel_name_length)) {
+      return Refusal(ApiError::invalid_channel_name, *err);
+    }
+    if (protocol::classify_channel(ch).is_encrypted && out.request.channels.size() > 1) {
+      return ApiError::encrypted_multi_channel;
+    }
+  }
+  const auto max_bytes = static_cast<std::uint64_t>(lim.max_event_payload_in_kb * 1024.0);
+  if (out.request.data.size() > max_bytes) {
+    return Refusal(ApiError::event_data_too_large, std::to_string(out.request.data.size()) +
+                                                       " bytes) exceeds limit (" +
+                                                       std::to_string(max_bytes) + " bytes)");
+  }
+  std::string_view socket_id;
+  // Only a canonical id can name a socket (protocol::SocketId::parse, the rule every lookup
+  // uses); any other text excludes nobody.
+  if (obj["socket_id"].get(socket_id) == simdjson::SUCCESS &&
+      protocol::SocketId::parse(socket_id).has_value()) {
+    out.request.except_socket_id = std::string(socket_id);  // other nodes resolve it themselves
+    std::lock_guard lock(hub.state_mutex());
+    if (auto conn = hub.conn_of_socket_locked(socket_id)) out.request.except = *conn;
+  }
+  std::string_view info;
+  if (obj["info"].get(info) == simdjson::SUCCESS) {
+    out.info_raw = std::string(info);
+  }
+  return std::nullopt;
+}
+
+/// Whether an event's info asks for counts of `channel` (what append_channel_info prints).
+bool wants_counts(std::string_view channel, const std::vector<std::string_view>& info) {
+  return (has_token(info, "user_count") && protocol::classify_channel(channel).is_presence) ||
+         has_token(info, "subscription_count");
+}
+
+// {"<ch>":{"user_count":N,"subscription_count":N}} entries for an event's info request.
+void append_channel_info(std::string& out, std::string_view channel,
+                         const std::vector<std::string_view>& info, const ChannelCounts& counts) {
+  out.push_back('{');
+  bool first = true;
+  if (has_token(info, "user_count") && protocol::classify_channel(channel).is_presence) {
+    out.append("\"user_count\":").append(std::to_string(counts.user_count));
+    first = false;
+  }
+  if (has_token(info, "subscription_count")) {
+    if (!first) out.push_back(',');
+    out.append("\"subscription_count\":").append(std::to_string(counts.subscription_count));
+  }
+  out.push_back('}');
+}
+
+simdjson::dom::parser& json_parser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+}  // namespace
+
+void post_events(Worker& worker, AppRuntime& app, const Request& req, Responder respond) {
+  Hub& hub = worker.hub();
+  simdjson::dom::element root;
+  if (json_parser().parse(req.body()).get(root) != simdjson::SUCCESS) {
+    respond(from_error(req, ApiError::body_not_json));
+    return;
+  }
+  EventItem item;
+  if (auto err = parse_event(hub, app, root, item)) {
+    respond(from_error(req, *err));
+    return;
+  }
+  if (auto limited =
+          take_rate(worker, app, app.backend_events, app.app->limits.max_backend_events_per_second,
+                    1, AbuseKind::api_events_rate, req)) {
+    respond(std::move(*limited));
+    return;
+  }
+  hub.adapter().publish(item.request, &worker);
+  if (item.info_raw.empty()) {
+    respond(json_ok(req, "{\"ok\":true}"));
+    return;
+  }
+  // Kept until the answer; `info` views its own `info_raw`, so it is split in place.
+  auto shared = std::make_shared<EventItem>(std::move(item));
+  shared->info = split_info(shared->info_raw);
+  std::vector<std::optional<std::string>> asked;
+  for (const auto& ch : shared->request.channels) {
+    asked.push_back(wants_counts(ch, shared->info) ? std::optional<std::string>(ch) : std::nullopt);
+  }
+  query_counts(
+      worker, app.index, std::move(asked),
+      [shared, to = ReplyTo(req), respond = std::move(respond)](std::vector<ChannelCounts> counts) {
+        std::string body = "{\"channels\":{";
+        for (std::size_t i = 0; i < shared->request.channels.size(); ++i) {
+          const std::string& ch = shared->request.channels[i];
+          if (i > 0) body.push_back(',');
+          protocol::append_json_string(body, ch);
+          body.push_back(':');
+          append_channel_info(body, ch, shared->info, counts[i]);
+        }
+        body.append("}}");
+        respond(json_ok(to, std::move(body)));
+      });
+}
+
+void post_batch_events(Worker& worker, AppRuntime& app, const Request& req, Responder respond) {
+  Hub& hub = worker.hub();
+  simdjson::dom::element root;
+  simdjson::dom::array batch;
+  if (json_parser().parse(req.body()).get(root) != simdjson::SUCCESS) {
+    respond(from_error(req, ApiError::body_not_json));
+    return;
+  }
+  if (root["batch"].get(batch) != simdjson::SUCCESS) {
+    respond(from_error(req, ApiError::batch_missing));
+    return;
+  }
+  const std::size_t n = batch.size();
+  const std::uint64_t max = app.app->limits.max_event_batch_size;
+  if (n > max) {
+    respond(from_error(
+        req, Refusal(ApiError::batch_too_large,
+                     std::to_string(n) + ") exceeds limit (" + std::to_string(max) + ")")));
+    return;
+  }
+  // Validate every item first, then publish: a bad item fails the request with nothing sent.
+  auto items = std::make_shared<std::vector<EventItem>>();
+  items->reserve(std::min<std::size_t>(n, max));
+  for (auto el : batch) {
+    if (auto err = parse_event(hub, app, el, items->emplace_back())) {
+      respond(from_error(req, *err));
+      return;
+    }
+  }
+  // A batch counts each of its events, all or nothing.
+  if (auto limited =
+          take_rate(worker, app, app.backend_events, app.app->limits.max_backend_events_per_second,
+                    items->size(), AbuseKind::api_events_rate, req)) {
+    respond(std::move(*limited));
+    return;
+  }
+  bool any_info = false;
+  for (auto& item : *items) {
+    hub.adapter().publish(item.request, &worker);
+    any_info = any_info || !item.info_raw.empty();
+  }
+  if (!any_info) {
+    respond(json_ok(req, "{}"));
+    return;
+  }
+  // An item's info is about its first channel. (`info` views `info_raw` of the same item: the
+  // vector does not move any more.)
+  std::vector<std::optional<std::string>> asked;
+  for (auto& item : *items) {
+    item.info = split_info(item.info_raw);
+    const std::string& ch = item.request.channels.front();
+    asked.push_back(!item.info_raw.empty() && wants_counts(ch, item.info)
+                        ? std::optional<std::string>(ch)
+                        : std::nullopt);
+  }
+  query_counts(
+      worker, app.index, std::move(asked),
+      [items, to = ReplyTo(req), respond = std::move(respond)](std::vector<ChannelCounts> counts) {
+        std::string body = "{\"batch\":[";
+        for (std::size_t k = 0; k < items->size(); ++k) {
+          const EventItem& item = (*items)[k];
+          if (k > 0) body.push_back(',');
+          if (item.info_raw.empty()) {
+            body.append("{}");
+          } else {
+            append_channel_info(body, item.request.channels.front(), item.info, counts[k]);
+          }
+        }
+        body.append("]}");
+        respond(json_ok(to, std::move(body)));
+      });
+}
+
+}  // namespace server::http_api::detail
