@@ -1,11 +1,15 @@
+// The Redis adapter's life cycle, its messages between nodes and its metrics: the adapter
+// thread, the two connections (server/redis_connection.hpp) and what hiredis calls back on them,
+// connect / reconnect with backoff, the resync of this node's state, the heartbeat and the
+// reaper, the bounded queue to the adapter thread, the {prefix}#bus envelopes. The membership
+// hooks and the queries (the cluster state in Redis) are server/redis_membership.cpp.
+
 #include "server/redis_adapter.hpp"
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <random>
-#include <span>
 
 #include "protocol/channel.hpp"
 #include "protocol/messages.hpp"
@@ -34,115 +38,21 @@ std::string random_node_id() {
   return buf;
 }
 
-RedisValue convert(const redisReply* r) {
-  RedisValue v;
-  switch (r->type) {
-    case REDIS_REPLY_INTEGER:
-      v.kind = RedisValue::Kind::integer;
-      v.integer = r->integer;
-      break;
-    case REDIS_REPLY_STRING:
-      v.kind = RedisValue::Kind::string;
-      v.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      v.kind = RedisValue::Kind::status;
-      v.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      v.kind = RedisValue::Kind::error;
-      v.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ARRAY:
-      v.kind = RedisValue::Kind::array;
-      v.elements.reserve(r->elements);
-      for (std::size_t i = 0; i < r->elements; ++i) v.elements.push_back(convert(r->element[i]));
-      break;
-    default:
-      break;
-  }
-  return v;
-}
-
-std::int64_t as_int(const RedisValue& v) {
-  if (v.kind == RedisValue::Kind::integer) return v.integer;
-  if (v.kind == RedisValue::Kind::string) return std::atoll(v.str.c_str());
-  return 0;
-}
-
 // The Lua scripts (lua_prelude, lua_sub, ...): server/redis_scripts.hpp.
 using namespace redis_scripts;
 
 }  // namespace
 
 // ============================================================================================
-// hiredis <-> Asio glue
+// The connections: what hiredis calls back on them (adapter thread)
 // ============================================================================================
 
-struct RedisAdapter::Conn : std::enable_shared_from_this<RedisAdapter::Conn> {
+/// A connection (server/redis_connection.hpp) plus what the adapter keeps about it; ctx->data
+/// points at it.
+struct RedisAdapter::Conn : RedisConnection {
   RedisAdapter* owner = nullptr;
-  bool is_sub = false;
-  redisAsyncContext* ctx = nullptr;
-  std::unique_ptr<net::posix::stream_descriptor> sd;
-  bool want_read = false, want_write = false;
-  bool read_armed = false, write_armed = false;
-  bool lost = false;
-
-  void arm_read() {
-    if (read_armed || ctx == nullptr || !sd) return;
-    read_armed = true;
-    sd->async_wait(net::posix::stream_descriptor::wait_read,
-                   [self = shared_from_this()](const boost::system::error_code& ec) {
-                     self->read_armed = false;
-                     if (ec || self->ctx == nullptr || !self->want_read) return;
-                     redisAsyncHandleRead(self->ctx);
-                     if (self->ctx != nullptr && self->want_read) self->arm_read();
-                   });
-  }
-  void arm_write() {
-    if (write_armed || ctx == nullptr || !sd) return;
-    write_armed = true;
-    sd->async_wait(net::posix::stream_descriptor::wait_write,
-                   [self = shared_from_this()](const boost::system::error_code& ec) {
-                     self->write_armed = false;
-                     if (ec || self->ctx == nullptr || !self->want_write) return;
-                     redisAsyncHandleWrite(self->ctx);
-                     if (self->ctx != nullptr && self->want_write) self->arm_write();
-                   });
-  }
-  // Frees the hiredis context (its pending callbacks run with a null reply). Never from inside
-  // one of this context's callbacks (callers defer with a post).
-  void close() {
-    if (ctx != nullptr) {
-      redisAsyncContext* c = ctx;
-      redisAsyncFree(c);  // -> cleanup hook below clears ctx and releases the descriptor
-    }
-    ctx = nullptr;
-  }
-
-  static void add_read(void* p) {
-    auto* c = static_cast<Conn*>(p);
-    c->want_read = true;
-    c->arm_read();
-  }
-  static void del_read(void* p) { static_cast<Conn*>(p)->want_read = false; }
-  static void add_write(void* p) {
-    auto* c = static_cast<Conn*>(p);
-    c->want_write = true;
-    c->arm_write();
-  }
-  static void del_write(void* p) { static_cast<Conn*>(p)->want_write = false; }
-  static void cleanup(void* p) {
-    auto* c = static_cast<Conn*>(p);
-    c->want_read = c->want_write = false;
-    c->ctx = nullptr;
-    if (c->sd) {
-      // hiredis owns (and closes) the fd: give it back without closing; pending waits abort.
-      boost::system::error_code ec;
-      c->sd->cancel(ec);
-      (void)c->sd->release();
-    }
-  }
+  bool is_sub = false;  ///< the SUBSCRIBE connection (else the command connection)
+  bool lost = false;    ///< on_conn_lost ran for it (or the adapter is stopping): events ignored
 };
 
 struct ConnAccess {
@@ -150,7 +60,7 @@ struct ConnAccess {
     auto* c = static_cast<RedisAdapter::Conn*>(ac->data);
     if (c == nullptr) return;
     RedisAdapter* a = c->owner;
-    auto self = c->shared_from_this();
+    auto self = std::static_pointer_cast<RedisAdapter::Conn>(c->shared_from_this());
     if (status != REDIS_OK) {
       std::string why = ac->errstr != nullptr ? ac->errstr : "connect failed";
       net::post(a->ioc_, [a, self, why] { a->on_conn_lost(*self, why); });
@@ -162,7 +72,7 @@ struct ConnAccess {
     auto* c = static_cast<RedisAdapter::Conn*>(ac->data);
     if (c == nullptr) return;
     RedisAdapter* a = c->owner;
-    auto self = c->shared_from_this();
+    auto self = std::static_pointer_cast<RedisAdapter::Conn>(c->shared_from_this());
     std::string why =
         status == REDIS_OK ? "closed" : (ac->errstr != nullptr ? ac->errstr : "connection lost");
     net::post(a->ioc_, [a, self, why] { a->on_conn_lost(*self, why); });
@@ -199,7 +109,7 @@ struct ConnAccess {
     }
     a->last_reply_ = std::chrono::steady_clock::now();
     a->received_responses_.fetch_add(1, std::memory_order_relaxed);
-    RedisValue v = convert(static_cast<const redisReply*>(reply));
+    RedisValue v = copy_reply(static_cast<const redisReply*>(reply));
     if (v.kind == RedisValue::Kind::error) {
       a->failed_requests_.fetch_add(1, std::memory_order_relaxed);
       log::warn("redis_command_failed", {{"error", v.str.substr(0, 200)}});
@@ -261,21 +171,9 @@ void RedisAdapter::connect() {
     auto c = std::make_shared<Conn>();
     c->owner = this;
     c->is_sub = is_sub;
-    redisAsyncContext* ac = redisAsyncConnect(url_.host.c_str(), url_.port);
-    if (ac == nullptr) return nullptr;
-    if (ac->err != 0) {
-      redisAsyncFree(ac);
-      return nullptr;
-    }
-    c->ctx = ac;
+    if (!c->open(ioc_, url_.host, url_.port)) return nullptr;
+    redisAsyncContext* ac = c->ctx;
     ac->data = c.get();
-    c->sd = std::make_unique<net::posix::stream_descriptor>(ioc_, ac->c.fd);
-    ac->ev.data = c.get();
-    ac->ev.addRead = &Conn::add_read;
-    ac->ev.delRead = &Conn::del_read;
-    ac->ev.addWrite = &Conn::add_write;
-    ac->ev.delWrite = &Conn::del_write;
-    ac->ev.cleanup = &Conn::cleanup;
     redisAsyncSetConnectCallback(ac, &ConnAccess::on_connect);
     redisAsyncSetDisconnectCallback(ac, &ConnAccess::on_disconnect);
     return c;
@@ -299,15 +197,6 @@ void RedisAdapter::connect() {
 void RedisAdapter::on_conn_up(Conn& c) {
   if (c.lost || c.ctx == nullptr) return;
   // AUTH and SELECT first (replies in order); then SUBSCRIBE on the subscriber connection.
-  auto send = [&c](std::vector<std::string> args, redisCallbackFn* fn, void* priv) {
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lens;
-    for (const auto& s : args) {
-      argv.push_back(s.data());
-      lens.push_back(s.size());
-    }
-    redisAsyncCommandArgv(c.ctx, fn, priv, static_cast<int>(argv.size()), argv.data(), lens.data());
-  };
   auto check = [](redisAsyncContext* ac, void* reply, void*) {
     const auto* r = static_cast<const redisReply*>(reply);
     if (r != nullptr && r->type == REDIS_REPLY_ERROR) {
@@ -317,14 +206,14 @@ void RedisAdapter::on_conn_up(Conn& c) {
   };
   if (!url_.password.empty()) {
     if (url_.username.empty()) {
-      send({"AUTH", url_.password}, check, nullptr);
+      (void)c.send({"AUTH", url_.password}, check, nullptr);
     } else {
-      send({"AUTH", url_.username, url_.password}, check, nullptr);
+      (void)c.send({"AUTH", url_.username, url_.password}, check, nullptr);
     }
   }
-  if (url_.db != 0) send({"SELECT", std::to_string(url_.db)}, check, nullptr);
+  if (url_.db != 0) (void)c.send({"SELECT", std::to_string(url_.db)}, check, nullptr);
   if (c.is_sub) {
-    send({"SUBSCRIBE", bus_}, &ConnAccess::on_bus, this);
+    (void)c.send({"SUBSCRIBE", bus_}, &ConnAccess::on_bus, this);
   } else {
     cmd_up_ = true;
     last_reply_ = std::chrono::steady_clock::now();
@@ -482,17 +371,8 @@ void RedisAdapter::command(std::vector<std::string> args, ReplyFn done) {
     done(std::nullopt);
     return;
   }
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lens;
-  argv.reserve(args.size());
-  lens.reserve(args.size());
-  for (const auto& s : args) {
-    argv.push_back(s.data());
-    lens.push_back(s.size());
-  }
   auto* p = new ConnAccess::Pending{this, std::move(done)};
-  if (redisAsyncCommandArgv(cmd_->ctx, &ConnAccess::on_reply, p, static_cast<int>(argv.size()),
-                            argv.data(), lens.data()) != REDIS_OK) {
+  if (cmd_->send(args, &ConnAccess::on_reply, p) != REDIS_OK) {
     std::unique_ptr<ConnAccess::Pending> owned(p);
     failed_requests_.fetch_add(1, std::memory_order_relaxed);
     owned->done(std::nullopt);
@@ -618,261 +498,6 @@ void RedisAdapter::emit_webhook(std::size_t app_index, std::string_view name,
                                 std::string_view channel, std::optional<std::string_view> user_id,
                                 std::optional<std::uint64_t> count) {
   hub_.webhooks().channel_event(app_index, name, channel, user_id, count);
-}
-
-// ============================================================================================
-// State hooks (called under the state mutex, in decision order; run on the adapter thread)
-// ============================================================================================
-
-void RedisAdapter::subscription_changed(std::size_t app_index, std::string_view channel,
-                                        std::size_t local_count) {
-  const std::uint64_t seq = ++seq_;
-  (void)post([this, seq, app_index, ch = std::string(channel), local_count] {
-    if (!state_ready() || seq <= synced_seq_) return;  // the next/last resync carries it
-    command(script(lua_sub, {hub_.app_at(app_index).app->id, ch, std::to_string(local_count)}),
-            [this, app_index, ch](std::optional<RedisValue> r) {
-              if (!r || r->elements.size() < 2) return;
-              const auto before = as_int(r->elements[0]);
-              const auto after = as_int(r->elements[1]);
-              if (before == 0 && after > 0) emit_webhook(app_index, "channel_occupied", ch);
-              if (before != after && !protocol::classify_channel(ch).is_presence) {
-                emit_webhook(app_index, "subscription_count", ch, std::nullopt,
-                             static_cast<std::uint64_t>(after));
-              }
-              if (before > 0 && after == 0) emit_webhook(app_index, "channel_vacated", ch);
-            });
-  });
-}
-
-void RedisAdapter::joined(std::size_t app_index, std::string_view channel,
-                          const channels::JoinResult& res) {
-  subscription_changed(app_index, channel, res.subscription_count);
-}
-
-bool RedisAdapter::presence_joined(const PresenceJoin& who, const channels::JoinResult* res,
-                                   MembersCallback done) {
-  // The cluster decides "first join anywhere" and builds the joiner's member snapshot in one
-  // Redis round trip; subscription_succeeded follows through `done`.
-  if (res != nullptr) subscription_changed(who.app_index, who.channel, res->subscription_count);
-  presence_join(who, res != nullptr && res->member_added, std::move(done));
-  return true;
-}
-
-void RedisAdapter::left(std::size_t app_index, std::string_view channel, channels::ConnId conn,
-                        const channels::LeaveResult& res) {
-  (void)conn;  // member_removed comes back through the bus to every node, this one included
-  if (!res.was_subscribed) return;
-  subscription_changed(app_index, channel, res.subscription_count);
-  if (res.member_removed) presence_left(app_index, channel, res.user_id);
-}
-
-void RedisAdapter::presence_join(const PresenceJoin& who, bool local_first, MembersCallback done) {
-  const std::size_t app_index = who.app_index;
-  const std::string_view channel = who.channel, user_id = who.user_id, user_info = who.user_info,
-                         socket_id = who.socket_id;
-  const std::uint64_t seq = ++seq_;
-  auto degraded = [this, app_index, ch = std::string(channel), uid = std::string(user_id),
-                   info = std::string(user_info), joiner = who.conn,
-                   local_first](const MembersCallback& cb) {
-    // No cluster: this node decides alone (docs/CLUSTER.md, "Redis outage").
-    if (local_first) {
-      emit_webhook(app_index, "member_added", ch, uid);
-      hub_.fan_out(app_index, ch, make_text_frame(protocol::member_added(ch, uid, info)), joiner,
-                   nullptr);
-    }
-    cb(std::nullopt);
-  };
-  auto task = [this, seq, app_index, ch = std::string(channel), uid = std::string(user_id),
-               info = std::string(user_info), joiner = std::string(socket_id), local_first, done,
-               degraded] {
-    if (!state_ready()) {
-      degraded(done);
-      return;
-    }
-    const bool write = local_first && seq > synced_seq_;
-    command(script(lua_pjoin, {hub_.app_at(app_index).app->id, ch, uid, info, write ? "1" : "0",
-                               bus_, protocol::member_added(ch, uid, info), joiner}),
-            [this, app_index, ch, uid, done](std::optional<RedisValue> r) {
-              if (!r || r->kind != RedisValue::Kind::array || r->elements.empty()) {
-                done(std::nullopt);
-                return;
-              }
-              if (as_int(r->elements[0]) == 1) emit_webhook(app_index, "member_added", ch, uid);
-              MemberList members;
-              for (std::size_t i = 1; i + 1 < r->elements.size(); i += 2) {
-                members.emplace_back(std::move(r->elements[i].str),
-                                     std::move(r->elements[i + 1].str));
-              }
-              done(std::move(members));
-            });
-  };
-  if (!post(task)) degraded(done);
-}
-
-void RedisAdapter::presence_left(std::size_t app_index, std::string_view channel,
-                                 std::string_view user_id) {
-  const std::uint64_t seq = ++seq_;
-  auto task = [this, seq, app_index, ch = std::string(channel), uid = std::string(user_id)] {
-    if (!state_ready()) {
-      emit_webhook(app_index, "member_removed", ch, uid);
-      hub_.fan_out(app_index, ch, make_text_frame(protocol::member_removed(ch, uid)), 0, nullptr);
-      return;
-    }
-    if (seq <= synced_seq_) return;
-    command(script(lua_pleave, {hub_.app_at(app_index).app->id, ch, uid, bus_,
-                                protocol::member_removed(ch, uid)}),
-            [this, app_index, ch, uid](std::optional<RedisValue> r) {
-              if (r && as_int(*r) == 1) emit_webhook(app_index, "member_removed", ch, uid);
-            });
-  };
-  (void)post(task);
-}
-
-void RedisAdapter::user_online_changed(std::size_t app_index, std::string_view user_id,
-                                       bool online) {
-  const std::uint64_t seq = ++seq_;
-  if (online) {
-    online_[app_index].emplace(user_id);
-  } else {
-    online_[app_index].erase(std::string(user_id));
-  }
-  auto task = [this, seq, app_index, uid = std::string(user_id), online] {
-    std::string frame = protocol::watchlist_event(uid, online);
-    if (!state_ready()) {
-      local_.notify_watchers(app_index, uid, frame);  // no cluster: this node decides alone
-      return;
-    }
-    if (seq <= synced_seq_) return;
-    command(
-        script(lua_online, {hub_.app_at(app_index).app->id, uid, online ? "1" : "0", bus_, frame}),
-        [](std::optional<RedisValue>) {});
-  };
-  (void)post(task);
-}
-
-bool RedisAdapter::users_online(std::size_t app_index, std::vector<std::string> user_ids,
-                                OnlineCallback done) {
-  auto task = [this, app_index, ids = std::move(user_ids), done] {
-    std::vector<std::string> args = {
-        "EVAL",   std::string(lua_prelude) + std::string(lua_online_query),
-        "0",      settings_.redis_prefix,
-        node_id_, hub_.app_at(app_index).app->id};
-    args.insert(args.end(), ids.begin(), ids.end());
-    const std::size_t n = ids.size();
-    command(std::move(args), [done, n](std::optional<RedisValue> r) {
-      if (!r || r->kind != RedisValue::Kind::array || r->elements.size() != n) {
-        done(std::nullopt);
-        return;
-      }
-      std::vector<bool> out;
-      for (const auto& e : r->elements) out.push_back(as_int(e) == 1);
-      done(std::move(out));
-    });
-  };
-  if (!post(task)) done(std::nullopt);
-  return true;
-}
-
-// ============================================================================================
-// Queries (asked from workers, answered on the adapter thread within the request timeout;
-// local answers as the fallback)
-// ============================================================================================
-
-void RedisAdapter::query(std::vector<std::string> args, ReplyFn done) {
-  if (!connected_.load(std::memory_order_relaxed)) {
-    done(std::nullopt);
-    return;
-  }
-  // The bound counts from the caller's request, not from when the adapter thread gets to it.
-  const auto deadline = std::chrono::steady_clock::now() + settings_.request_timeout;
-  // Shared by the reply and the timer (adapter thread only): whichever comes first answers.
-  struct Pending {
-    explicit Pending(net::io_context& ioc, ReplyFn fn) : timer(ioc), done(std::move(fn)) {}
-    net::steady_timer timer;
-    ReplyFn done;
-    bool answered = false;
-  };
-  // The callback moves into the task only when the post is accepted (a refused post leaves it).
-  auto fn = std::make_shared<ReplyFn>(std::move(done));
-  const bool posted = post([this, args = std::move(args), fn, deadline]() mutable {
-    auto p = std::make_shared<Pending>(ioc_, std::move(*fn));
-    p->timer.expires_at(deadline);
-    p->timer.async_wait([this, p](const boost::system::error_code& ec) {
-      if (ec || p->answered) return;
-      p->answered = true;
-      failed_requests_.fetch_add(1, std::memory_order_relaxed);
-      log::warn("redis_query_timeout",
-                {{"timeout_ms", std::to_string(settings_.request_timeout.count())}});
-      p->done(std::nullopt);
-    });
-    command(std::move(args), [p](std::optional<RedisValue> r) {
-      if (p->answered) return;  // timed out already: the late reply is dropped
-      p->answered = true;
-      p->timer.cancel();
-      p->done(std::move(r));
-    });
-  });
-  if (!posted) (*fn)(std::nullopt);
-}
-
-std::vector<std::string> RedisAdapter::query_script(std::string_view body, std::size_t app_index,
-                                                    std::string_view arg) {
-  return {"EVAL",
-          std::string(lua_prelude) + std::string(body),
-          "0",
-          settings_.redis_prefix,
-          node_id_,
-          hub_.app_at(app_index).app->id,
-          std::string(arg)};
-}
-
-void RedisAdapter::query_channel(std::size_t app_index, std::string_view channel,
-                                 CountsCallback done) {
-  query(query_script(lua_query_channel, app_index, channel),
-        [this, app_index, ch = std::string(channel),
-         done = std::move(done)](std::optional<RedisValue> r) {
-          if (r && r->elements.size() == 2) {
-            done({static_cast<std::size_t>(as_int(r->elements[0])),
-                  static_cast<std::size_t>(as_int(r->elements[1]))});
-            return;
-          }
-          done(local_.counts(app_index, ch));
-        });
-}
-
-void RedisAdapter::query_users(std::size_t app_index, std::string_view channel,
-                               UsersCallback done) {
-  query(query_script(lua_query_users, app_index, channel),
-        [this, app_index, ch = std::string(channel),
-         done = std::move(done)](std::optional<RedisValue> r) {
-          if (r && r->kind == RedisValue::Kind::array) {
-            std::vector<std::string> out;
-            out.reserve(r->elements.size());
-            for (auto& e : r->elements) out.push_back(std::move(e.str));
-            done(std::move(out));
-            return;
-          }
-          done(local_.user_ids(app_index, ch));
-        });
-}
-
-void RedisAdapter::query_channels(std::size_t app_index, std::string_view prefix,
-                                  std::function<void(std::vector<ChannelInfo>)> done) {
-  query(query_script(lua_query_channels, app_index, prefix),
-        [this, app_index, pre = std::string(prefix),
-         done = std::move(done)](std::optional<RedisValue> r) {
-          if (r && r->kind == RedisValue::Kind::array) {
-            std::vector<ChannelInfo> out;
-            for (std::size_t i = 0; i + 2 < r->elements.size(); i += 3) {
-              out.push_back({std::move(r->elements[i].str),
-                             static_cast<std::size_t>(as_int(r->elements[i + 1])),
-                             static_cast<std::size_t>(as_int(r->elements[i + 2]))});
-            }
-            done(std::move(out));
-            return;
-          }
-          done(local_.channels(app_index, pre));
-        });
 }
 
 // ============================================================================================

@@ -5,6 +5,10 @@
 // Asio (commands; SUBSCRIBE). Workers post to it; it posts results back to them. Cross-node
 // messages travel as envelopes (server/cluster_codec.hpp) on `{prefix}#bus`; cluster state is
 // kept in Redis as per-node contributions, changed and read by atomic Lua scripts.
+//
+// The sources, one job each: redis_connection.* (a hiredis connection on an io_context, and
+// RedisValue), redis_adapter.cpp (life cycle, messages between nodes, metrics),
+// redis_membership.cpp (the membership hooks and the queries), redis_scripts.hpp (the scripts).
 
 #include <atomic>
 #include <chrono>
@@ -20,19 +24,11 @@
 #include "server/config.hpp"
 #include "server/local_adapter.hpp"
 #include "server/net.hpp"
+#include "server/redis_connection.hpp"
 
 namespace server {
 
 class Hub;
-
-/// A Redis reply copied out of hiredis (whose reply objects die with the callback).
-struct RedisValue {
-  enum class Kind : std::uint8_t { nil, integer, string, status, error, array };
-  Kind kind = Kind::nil;
-  long long integer = 0;
-  std::string str;
-  std::vector<RedisValue> elements;
-};
 
 class RedisAdapter final : public Adapter {
  public:
@@ -73,7 +69,7 @@ class RedisAdapter final : public Adapter {
   void terminate_user(std::size_t app_index, std::string_view user_id) override;
   void append_metrics(std::string& out, std::string_view port_label) override;
 
-  struct Conn;  // one hiredis async connection on the adapter's io_context
+  struct Conn;  // one hiredis async connection on the adapter's io_context (a RedisConnection)
 
  private:
   using ReplyFn = std::function<void(std::optional<RedisValue>)>;

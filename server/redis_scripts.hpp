@@ -1,6 +1,7 @@
 #pragma once
-// The Lua scripts of the Redis adapter (redis_adapter.cpp), atomic in Redis; every script but
-// the prelude is sent as prelude + body. Moved verbatim out of redis_adapter.cpp.
+// The Lua scripts of the Redis adapter (redis_adapter.cpp: resync, heartbeat, reap;
+// redis_membership.cpp: the membership changes and the queries), atomic in Redis; every script
+// but the prelude is sent as prelude + body. Moved verbatim out of redis_adapter.cpp.
 
 #include <string_view>
 
