@@ -103,6 +103,33 @@ std::string error(int code, std::string_view message) {
   return out;
 }
 
+std::string error(int code, std::string_view message, std::string_view channel) {
+  std::string out;
+  out.reserve(80 + message.size() + channel.size());
+  open_frame(out, "pusher:error", channel);
+  out += R"(,"data":{"code":)";
+  out += std::to_string(code);
+  out += R"(,"message":)";
+  append_json_string(out, message);
+  out += "}}";
+  return out;
+}
+
+std::string subscription_error(std::string_view channel, std::string_view type,
+                               std::string_view error, int status) {
+  std::string out;
+  out.reserve(96 + channel.size() + error.size());
+  open_frame(out, "pusher:subscription_error", channel);
+  out += R"(,"data":{"type":)";
+  append_json_string(out, type);
+  out += R"(,"error":)";
+  append_json_string(out, error);
+  out += R"(,"status":)";
+  out += std::to_string(status);
+  out += "}}";
+  return out;
+}
+
 std::string ping() {
   return R"({"event":"pusher:ping"})";
 }

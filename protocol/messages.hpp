@@ -24,6 +24,14 @@ namespace protocol {
 
 /// `{"event":"pusher:error","data":{"code":4009,"message":"..."}}` (no `channel`, §8.1).
 [[nodiscard]] std::string error(int code, std::string_view message);
+/// The same error scoped to a channel (pusher-js also hands it to that channel's handlers):
+/// `{"event":"pusher:error","channel":"<ch>","data":{"code":N,"message":"..."}}` (§3.4, §6).
+[[nodiscard]] std::string error(int code, std::string_view message, std::string_view channel);
+/// A refused subscription, channel-scoped (Soketi's shape, §3.4 revised):
+/// `{"event":"pusher:subscription_error","channel":"<ch>","data":{"type":"<type>",
+/// "error":"<error>","status":N}}`; `type` is AuthError, LimitReached or ServerError.
+[[nodiscard]] std::string subscription_error(std::string_view channel, std::string_view type,
+                                             std::string_view error, int status);
 
 /// `{"event":"pusher:ping"}`: server-initiated ping, no `data` (§2.2).
 [[nodiscard]] std::string ping();

@@ -170,6 +170,34 @@ inline constexpr std::array<WsErrorSpec, 37> ws_error_table{{
   return out;
 }
 
+/// How a refused subscription is told to its channel: `pusher:subscription_error`
+/// {type, error, status} (Soketi's shape; protocol.md §3.4 revised), sent after the row's
+/// connection-level `pusher:error`.
+struct SubscriptionRefusal {
+  std::string_view type;  ///< AuthError, LimitReached or ServerError
+  int status;             ///< 401 for AuthError; the cause's code otherwise
+};
+
+/// The channel-scoped refusal of a subscription row: auth failures are AuthError 401, limits
+/// LimitReached with Soketi's status (4100 full or too many channels, 4301 member too big),
+/// everything else ServerError with the row's code. A channel name over the length limit is
+/// LimitReached 4009 (Soketi's), decided by the caller (the validator's text names the cause).
+[[nodiscard]] constexpr SubscriptionRefusal subscription_refusal(WsError e) noexcept {
+  switch (e) {
+    case WsError::signature_missing:
+    case WsError::signature_invalid:
+    case WsError::foreign_server_to_user:
+      return {"AuthError", 401};
+    case WsError::presence_full:
+    case WsError::subscription_limit:
+      return {"LimitReached", 4100};
+    case WsError::presence_member_too_big:
+      return {"LimitReached", 4301};
+    default:
+      return {"ServerError", protocol::to_int(spec(e).code)};
+  }
+}
+
 /// The close frame for an RFC 6455 frame error found by protocol::parse_frame_header.
 [[nodiscard]] constexpr WsError ws_error_for(protocol::CloseCode frame_close) noexcept {
   return frame_close == CloseCode::message_too_big ? WsError::frame_too_big

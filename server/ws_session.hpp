@@ -113,6 +113,11 @@ class WsSession final : public WsTransport {
 
   // ---- subscriptions and client events (ws_session_channels.cpp) ----
   void handle_subscribe(std::string_view data_raw);
+  /// A refused subscription of `channel`: the row's connection-level pusher:error (Sockudo's)
+  /// and the channel-scoped pusher:subscription_error (server/errors.hpp).
+  void refuse_subscription(const std::string& channel, WsError why, std::string_view detail = {});
+  /// The same for a parse error of the protocol layer (its code and message): ServerError.
+  void refuse_subscription(const std::string& channel, int code, std::string_view message);
   /// #server-to-user-<id>: only the signed-in user's own, and no state.
   void subscribe_server_to_user(const std::string& channel);
   /// Public, private and private-encrypted channels (auth already checked).
@@ -130,6 +135,9 @@ class WsSession final : public WsTransport {
   void handle_unsubscribe(std::string_view data_raw);
   void handle_client_event(std::string_view event, std::string_view channel, bool has_channel,
                            std::string_view data_raw);
+  /// pusher:error of a refused client event, carrying `channel` (when the event named one) so
+  /// that pusher-js also hands it to the channel.
+  void refuse_client_event(std::string_view channel, WsError why, std::string_view detail = {});
   /// Cache channels: the cached event or pusher:cache_miss, after subscription_succeeded.
   void send_cache_state(const std::string& channel);
   [[nodiscard]] Subscription* find_subscription(std::string_view channel);

@@ -59,6 +59,13 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
   const std::string& channel = sd.value->channel;
   if (auto err = protocol::validate_channel_name(channel, app.limits.max_channel_name_length)) {
     send_error(WsError::invalid_channel_name, *err);
+    // Soketi's cause for a name over the limit is LimitReached 4009; other invalid names are
+    // ServerError with the row's code.
+    if (channel.empty()) return;  // nothing to scope it to
+    const bool too_long = channel.size() > app.limits.max_channel_name_length;
+    const SubscriptionRefusal r = too_long ? SubscriptionRefusal{"LimitReached", 4009}
+                                           : subscription_refusal(WsError::invalid_channel_name);
+    queue_json(protocol::subscription_error(channel, r.type, *err, r.status));
     return;
   }
   const protocol::ChannelKind kind = protocol::classify_channel(channel);
@@ -73,13 +80,14 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
   if (find_subscription(channel) == nullptr &&
       subscriptions_.size() >= app.limits.max_channels_per_connection) {
     abuse(AbuseKind::channel_limit);
-    send_error(WsError::subscription_limit, std::to_string(app.limits.max_channels_per_connection) +
-                                                " channels per connection)");
+    refuse_subscription(
+        channel, WsError::subscription_limit,
+        std::to_string(app.limits.max_channels_per_connection) + " channels per connection)");
     return;
   }
   if (kind.is_presence) {
     if (!sd.value->channel_data) {
-      send_error(WsError::presence_data_missing);
+      refuse_subscription(channel, WsError::presence_data_missing);
       return;
     }
     subscribe_presence(channel, *sd.value->channel_data);
@@ -93,7 +101,7 @@ bool WsSession::check_channel_auth(const std::string& channel, const protocol::C
                                    const std::optional<std::string>& channel_data) {
   if (!auth || auth->empty()) {
     log_denied(AuthFailure::signature_missing, channel, "signature missing");
-    send_error(WsError::signature_missing);
+    refuse_subscription(channel, WsError::signature_missing);
     return false;
   }
   const std::string_view signed_data =
@@ -101,7 +109,7 @@ bool WsSession::check_channel_auth(const std::string& channel, const protocol::C
   const App& app = *app_->app;
   if (!auth::verify_channel_auth(app.key, app.secret, socket_id(), channel, signed_data, *auth)) {
     log_denied(AuthFailure::signature_invalid, channel, "invalid signature");
-    send_error(WsError::signature_invalid);
+    refuse_subscription(channel, WsError::signature_invalid);
     return false;
   }
   return true;
@@ -113,7 +121,7 @@ void WsSession::subscribe_server_to_user(const std::string& channel) {
   // exactly that one (no state), reject every other '#' channel.
   if (user_id().empty() || channel != std::string(protocol::server_to_user_prefix) + user_id()) {
     log_denied(AuthFailure::signature_invalid, channel, "server-to-user channel of another user");
-    send_error(WsError::foreign_server_to_user);
+    refuse_subscription(channel, WsError::foreign_server_to_user);
     return;
   }
   queue_json(protocol::subscription_succeeded(channel));
@@ -137,15 +145,15 @@ void WsSession::subscribe_presence(const std::string& channel, const std::string
   const App& app = *app_->app;
   auto pd = protocol::parse_channel_data(channel_data);
   if (!pd) {
-    send_error(pd.code, pd.message);
+    refuse_subscription(channel, pd.code, pd.message);
     return;
   }
   const double max_kb = app.limits.max_presence_member_size_in_kb;
   if (pd.value->user_info.size() > kb_to_bytes(max_kb)) {
     // Bytes compared against kb*1024 (stricter than Sockudo's integer-KB division by < 1 KB).
-    send_error(WsError::presence_member_too_big,
-               format_kb(static_cast<double>(pd.value->user_info.size()) / 1024.0) +
-                   "KB) exceeds limit (" + format_kb(max_kb) + "KB)");
+    refuse_subscription(channel, WsError::presence_member_too_big,
+                        format_kb(static_cast<double>(pd.value->user_info.size()) / 1024.0) +
+                            "KB) exceeds limit (" + format_kb(max_kb) + "KB)");
     return;
   }
   const bool existing = find_subscription(channel) != nullptr;
@@ -174,12 +182,26 @@ void WsSession::subscribe_presence(const std::string& channel, const std::string
     if (!full && !pending) members = local_members(channel);
   }
   if (full) {
-    send_error(WsError::presence_full);
+    refuse_subscription(channel, WsError::presence_full);
     return;
   }
   if (!existing) add_subscription(channel, pd.value->user_id, true);
   authorized_ = true;
   if (!pending) presence_succeeded(channel, members);
+}
+
+void WsSession::refuse_subscription(const std::string& channel, WsError why,
+                                    std::string_view detail) {
+  const std::string message = error_message(why, detail);
+  send_error(protocol::to_int(spec(why).code), message);
+  const SubscriptionRefusal r = subscription_refusal(why);
+  queue_json(protocol::subscription_error(channel, r.type, message, r.status));
+}
+
+void WsSession::refuse_subscription(const std::string& channel, int code,
+                                    std::string_view message) {
+  send_error(code, message);
+  queue_json(protocol::subscription_error(channel, "ServerError", message, code));
 }
 
 std::vector<protocol::PresenceMember> WsSession::local_members(std::string_view channel) {
@@ -263,7 +285,7 @@ void WsSession::handle_client_event(std::string_view event, std::string_view cha
     if (!client_events_.take(Clock::now(), std::chrono::seconds(lim.client_event_decay_seconds),
                              lim.max_client_events_per_second * lim.client_event_decay_seconds)) {
       stats_->rate_limit_triggered.fetch_add(1, std::memory_order_relaxed);
-      send_error(WsError::client_event_rate);
+      refuse_client_event(channel, WsError::client_event_rate);
       return;
     }
   }
@@ -272,32 +294,34 @@ void WsSession::handle_client_event(std::string_view event, std::string_view cha
     return;
   }
   if (!app.enable_client_messages) {
-    send_error(WsError::client_events_disabled);
+    refuse_client_event(channel, WsError::client_events_disabled);
     return;
   }
   if (event.size() > lim.max_event_name_length) {
-    send_error(WsError::client_event_name_too_long, std::to_string(lim.max_event_name_length));
+    refuse_client_event(channel, WsError::client_event_name_too_long,
+                        std::to_string(lim.max_event_name_length));
     return;
   }
   if (channel.size() > lim.max_channel_name_length) {
-    send_error(WsError::client_event_channel_too_long, std::to_string(lim.max_channel_name_length));
+    refuse_client_event(channel, WsError::client_event_channel_too_long,
+                        std::to_string(lim.max_channel_name_length));
     return;
   }
   if (!protocol::classify_channel(channel).allows_client_events()) {
-    send_error(WsError::client_event_wrong_channel);
+    refuse_client_event(channel, WsError::client_event_wrong_channel);
     return;
   }
   const std::uint64_t max_bytes = kb_to_bytes(lim.max_event_payload_in_kb);
   if (data_raw.size() > max_bytes) {
-    send_error(WsError::client_event_too_big, "(" + std::to_string(data_raw.size()) +
-                                                  " bytes) exceeds limit (" +
-                                                  format_kb(lim.max_event_payload_in_kb) + "KB)");
+    refuse_client_event(channel, WsError::client_event_too_big,
+                        "(" + std::to_string(data_raw.size()) + " bytes) exceeds limit (" +
+                            format_kb(lim.max_event_payload_in_kb) + "KB)");
     return;
   }
   const Subscription* sub = find_subscription(channel);
   if (sub == nullptr) {
-    send_error(WsError::client_event_not_subscribed,
-               socket_id() + " is not subscribed to channel " + std::string(channel));
+    refuse_client_event(channel, WsError::client_event_not_subscribed,
+                        socket_id() + " is not subscribed to channel " + std::string(channel));
     return;
   }
   std::optional<std::string_view> user_id;
@@ -318,6 +342,12 @@ void WsSession::handle_client_event(std::string_view event, std::string_view cha
       app_->index, channel,
       make_text_frame(protocol::client_event(event, channel, data_raw, user_id)), id_, socket_id(),
       &worker_);
+}
+
+void WsSession::refuse_client_event(std::string_view channel, WsError why,
+                                    std::string_view detail) {
+  queue_json(
+      protocol::error(protocol::to_int(spec(why).code), error_message(why, detail), channel));
 }
 
 }  // namespace server

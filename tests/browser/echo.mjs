@@ -25,7 +25,7 @@ Pusher.log = (m) => {
   if (pjsLog.length > 200) pjsLog.shift();
 };
 
-function makeEcho(ctx, token) {
+function makeEcho(ctx, token, extra = {}) {
   const base = ctx.stack.auth.base;
   const echo = new Echo({
     broadcaster: 'pusher',
@@ -42,6 +42,7 @@ function makeEcho(ctx, token) {
     userAuthentication: { endpoint: `${base}/sockudo/user-auth`, headers: {} },
     bearerToken: token || null,
     Pusher,
+    ...extra,
   });
   ctx.echos.push(echo);
   return echo;
@@ -119,6 +120,21 @@ scenario('echo-denied', 'Echo error(): 403 for a channel the user may not use, 4
   const n = await errs.waitFor((x) => x.who === 'anon', 'anonymous error()');
   assertEq([b.e && b.e.type, b.e && b.e.status], ['AuthError', 403], `bob error (${fmt(b)})`);
   assertEq([n.e && n.e.type, n.e && n.e.status], ['AuthError', 401], `anonymous error (${fmt(n)})`);
+});
+
+scenario('echo-server-refused', 'Echo error(): a subscription the SERVER refuses (bad signature) reaches error() as AuthError 401', async (ctx) => {
+  // The app's authorizer answers, but with a signature the server does not accept: the refusal
+  // comes from the server's channel-scoped pusher:subscription_error, not from the auth call.
+  const badAuth = {
+    channelAuthorization: {
+      customHandler: (params, callback) => callback(null, { auth: `${APP.key}:${'0'.repeat(64)}` }),
+    },
+  };
+  const echo = makeEcho(ctx, ctx.tokens.alice, badAuth);
+  const errs = new Inbox('server refusal');
+  echo.private('acme-orders').error((e) => errs.push({ e })).subscribed(() => errs.push({ ok: true }));
+  const got = await errs.waitFor(() => true, 'error() or subscribed()');
+  assertEq(got.e, { type: 'AuthError', error: 'Authentication error: Channel requires authentication', status: 401 }, `error() (${fmt(got)})`);
 });
 
 scenario('echo-signin', 'Echo signin() then the SDK\'s sendToUser reaches that user via the Pusher client', async (ctx) => {

@@ -55,7 +55,9 @@ TEST_CASE("e2e: subscribing twice replies subscription_succeeded again") {
   c.expect_alive_and_idle();
 }
 
-TEST_CASE("e2e: invalid channel names get pusher:error 4300 and the connection stays open") {
+TEST_CASE(
+    "e2e: invalid channel names get pusher:error 4300 (and pusher:subscription_error on the "
+    "channel); the connection stays open") {
   Server server;
   WsClient c;
   c.open(server.port());
@@ -72,9 +74,21 @@ TEST_CASE("e2e: invalid channel names get pusher:error 4300 and the connection s
     const ErrorData e = error_of(msg);
     CHECK(e.code == 4300);
     CHECK_MESSAGE(e.message.rfind("Channel error: ", 0) == 0, e.message);
+    // Then the same refusal scoped to the channel: a name over the limit is LimitReached 4009
+    // (Soketi's cause), any other invalid name ServerError with the code. An empty name has no
+    // channel to scope it to.
+    if (name.empty()) continue;
+    const Frame s = parse_frame(c.expect_message(soon()));
+    CHECK(s.event == "pusher:subscription_error");
+    CHECK(s.channel == name);
+    const bool too_long_name = name.size() > 200;
+    CHECK(s.data == R"({"type":")" + std::string(too_long_name ? "LimitReached" : "ServerError") +
+                        R"(","error":)" + json_quote(e.message) + R"(,"status":)" +
+                        (too_long_name ? "4009" : "4300") + "}");
   }
   c.subscribe(too_long);
-  CHECK(c.expect_error(4300, soon()) == "Channel error: Channel name too long. Max length is 200");
+  CHECK(c.expect_refused(too_long, 4300, "LimitReached", 4009, soon()) ==
+        "Channel error: Channel name too long. Max length is 200");
   // 200 bytes and every allowed character are fine.
   const std::string max_len(200, 'b');
   CHECK(c.subscribe_ok(max_len) == "{}");
@@ -148,7 +162,8 @@ TEST_CASE("e2e: private channel with a bad signature gets 4009 and logs auth_den
     CAPTURE(k.what);
     const std::size_t from = server.log_count();
     c.subscribe(k.channel, k.auth);
-    CHECK(c.expect_error(4009, soon()) == "Authentication error: Channel requires authentication");
+    CHECK(c.expect_refused(k.channel, 4009, "AuthError", 401, soon()) ==
+          "Authentication error: Channel requires authentication");
     const auto line = server.wait_for_log("msg=auth_denied", within(5s), from);
     REQUIRE_MESSAGE(line.has_value(), server.log_tail());
     const std::string hex = k.auth.substr(k.auth.find(':') + 1);
@@ -174,12 +189,12 @@ TEST_CASE("e2e: private/presence subscribe without auth gets 4009 'signature req
   for (const char* channel : {"private-x", "presence-x", "private-encrypted-x"}) {
     CAPTURE(channel);
     c.subscribe(channel);
-    CHECK(c.expect_error(4009, soon()) ==
+    CHECK(c.expect_refused(channel, 4009, "AuthError", 401, soon()) ==
           "Authentication error: Authentication signature required for this channel");
   }
   // An empty auth string is no better.
   c.send_text(R"({"event":"pusher:subscribe","data":{"auth":"","channel":"private-x"}})");
-  c.expect_error(4009, soon());
+  c.expect_refused("private-x", 4009, "AuthError", 401, soon());
   c.expect_alive_and_idle();
 }
 

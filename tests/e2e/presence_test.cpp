@@ -135,12 +135,12 @@ TEST_CASE("e2e: presence channel_data problems are reported and leave no member 
 
   SUBCASE("channel_data missing -> 4000") {
     c.subscribe(ch, private_auth(id, ch));
-    CHECK(c.expect_error(4000, soon()) ==
+    CHECK(c.expect_refused(ch, 4000, "ServerError", 4000, soon()) ==
           "Invalid message format: Missing channel_data for presence channel");
   }
   SUBCASE("channel_data not JSON -> 4000") {
     subscribe_presence(c, ch, "not json");
-    CHECK(c.expect_error(4000, soon()) ==
+    CHECK(c.expect_refused(ch, 4000, "ServerError", 4000, soon()) ==
           "Invalid message format: Invalid channel_data JSON for presence");
   }
   SUBCASE("user_id missing or of a wrong type -> 4300") {
@@ -148,7 +148,8 @@ TEST_CASE("e2e: presence channel_data problems are reported and leave no member 
                            R"({"user_id":{"a":1}})", R"({"user_id":["1"]})", R"({"user_id":""})"}) {
       CAPTURE(cd);
       subscribe_presence(c, ch, cd);
-      CHECK(c.expect_error(4300, soon()) == "Channel error: Missing user_id in channel_data");
+      CHECK(c.expect_refused(ch, 4300, "ServerError", 4300, soon()) ==
+            "Channel error: Missing user_id in channel_data");
     }
   }
   c.expect_alive_and_idle();
@@ -166,7 +167,7 @@ TEST_CASE("e2e: presence user_info over max_presence_member_size_in_kb gets 4300
   const std::string big =
       R"({"user_id":"1","user_info":{"blob":")" + std::string(4000, 'x') + "\"}}";
   subscribe_presence(c, "presence-big", big);
-  const std::string msg = c.expect_error(4300, soon());
+  const std::string msg = c.expect_refused("presence-big", 4300, "LimitReached", 4301, soon());
   CHECK_MESSAGE(msg.rfind("Channel error: Presence member data size", 0) == 0, msg);
   c.expect_alive_and_idle();
   const std::string fits =
@@ -188,7 +189,7 @@ TEST_CASE("e2e: a full presence channel rejects a new member with 4100, connecti
   join_presence(a, ch, R"({"user_id":"1"})");
   join_presence(b, ch, R"({"user_id":"2"})");
   subscribe_presence(c, ch, R"({"user_id":"3"})");
-  CHECK(c.expect_error(4100, soon()) == "Over capacity");
+  CHECK(c.expect_refused(ch, 4100, "LimitReached", 4100, soon()) == "Over capacity");
   c.expect_alive_and_idle();
   CHECK(a.expect_message(soon()) == member_added(ch, "2", "{}"));
   a.expect_alive_and_idle();  // no member_added for the rejected user

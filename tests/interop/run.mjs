@@ -64,7 +64,7 @@ scenario('public', 'public channel: 2 clients get an SDK-published event exactly
   assertEq(f[0].channel, ch, 'frame channel');
 });
 
-scenario('private', 'private channel: SDK auth ok; wrong-secret auth -> pusher:error 4009, no success', async (ctx) => {
+scenario('private', 'private channel: SDK auth ok; wrong-secret auth -> pusher:error 4009 + channel pusher:subscription_error, no success', async (ctx) => {
   const ch = `private-orders-${RUN}`;
   const good = await ctx.connected();
   await ctx.subscribe(good, ch);
@@ -72,19 +72,20 @@ scenario('private', 'private channel: SDK auth ok; wrong-secret auth -> pusher:e
 
   const wrongSdk = makeSdk(ctx.env.port, { secret: 'wrong-secret' });
   const bad = await ctx.connected({ auth: wrongSdk, name: 'bad' });
-  const s = await ctx.subscribe(bad, `private-denied-${RUN}`, { wait: false });
-  // Wait for whichever comes first: our spec's pusher:error, or a Soketi-style subscription_error.
-  const err = await Promise.race([
-    bad.errors.waitFor((e) => e && e.type === 'PusherError', "connection 'error' {type:'PusherError'}"),
-    s.events.waitFor((x) => x.event === 'pusher:subscription_error', 'subscription_error').then((se) => {
-      throw new Error(`server sent pusher:subscription_error ${fmt(se.data)} (Soketi style) instead of pusher:error 4009`);
-    }),
-  ]);
+  const denied = `private-denied-${RUN}`;
+  const s = await ctx.subscribe(bad, denied, { wait: false });
+  // Both: Sockudo's connection-level pusher:error, and the channel-scoped subscription_error
+  // that pusher-js hands to channel.bind('pusher:subscription_error') (protocol.md §3.4 revised).
+  const err = await bad.errors.waitFor((e) => e && e.type === 'PusherError', "connection 'error' {type:'PusherError'}");
   assertEq(err.data && err.data.code, 4009, 'pusher:error code');
+  const se = await s.events.waitFor((x) => x.event === 'pusher:subscription_error', 'channel pusher:subscription_error');
+  assertEq(se.data, { type: 'AuthError', error: 'Authentication error: Channel requires authentication', status: 401 }, 'subscription_error data');
   assertEq(s.events.count((e) => e.event === 'pusher:subscription_succeeded'), 0, 'subscription_succeeded count on denied channel');
   assert(!s.channel.subscribed, 'channel marked subscribed after a bad signature');
   const frame = bad.frames.filter((f) => f.event === 'pusher:error')[0];
   assert(frame && frame.channel === undefined, `pusher:error frame must not carry a channel (got ${fmt(frame && frame.channel)})`);
+  const scoped = bad.frames.filter((f) => f.event === 'pusher:subscription_error')[0];
+  assertEq(scoped && scoped.channel, denied, 'subscription_error frame channel');
   assertEq(bad.pusher.connection.state, 'connected', 'state after a subscription error');
   // The connection stays open and usable after a subscription error.
   await ctx.subscribe(bad, `public-after-error-${RUN}`);

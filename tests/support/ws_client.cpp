@@ -340,6 +340,34 @@ std::string WsClient::expect_error(std::int64_t code, Deadline deadline) {
   return e.message;
 }
 
+std::string WsClient::expect_refused(std::string_view channel, std::int64_t code,
+                                     std::string_view type, std::int64_t status,
+                                     Deadline deadline) {
+  const std::string first = expect_message(deadline);
+  if (channel_of(first).has_value()) {
+    throw ExpectationError("expected a connection-level pusher:error, got " + shorten(first));
+  }
+  const std::string message = [&] {
+    try {
+      const ErrorData e = error_of(first);
+      if (e.code == code) return e.message;
+    } catch (const std::exception&) {
+    }
+    throw ExpectationError("expected pusher:error " + std::to_string(code) + ", got " +
+                           shorten(first));
+  }();
+  const std::string second = expect_message(deadline);
+  const Frame f = parse_frame(second);
+  const std::string want = R"({"type":")" + std::string(type) + R"(","error":)" +
+                           json_quote(message) + R"(,"status":)" + std::to_string(status) + "}";
+  if (f.event != "pusher:subscription_error" || f.channel != std::string(channel) ||
+      f.data != want) {
+    throw ExpectationError("expected pusher:subscription_error on " + std::string(channel) +
+                           " with " + want + ", got " + shorten(second));
+  }
+  return message;
+}
+
 WsClient::ErrorThenClose WsClient::expect_error_then_close(std::int64_t code, Deadline deadline) {
   ErrorThenClose out;
   out.message = expect_error(code, deadline);

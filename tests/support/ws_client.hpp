@@ -119,6 +119,11 @@ class WsClient {
                              std::vector<std::string>* skipped = nullptr);
   /// The next frame must be `pusher:error` with `code`; returns its message.
   std::string expect_error(std::int64_t code, Deadline deadline);
+  /// A refused subscription of `channel`: the next frames must be the connection-level
+  /// `pusher:error` {code} (no channel) and then `pusher:subscription_error` on `channel` with
+  /// data {type, error: the same message, status}. Returns the message.
+  std::string expect_refused(std::string_view channel, std::int64_t code, std::string_view type,
+                             std::int64_t status, Deadline deadline);
   /// What expect_error_then_close() saw.
   struct ErrorThenClose {
     std::string message;  ///< the pusher:error message

@@ -186,3 +186,28 @@ TEST_CASE("HTTP details complete the message") {
   CHECK(server::error_message(ApiError::auth_failed, "Invalid signature") == "Invalid signature");
   CHECK(server::error_message(ApiError::body_not_json) == "Request body is not valid JSON");
 }
+
+TEST_CASE("refused subscriptions: the channel-scoped type and status of every subscription row") {
+  using server::WsError;
+  struct Row {
+    WsError e;
+    std::string_view type;
+    int status;
+  };
+  const Row rows[] = {
+      {WsError::signature_missing, "AuthError", 401},
+      {WsError::signature_invalid, "AuthError", 401},
+      {WsError::foreign_server_to_user, "AuthError", 401},
+      {WsError::presence_full, "LimitReached", 4100},
+      {WsError::subscription_limit, "LimitReached", 4100},
+      {WsError::presence_member_too_big, "LimitReached", 4301},
+      {WsError::invalid_channel_name, "ServerError", 4300},
+      {WsError::presence_data_missing, "ServerError", 4000},
+  };
+  for (const Row& r : rows) {
+    CAPTURE(static_cast<int>(r.e));
+    const server::SubscriptionRefusal got = server::subscription_refusal(r.e);
+    CHECK(got.type == r.type);
+    CHECK(got.status == r.status);
+  }
+}

@@ -132,3 +132,18 @@ TEST_CASE("protocol: watchlist_event is the one-user frame of either list") {
       protocol::watchlist_event("a\"b", false) ==
       R"({"event":"pusher_internal:watchlist_events","data":{"events":[{"name":"offline","user_ids":["a\"b"]}]}})");
 }
+
+TEST_CASE("protocol: channel-scoped pusher:error and pusher:subscription_error (§3.4, §6)") {
+  CHECK(
+      protocol::error(4301, "Client event rejected due to rate limit", "private-a") ==
+      R"({"event":"pusher:error","channel":"private-a","data":{"code":4301,"message":"Client event rejected due to rate limit"}})");
+  // No channel: the connection-level frame, exactly as error(code, message).
+  CHECK(protocol::error(4301, "x", "") == protocol::error(4301, "x"));
+  CHECK(
+      protocol::subscription_error("private-a", "AuthError",
+                                   "Authentication error: Channel requires authentication", 401) ==
+      R"({"event":"pusher:subscription_error","channel":"private-a","data":{"type":"AuthError","error":"Authentication error: Channel requires authentication","status":401}})");
+  CHECK(
+      protocol::subscription_error("presence-\"q", "LimitReached", "Over \"capacity\"", 4100) ==
+      R"({"event":"pusher:subscription_error","channel":"presence-\"q","data":{"type":"LimitReached","error":"Over \"capacity\"","status":4100}})");
+}
