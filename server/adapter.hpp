@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "channels/registry.hpp"
+#include "server/errors.hpp"
 
 namespace server {
 
@@ -128,9 +129,10 @@ class Adapter {
   /// `user_ids` are signed in anywhere (same order), or nullopt when the cluster cannot answer.
   virtual bool users_online(std::size_t app_index, std::vector<std::string> user_ids,
                             OnlineCallback done) = 0;
-  /// terminate_connections on every other node (this node closes its own).
-  virtual void terminate_user(std::size_t app_index, std::string_view user_id) {
-    (void)app_index, (void)user_id;
+  /// terminate_connections (why = terminated_by_app) or force_reconnect (why =
+  /// force_reconnect) on every other node; this node closes its own.
+  virtual void terminate_user(std::size_t app_index, std::string_view user_id, WsError why) {
+    (void)app_index, (void)user_id, (void)why;
   }
   /// Appends the adapter's Prometheus samples (text format) to `out`.
   virtual void append_metrics(std::string& out, std::string_view port_label) {

@@ -12,7 +12,7 @@ namespace server::cluster {
 enum class MsgType : char {
   event = 'E',      ///< deliver `payload` (a frame's JSON) on `target` (a channel); skip origin
   member = 'M',     ///< presence member event: deliver on `target` on every node, origin too
-  terminate = 'T',  ///< close the connections of user `target`
+  terminate = 'T',  ///< close the connections of user `target` (payload "reconnect": 4200)
   watchlist = 'W',  ///< send `payload` to the watchers of user `target`, on every node
 };
 

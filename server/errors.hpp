@@ -38,6 +38,7 @@ enum class WsError : std::uint8_t {
   pong_timeout,       ///< no pong after our ping
   signin_timeout,     ///< user authentication required and not done in time
   terminated_by_app,  ///< POST .../terminate_connections
+  force_reconnect,    ///< POST .../users/{id}/force_reconnect (Sockudo 5): reconnect at once
   shutting_down,      ///< graceful shutdown
   app_removed,        ///< removed by a config reload
   app_disabled_by_reload,
@@ -82,7 +83,7 @@ struct WsErrorSpec {
 };
 
 using protocol::CloseCode;
-inline constexpr std::array<WsErrorSpec, 37> ws_error_table{{
+inline constexpr std::array<WsErrorSpec, 38> ws_error_table{{
     {WsError::app_not_found, CloseCode::app_not_found, Delivery::error_and_close,
      "Application does not exist"},
     {WsError::app_disabled, CloseCode::app_disabled, Delivery::error_and_close,
@@ -99,6 +100,8 @@ inline constexpr std::array<WsErrorSpec, 37> ws_error_table{{
      "Connection not authorized within timeout."},
     {WsError::terminated_by_app, CloseCode::unauthorized, Delivery::error_and_close,
      "You got disconnected by the app."},
+    {WsError::force_reconnect, CloseCode::reconnect_immediately, Delivery::error_and_close,
+     "Force reconnect requested by the app."},
     {WsError::shutting_down, CloseCode::reconnect_immediately, Delivery::error_and_close,
      "Server shutting down"},
     {WsError::app_removed, CloseCode::app_not_found, Delivery::error_and_close,

@@ -179,7 +179,11 @@ void route(Worker& worker, AppRuntime* app, const Request& req, const auth::Quer
     get_users(worker, *app, req, percent_decode(parts[3]), std::move(respond));
   } else if (n == 5 && parts[2] == "users" && parts[4] == "terminate_connections" &&
              method == http::verb::post) {
-    respond(post_terminate(worker, *app, req, percent_decode(parts[3])));
+    respond(
+        post_terminate(worker, *app, req, percent_decode(parts[3]), WsError::terminated_by_app));
+  } else if (n == 5 && parts[2] == "users" && parts[4] == "force_reconnect" &&
+             method == http::verb::post) {
+    respond(post_terminate(worker, *app, req, percent_decode(parts[3]), WsError::force_reconnect));
   } else {
     respond(make_response(req, http::status::not_found, "404 NOT FOUND", "text/plain"));
   }

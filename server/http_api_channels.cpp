@@ -170,15 +170,15 @@ void get_users(Worker& worker, AppRuntime& app, const Request& req, const std::s
 }
 
 Response post_terminate(Worker& worker, AppRuntime& app, const Request& req,
-                        const std::string& user_id) {
+                        const std::string& user_id, WsError why) {
   Hub& hub = worker.hub();
   std::vector<channels::ConnId> conns;
   {
     std::lock_guard lock(hub.state_mutex());
     conns = hub.registry().user_connections(app.app->id, user_id);
   }
-  hub.close_connections(conns, WsError::terminated_by_app);
-  hub.adapter().terminate_user(app.index, user_id);  // the other nodes' connections (cluster)
+  hub.close_connections(conns, why);
+  hub.adapter().terminate_user(app.index, user_id, why);  // the other nodes' connections
   return json_ok(req, "{\"ok\":true}");
 }
 

@@ -34,8 +34,10 @@ void get_channel(Worker& worker, AppRuntime& app, const Request& req,
                  const auth::QueryParams& params, const std::string& channel, Responder respond);
 void get_users(Worker& worker, AppRuntime& app, const Request& req, const std::string& channel,
                Responder respond);
+/// POST users/{id}/terminate_connections (why = terminated_by_app, 4009) and
+/// users/{id}/force_reconnect (why = force_reconnect, 4200: the clients reconnect at once).
 [[nodiscard]] Response post_terminate(Worker& worker, AppRuntime& app, const Request& req,
-                                      const std::string& user_id);
+                                      const std::string& user_id, WsError why);
 
 // ---- shared helpers ----
 /// Runs `fn` on the worker's thread: inline when already there (a local answer), else posted

@@ -448,9 +448,10 @@ void RedisAdapter::broadcast_client_event(std::size_t app_index, std::string_vie
                        std::string(channel), f.substr(header), std::string(except_socket_id)}));
 }
 
-void RedisAdapter::terminate_user(std::size_t app_index, std::string_view user_id) {
+void RedisAdapter::terminate_user(std::size_t app_index, std::string_view user_id, WsError why) {
   publish_envelope(cluster::encode({cluster::MsgType::terminate, node_id_,
-                                    hub_.app_at(app_index).app->id, std::string(user_id), "", ""}));
+                                    hub_.app_at(app_index).app->id, std::string(user_id),
+                                    why == WsError::force_reconnect ? "reconnect" : "", ""}));
 }
 
 void RedisAdapter::on_bus_message(std::string_view payload) {
@@ -488,7 +489,8 @@ void RedisAdapter::on_bus_message(std::string_view payload) {
         std::lock_guard lock(hub_.state_mutex());
         conns = hub_.registry().user_connections(app->app->id, e->target);
       }
-      hub_.close_connections(conns, WsError::terminated_by_app);
+      hub_.close_connections(
+          conns, e->payload == "reconnect" ? WsError::force_reconnect : WsError::terminated_by_app);
       break;
     }
   }

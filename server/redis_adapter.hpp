@@ -66,7 +66,7 @@ class RedisAdapter final : public Adapter {
   void user_online_changed(std::size_t app_index, std::string_view user_id, bool online) override;
   bool users_online(std::size_t app_index, std::vector<std::string> user_ids,
                     OnlineCallback done) override;
-  void terminate_user(std::size_t app_index, std::string_view user_id) override;
+  void terminate_user(std::size_t app_index, std::string_view user_id, WsError why) override;
   void append_metrics(std::string& out, std::string_view port_label) override;
 
   struct Conn;  // one hiredis async connection on the adapter's io_context (a RedisConnection)

@@ -403,7 +403,7 @@ scenario('presence', 'presence across nodes: one member_added/removed per user, 
   checks.done();
 });
 
-scenario('users', 'sendToUser and terminate_connections through A reach a user signed in on B and C', async ({ A, B, C }) => {
+scenario('users', 'sendToUser, terminate_connections and force_reconnect through A reach a user signed in on B and C', async ({ A, B, C }) => {
   const u = `sam-${RUN}`;
   const r1 = await rawSignedIn(B, u, 'sam@B');
   const r2 = await rawSignedIn(C, u, 'sam@C');
@@ -418,6 +418,16 @@ scenario('users', 'sendToUser and terminate_connections through A reach a user s
   for (const r of [r1, r2]) {
     const closed = await withTimeout(r.closed, WAIT_MS, `close of ${r.name}`);
     checks.eq(closed.code, 4009, `close code on ${r.name}`);
+  }
+  // force_reconnect through A closes the user's sockets on the other nodes with 4200.
+  const v = `vic-${RUN}`;
+  const f1 = await rawSignedIn(B, v, 'vic@B');
+  const f2 = await rawSignedIn(C, v, 'vic@C');
+  const fr = await sdkStatus(A.sdk.post({ path: `/users/${v}/force_reconnect`, body: {} }));
+  checks.eq(fr.status, 200, 'force_reconnect status');
+  for (const r of [f1, f2]) {
+    const closed = await withTimeout(r.closed, WAIT_MS, `close of ${r.name}`);
+    checks.eq(closed, { code: 4200, reason: 'Force reconnect requested by the app.' }, `close on ${r.name}`);
   }
   checks.done();
 });

@@ -295,6 +295,24 @@ scenario('signin-resignin', 'signing in again on a socket replaces its user (rou
   c.done();
 }, { external: false });
 
+scenario('signin-force-reconnect', 'POST users/{id}/force_reconnect: the user\'s sockets get 4200 and pusher-js reconnects at once; others stay', async (ctx) => {
+  const A = `fr-${RUN}`;
+  const B = `fr-b-${RUN}`;
+  const [a1, b1] = await Promise.all([signedIn(ctx, A, { name: 'a1' }), signedIn(ctx, B, { name: 'b1' })]);
+  const araw = await rawSignedIn(ctx, ctx.sdk, { id: A }, 'a-raw');
+  const before = a1.pusher.connection.socket_id;
+  const res = await sdkStatus(ctx.sdk.post({ path: `/users/${encodeURIComponent(A)}/force_reconnect`, body: {} }));
+  assertEq([res.status, JSON.parse(res.body)], [200, { ok: true }], 'force_reconnect response');
+  const RECONNECT = 'Force reconnect requested by the app.';
+  const closed = await withTimeout(araw.closed, WAIT_MS, 'close of the raw A socket');
+  assertEq(closed, { code: 4200, reason: RECONNECT }, 'raw A close code/reason');
+  assertEq(araw.frames.filter((f) => f.frame.event === 'pusher:error').map((f) => f.text), [JSON.stringify({ event: 'pusher:error', data: { code: 4200, message: RECONNECT } })], 'raw A pusher:error frame');
+  // 4200-4299: pusher-js reconnects immediately, with a new socket id.
+  await pollUntil(async () => a1.pusher.connection.state === 'connected' && a1.pusher.connection.socket_id !== before, 'a1 reconnected with a new socket id', WAIT_MS, 20);
+  assertEq(b1.pusher.connection.state, 'connected', 'b1 state');
+  assertEq(b1.errors.items, [], 'b1 errors');
+});
+
 scenario('signin-terminate', 'terminateUserConnections(A): both A sockets get 4009 and stay down; B and an unsigned A-presence socket stay', async (ctx) => {
   const A = `ta-${RUN}`;
   const B = `tb-${RUN}`;

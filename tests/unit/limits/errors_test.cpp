@@ -38,6 +38,8 @@ TEST_CASE("every row: code, delivery, message") {
        "Connection not authorized within timeout."},
       {WsError::terminated_by_app, 4009, Delivery::error_and_close,
        "You got disconnected by the app."},
+      {WsError::force_reconnect, 4200, Delivery::error_and_close,
+       "Force reconnect requested by the app."},
       {WsError::shutting_down, 4200, Delivery::error_and_close, "Server shutting down"},
       {WsError::app_removed, 4001, Delivery::error_and_close, "Application does not exist"},
       {WsError::app_disabled_by_reload, 4003, Delivery::error_and_close, "Application disabled"},
