@@ -182,6 +182,8 @@ struct Config {
   bool metrics_enabled = true;
   std::string metrics_host = "127.0.0.1";
   std::uint16_t metrics_port = 9601;
+  /// metrics.prometheus.prefix: replaces the `sockudo_` of Sockudo's metric names.
+  std::string metrics_prefix = "sockudo_";
   std::string log_level = "info";
   IpLimits ip_limits;  ///< `rate_limiter` and `max_connections_per_ip`
   /// Limits of apps that leave a value unset: the AppLimits defaults, overridden by the

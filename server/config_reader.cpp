@@ -294,7 +294,22 @@ class Reader : FieldWalker {
           fail_value(p, "\"prometheus\"", show(v));
         }
       } else if (k == "prometheus") {
-        warn_unsupported(p);
+        for_each_field(v, p, [this](std::string_view k2, dom::element v2, const std::string& p2) {
+          if (k2 != "prefix") return false;
+          config_.metrics_prefix = to_string(v2, p2);
+          // A metric name is [a-zA-Z_:][a-zA-Z0-9_:]*; the prefix is its start.
+          const std::string& pre = config_.metrics_prefix;
+          bool ok = true;
+          for (std::size_t i = 0; i < pre.size(); ++i) {
+            const char ch = pre[i];
+            const bool alpha =
+                (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == ':';
+            if (!(alpha || (i > 0 && ch >= '0' && ch <= '9'))) ok = false;
+          }
+          if (!ok)
+            fail_value(p2, "a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)", show(v2));
+          return true;
+        });
       } else {
         return false;
       }

@@ -19,6 +19,7 @@ Hub::Hub(Config config) : config_(std::move(config)) {
   // Room for apps added by reloads (SIGHUP) without resizing per-worker arrays.
   app_capacity_ = config_.apps.size() + std::max<std::size_t>(64, config_.apps.size());
   apps_ = std::make_unique<std::unique_ptr<AppRuntime>[]>(app_capacity_);
+  broadcast_latency_ = std::make_unique<BroadcastLatency>(app_capacity_);
   for (std::size_t i = 0; i < config_.apps.size(); ++i) {
     auto rt = std::make_unique<AppRuntime>();
     rt->app = &config_.apps[i];
@@ -211,15 +212,17 @@ std::optional<channels::ConnId> Hub::conn_of_socket_locked(std::string_view text
 }
 
 void Hub::fan_out(std::size_t app_index, std::string_view channel, const SharedFrame& frame,
-                  channels::ConnId except, Worker* caller) {
+                  channels::ConnId except, Worker* caller, std::shared_ptr<BroadcastTrack> track) {
   for (auto& w : workers_) {
     if (w.get() == caller) {
-      w->deliver(app_index, channel, frame, except);
+      const std::size_t n = w->deliver(app_index, channel, frame, except);
+      if (track) track->delivered(n);
       continue;
     }
     // One post per worker: the worker fans out to its own sessions.
-    net::post(w->ioc(), [wp = w.get(), app_index, ch = std::string(channel), frame, except] {
-      wp->deliver(app_index, ch, frame, except);
+    net::post(w->ioc(), [wp = w.get(), app_index, ch = std::string(channel), frame, except, track] {
+      const std::size_t n = wp->deliver(app_index, ch, frame, except);
+      if (track) track->delivered(n);
     });
   }
 }

@@ -17,6 +17,7 @@
 #include "channels/registry.hpp"
 #include "protocol/socket_id.hpp"
 #include "server/adapter.hpp"
+#include "server/broadcast_latency.hpp"
 #include "server/config.hpp"
 #include "server/errors.hpp"
 #include "server/rate_limit.hpp"
@@ -129,12 +130,17 @@ class Hub {
   [[nodiscard]] Adapter& adapter() noexcept { return *adapter_; }
   /// Webhook sender (thread-safe emit, never blocks).
   [[nodiscard]] Webhooks& webhooks() noexcept { return *webhooks_; }
+  /// sockudo_broadcast_latency_ms (server/broadcast_latency.hpp). Any thread.
+  [[nodiscard]] BroadcastLatency& broadcast_latency() noexcept { return *broadcast_latency_; }
 
   /// Delivers one encoded frame to every local subscriber of (app, channel) except `except`
   /// (0 = none): one post per worker, inline for the calling worker (`caller`, may be null).
   /// Any thread; may be called while holding state_mutex (it only posts and enqueues).
+  /// `track` (API publishes): each worker reports its recipient count to it, and the last one
+  /// records the broadcast latency.
   void fan_out(std::size_t app_index, std::string_view channel, const SharedFrame& frame,
-               channels::ConnId except, Worker* caller);
+               channels::ConnId except, Worker* caller,
+               std::shared_ptr<BroadcastTrack> track = nullptr);
 
   /// Delivers a frame to specific connections (server-to-user, watchlists). Any thread.
   void send_to_connections(const std::vector<channels::ConnId>& conns, const SharedFrame& frame,
@@ -155,6 +161,7 @@ class Hub {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Adapter> adapter_;
   std::unique_ptr<Webhooks> webhooks_;
+  std::unique_ptr<BroadcastLatency> broadcast_latency_;
   std::unique_ptr<IpLimiter> ip_limiter_;
 
   std::mutex state_mutex_;

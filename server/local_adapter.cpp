@@ -40,7 +40,10 @@ void LocalAdapter::deliver(std::size_t app_index, std::string_view channel, std:
     hub_.registry().set_cached(app.app->id, channel, std::move(json),
                                std::chrono::steady_clock::now() + hub_.config().cache_ttl);
   }
-  hub_.fan_out(app_index, channel, frame, except, caller);
+  hub_.fan_out(app_index, channel, frame, except, caller,
+               std::make_shared<BroadcastTrack>(hub_.broadcast_latency(), app_index,
+                                                broadcast_channel_type(channel),
+                                                static_cast<int>(hub_.workers().size())));
 }
 
 void LocalAdapter::broadcast(std::size_t app_index, std::string_view channel,

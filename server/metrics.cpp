@@ -93,6 +93,31 @@ std::string escape_label(std::string_view v) {
   return out;
 }
 
+/// Sockudo's metric names with `prefix` instead of `sockudo_` (metrics.prometheus.prefix):
+/// every sample line and HELP/TYPE comment naming a sockudo_ metric.
+std::string with_prefix(std::string_view text, std::string_view prefix) {
+  constexpr std::string_view ours = "sockudo_";
+  std::string out;
+  out.reserve(text.size() + text.size() / 16);
+  while (!text.empty()) {
+    const std::size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl == std::string_view::npos ? text.size() : nl + 1);
+    text.remove_prefix(line.size());
+    std::size_t at = std::string_view::npos;
+    if (line.starts_with(ours)) {
+      at = 0;
+    } else if (line.starts_with("# HELP ") || line.starts_with("# TYPE ")) {
+      if (line.substr(7).starts_with(ours)) at = 7;
+    }
+    if (at == std::string_view::npos) {
+      out.append(line);
+      continue;
+    }
+    out.append(line.substr(0, at)).append(prefix).append(line.substr(at + ours.size()));
+  }
+  return out;
+}
+
 std::size_t open_fds() {
   std::size_t n = 0;
   if (DIR* d = opendir("/proc/self/fd")) {
@@ -273,7 +298,12 @@ std::string render_metrics(Hub& hub, std::uint16_t port) {
   w.sample("process_open_fds", "", static_cast<double>(open_fds()));
   w.header("process_cpu_seconds_total", "counter", "User and system CPU time in seconds");
   w.sample("process_cpu_seconds_total", "", cpu);
+  hub.broadcast_latency().render(
+      out, "sockudo_broadcast_latency_ms", port_label,
+      [&](std::size_t a) { return escape_label(hub.app_at(a).app->id); });
   hub.adapter().append_metrics(out, port_label);  // cluster adapter samples, if any
+  if (hub.config().metrics_prefix != "sockudo_")
+    out = with_prefix(out, hub.config().metrics_prefix);
   return out;
 }
 

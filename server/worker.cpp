@@ -236,15 +236,20 @@ void Worker::index_remove(std::size_t app_index, std::string_view channel, WsSes
   if (v.empty()) map.erase(it);
 }
 
-void Worker::deliver(std::size_t app_index, std::string_view channel, const SharedFrame& frame,
-                     channels::ConnId except) {
+std::size_t Worker::deliver(std::size_t app_index, std::string_view channel,
+                            const SharedFrame& frame, channels::ConnId except) {
   auto& map = subs_[app_index];
   auto it = map.find(channel);
-  if (it == map.end()) return;
+  if (it == map.end()) return 0;
   // Hot loop: a reference-count increment and a queue slot per subscriber, nothing else.
+  std::size_t n = 0;
   for (WsSession* s : it->second) {
-    if (s->id() != except) s->enqueue(frame);
+    if (s->id() != except) {
+      s->enqueue(frame);
+      ++n;
+    }
   }
+  return n;
 }
 
 void Worker::mark_dirty(std::shared_ptr<WsTransport> s) {

@@ -49,6 +49,8 @@ const group = new Group('http_api', {
       }),
     // Nothing else runs on it, so counter deltas are exact.
     metrics: () => serverConfig(),
+    // Sockudo's metrics.prometheus.prefix.
+    'metrics-prefix': () => serverConfig({ metrics: { enabled: true, host: '127.0.0.1', port: 0, prometheus: { prefix: 'myapp_' } } }),
     // Two allowed CORS origins.
     cors: () => serverConfig({ cors: { origin: ['https://a.example.com', 'https://b.example.com'] } }),
   },
@@ -780,6 +782,20 @@ scenario(
     c.eq(d(s2, s3, 'sockudo_http_calls_received_total'), M, 'sockudo_http_calls_received_total delta after M API calls');
     c.ok(d(s2, s3, 'sockudo_http_received_bytes') > 0, 'sockudo_http_received_bytes increased');
     c.ok(d(s2, s3, 'sockudo_socket_transmitted_bytes') > 0, 'sockudo_socket_transmitted_bytes increased');
+    // Sockudo's publish latency histogram: one observation per published channel, labelled by
+    // channel type and recipient-count bucket (S = 3 recipients: "xs"). Read from the text:
+    // parse-prometheus-text-format drops the labels of labelled histograms.
+    c.eq(s3.byName.get('sockudo_broadcast_latency_ms')?.type, 'HISTOGRAM', 'sockudo_broadcast_latency_ms type');
+    const lbl = `app_id="${APP.id}",port="${ctx.port}",channel_type="public",recipient_count_bucket="xs"`;
+    const line = (suffix, extra = '') => {
+      const m = s3.text.split('\n').find((l) => l.startsWith(`sockudo_broadcast_latency_ms_${suffix}{${lbl}${extra}} `));
+      return m === undefined ? undefined : Number(m.slice(m.lastIndexOf(' ') + 1));
+    };
+    c.eq(line('count'), M, 'latency observations (_count) = publishes');
+    c.eq(line('bucket', ',le="+Inf"'), M, 'le="+Inf" bucket = count');
+    c.ok(line('bucket', ',le="5000"') === M, 'every publish under 5 s');
+    c.ok(line('sum') >= 0, 'latency _sum present');
+    c.eq(s3.text.split('\n').filter((l) => l.startsWith('sockudo_broadcast_latency_ms_count{')).length, 1, 'one latency series');
 
     // A bad API signature.
     const label = { reason: 'api_request' };
@@ -810,6 +826,21 @@ scenario(
     c.done();
   },
   { server: 'metrics' }
+);
+
+scenario(
+  'metrics-prefix',
+  "metrics.prometheus.prefix renames Sockudo's sockudo_* metrics (pushcore_* stay)",
+  async (ctx) => {
+    const s = await scrape(ctx);
+    const c = new Checks();
+    c.eq(s.byName.get('myapp_connected')?.type, 'GAUGE', 'myapp_connected type');
+    c.eq(s.byName.has('sockudo_connected'), false, 'no sockudo_connected');
+    c.eq(s.byName.get('pushcore_auth_failures_total')?.type, 'COUNTER', 'pushcore_auth_failures_total kept');
+    c.ok(!/^sockudo_/m.test(s.text) && !/^# (HELP|TYPE) sockudo_/m.test(s.text), 'no sockudo_ name left');
+    c.done();
+  },
+  { server: 'metrics-prefix' }
 );
 
 export default group;

@@ -222,18 +222,28 @@ TEST_CASE("config: the Sockudo sample config loads") {
   CHECK(c.apps.at(0).limits.max_connections == 10000);
   CHECK(c.cache_ttl == std::chrono::seconds(3600));
   // Each ignored Sockudo option is reported once, by path.
-  CHECK(c.adapter.driver == "local");  // `adapter` is supported (docs/CLUSTER.md)
+  CHECK(c.adapter.driver == "local");     // `adapter` is supported (docs/CLUSTER.md)
+  CHECK(c.metrics_prefix == "sockudo_");  // metrics.prometheus.prefix is supported
   const std::vector<std::string> expected = {
-      "unix_socket",      "app_manager.cache",    "cache.driver",
-      "cache.memory",     "metrics.prometheus",   "cors.credentials",
-      "cors.methods",     "cors.allowed_headers", "http_api.accept_traffic",
-      "ssl.redirect_http"};
+      "unix_socket",          "app_manager.cache",       "cache.driver",
+      "cache.memory",         "cors.credentials",        "cors.methods",
+      "cors.allowed_headers", "http_api.accept_traffic", "ssl.redirect_http"};
   REQUIRE(warnings.size() == expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     CAPTURE(warnings[i]);
     CHECK(warnings[i].starts_with(expected[i] + ": "));
     CHECK(warnings[i].find("not supported") != std::string::npos);
   }
+}
+
+TEST_CASE("config: metrics.prometheus.prefix renames Sockudo's metrics; it must start a name") {
+  CHECK(parse("{}").metrics_prefix == "sockudo_");
+  CHECK(parse(R"({"metrics": {"prometheus": {"prefix": "myapp_"}}})").metrics_prefix == "myapp_");
+  CHECK(parse(R"({"metrics": {"prometheus": {"prefix": ""}}})").metrics_prefix.empty());
+  CHECK(error_of(R"({"metrics": {"prometheus": {"prefix": "9x_"}}})")
+            .find("metrics.prometheus.prefix") != std::string::npos);
+  CHECK(error_of(R"({"metrics": {"prometheus": {"prefix": "a-b"}}})")
+            .find("metrics.prometheus.prefix") != std::string::npos);
 }
 
 // ================================================================================================
