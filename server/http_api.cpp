@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "auth/api_request.hpp"
+#include "server/client_address.hpp"
 #include "server/clock.hpp"
 #include "server/http_api_routes.hpp"
 #include "server/hub.hpp"
@@ -107,8 +108,25 @@ void route(Worker& worker, AppRuntime* app, const Request& req, const auth::Quer
            const std::vector<std::string>& parts, Responder respond);
 
 void api(Worker& worker, const Request& req, std::string_view path, std::string_view query,
-         Responder respond) {
+         std::string_view peer, Responder respond) {
   Hub& hub = worker.hub();
+  const std::uint32_t hops = hub.config().ip_limits.api_trust_hops;
+  std::string client;  // the client's address, computed when a check or a log line needs it
+  auto client_addr = [&]() -> const std::string& {
+    if (client.empty()) client = client_address(forwarded_for(req), std::string(peer), hops);
+    return client;
+  };
+  // rate_limiter.api_rate_limit: every /apps/ request counts, signed or not (as Sockudo, whose
+  // limiter runs before authentication), so a flood of bad signatures is bounded too.
+  if (IpLimiter& limiter = hub.api_limiter(); limiter.enabled()) {
+    const auto r = limiter.on_connect(client_addr(), steady_ms());
+    if (r.table_full) worker.abuse().note(AbuseKind::ip_table_full, {{"remote", client_addr()}});
+    if (r.verdict == IpLimiter::Verdict::rate_limited) {
+      worker.abuse().note(AbuseKind::ip_api_rate, {{"remote", client_addr()}});
+      respond(too_many_requests(r.rate, req.version(), req.keep_alive()));
+      return;
+    }
+  }
   const auto parts = split_path(path);  // apps, {id}, ...
   if (query.empty()) {
     respond(from_error(req, ApiError::auth_params_missing));
@@ -133,6 +151,7 @@ void api(Worker& worker, const Request& req, std::string_view path, std::string_
   if (err != auth::ApiAuthError::none) {
     worker.counters().auth_failed(AuthFailure::api_request);
     log::warn("api_auth_denied", {{"app_id", app->app->id},
+                                  {"remote", client_addr()},
                                   {"path", std::string(path)},
                                   {"reason", std::string(auth::message(err))}});
     respond(from_error(req, Refusal(ApiError::auth_failed, std::string(auth::message(err)))));
@@ -202,14 +221,14 @@ void apply_cors(const Config& config, std::string_view request_origin, Response&
   }
 }
 
-void handle(Worker& worker, const Request& req, Responder respond) {
+void handle(Worker& worker, const Request& req, std::string_view peer, Responder respond) {
   const std::string_view target = req.target();
   const auto q = target.find('?');
   const std::string_view path = target.substr(0, q);
   const std::string_view query =
       q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
   if (path.rfind("/apps/", 0) == 0 && req.method() != http::verb::options) {
-    api(worker, req, path, query, std::move(respond));
+    api(worker, req, path, query, peer, std::move(respond));
     return;
   }
   Response res;

@@ -20,8 +20,11 @@ namespace server::http_api {
 /// Routes one request (on `worker`'s thread) and calls `respond` exactly once with the complete
 /// response (CORS headers not included: see apply_cors). Most routes respond before handle()
 /// returns; channel queries (and publishes asking for `info`) may respond later, from a handler
-/// posted to the worker, once the adapter answered. `req` is only read before handle() returns.
-void handle(Worker& worker, const Request& req, Responder respond);
+/// posted to the worker, once the adapter answered. `req` and `peer` (the socket's peer
+/// address) are only read before handle() returns. /apps/ requests are accounted to the client
+/// address (server/client_address.hpp, rate_limiter.api_rate_limit.trust_hops): the API rate
+/// limit (429) and log lines.
+void handle(Worker& worker, const Request& req, std::string_view peer, Responder respond);
 
 /// Sets Access-Control-Allow-Origin: `*` when any origin is allowed, else the request's Origin
 /// when it is listed in `cors.origin` (with `Vary: Origin`), else nothing.
