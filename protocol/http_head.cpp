@@ -141,7 +141,7 @@ UpgradeHead parse_upgrade_head(std::string_view buf, std::size_t max_head) noexc
 
   std::string_view upgrade;
   std::string_view connection;
-  bool seen[5] = {};
+  bool seen[6] = {};
   for (std::size_t pos = eol + 2; pos < head.size(); pos = eol + 2) {
     eol = head.find("\r\n", pos);
     line = head.substr(pos, eol - pos);
@@ -170,6 +170,9 @@ UpgradeHead parse_upgrade_head(std::string_view buf, std::size_t max_head) noexc
     } else if (iequals(name, "origin")) {
       slot = 4;
       r.origin = value;
+    } else if (iequals(name, "x-forwarded-for")) {
+      slot = 5;
+      r.forwarded_for = value;
     } else if (iequals(name, "content-length") || iequals(name, "transfer-encoding")) {
       return other();  // a body: not an upgrade this reader handles
     }

@@ -26,6 +26,8 @@ struct UpgradeHead {
   std::string_view key;       ///< Sec-WebSocket-Key ("" when absent)
   std::string_view version;   ///< Sec-WebSocket-Version ("" when absent)
   std::string_view origin;    ///< Origin ("" when absent)
+  /// X-Forwarded-For ("" when absent; a head repeating it is `other`, so Beast joins the lines)
+  std::string_view forwarded_for;
   /// `Connection` lists the `upgrade` token and `Upgrade` lists `websocket` (case-insensitive).
   bool is_upgrade = false;
 };

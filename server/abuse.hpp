@@ -36,6 +36,7 @@ enum class AbuseKind : std::uint8_t {
   ip_table_full,      ///< per-IP table full: a connect was allowed untracked
   api_events_rate,    ///< HTTP API events over max_backend_events_per_second (429)
   api_reads_rate,     ///< HTTP API queries over max_read_requests_per_second (429)
+  ip_api_rate,        ///< HTTP API requests from one address over rate_limiter.api_rate_limit
   count_
 };
 
@@ -45,7 +46,8 @@ enum class AbuseKind : std::uint8_t {
       "message_too_big", "protocol_error",  "unmasked_frame",    "bad_fragmentation",
       "invalid_utf8",    "channel_limit",   "message_rate",      "header_too_large",
       "body_too_large",  "request_timeout", "malformed_request", "ip_connect_rate",
-      "ip_connections",  "ip_table_full",   "api_events_rate",   "api_reads_rate"};
+      "ip_connections",  "ip_table_full",   "api_events_rate",   "api_reads_rate",
+      "ip_api_rate"};
   return names[static_cast<std::size_t>(kind)];
 }
 

@@ -42,6 +42,13 @@ struct IpLimits {
   std::uint64_t connects_per_window = 20;    ///< rate_limiter.websocket_rate_limit.max_requests
   std::chrono::seconds connect_window{60};   ///< rate_limiter.websocket_rate_limit.window_seconds
   std::uint64_t max_connections_per_ip = 0;  ///< open WebSockets per IP, 0 = unlimited (4100)
+  /// Trusted proxies in front of the WebSocket route (protocol/forwarded.hpp); 0 = the peer
+  /// address is the client. rate_limiter.websocket_rate_limit.trust_hops
+  std::uint32_t ws_trust_hops = 0;
+  // HTTP API requests (/apps/...) per client address, on when rate_limit_enabled (429 above).
+  std::uint64_t api_requests_per_window = 100;  ///< rate_limiter.api_rate_limit.max_requests
+  std::chrono::seconds api_window{60};          ///< rate_limiter.api_rate_limit.window_seconds
+  std::uint32_t api_trust_hops = 0;             ///< rate_limiter.api_rate_limit.trust_hops
 };
 
 /// Retry policy of webhook requests (protocol.md §10.4): network errors, timeouts, 5xx, 408, 409,

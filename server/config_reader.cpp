@@ -4,6 +4,7 @@
 // precedence rules that need the whole document.
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "server/config_detail.hpp"
@@ -127,28 +128,39 @@ class Reader : FieldWalker {
     fail_value(p, "one of \"debug\", \"info\", \"warn\", \"error\"", show(v));
   }
 
-  // Sockudo's `rate_limiter`: the per-IP WebSocket connect rate (this server keeps counters in
-  // memory, per node; `driver` and `redis` are accepted and ignored).
+  // Sockudo's `rate_limiter`: the per-IP WebSocket connect rate and HTTP API request rate,
+  // each with its `trust_hops` (this server keeps counters in memory, per node; `driver` and
+  // `redis` are accepted and ignored).
   void read_rate_limiter(dom::element value, std::string_view path) {
     for_each_field(value, path, [this](std::string_view k, dom::element v, const std::string& p) {
       IpLimits& ip = config_.ip_limits;
       if (k == "enabled") {
         ip.rate_limit_enabled = to_bool(v, p);
       } else if (k == "websocket_rate_limit") {
-        for_each_field(v, p, [&ip](std::string_view k2, dom::element v2, const std::string& p2) {
-          if (k2 == "max_requests") {
-            ip.connects_per_window = to_uint(v2, p2, 1);
-          } else if (k2 == "window_seconds") {
-            ip.connect_window = to_seconds(v2, p2, 1);
-          } else if (k2 == "identifier" || k2 == "trust_hops") {
-            return true;  // Sockudo bookkeeping; the peer address is the identifier here
-          } else {
-            return false;
-          }
-          return true;
-        });
-      } else if (k == "driver" || k == "redis" || k == "api_rate_limit") {
+        read_rate_limit(v, p, ip.connects_per_window, ip.connect_window, ip.ws_trust_hops);
+      } else if (k == "api_rate_limit") {
+        read_rate_limit(v, p, ip.api_requests_per_window, ip.api_window, ip.api_trust_hops);
+      } else if (k == "driver" || k == "redis") {
         warn_unsupported(p);
+      } else {
+        return false;
+      }
+      return true;
+    });
+  }
+
+  // One Sockudo `RateLimit` {max_requests, window_seconds, identifier, trust_hops}.
+  void read_rate_limit(dom::element value, std::string_view path, std::uint64_t& max,
+                       std::chrono::seconds& window, std::uint32_t& trust_hops) {
+    for_each_field(value, path, [&](std::string_view k, dom::element v, const std::string& p) {
+      if (k == "max_requests") {
+        max = to_uint(v, p, 1);
+      } else if (k == "window_seconds") {
+        window = to_seconds(v, p, 1);
+      } else if (k == "trust_hops") {
+        trust_hops = static_cast<std::uint32_t>(to_uint(v, p, 0, UINT32_MAX));
+      } else if (k == "identifier") {
+        return true;  // Sockudo's key prefix; the client address is the identifier here
       } else {
         return false;
       }

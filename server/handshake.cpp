@@ -108,6 +108,7 @@ void Handshake::finish(const protocol::UpgradeHead& head, std::string_view data)
   up.key = head.key;
   up.version = head.version;
   up.origin = head.origin;
+  up.forwarded_for = head.forwarded_for;
   auto decision = decide_upgrade(worker_, up, remote_);
   if (auto* refusal = std::get_if<UpgradeResponse>(&decision)) {
     to_http(data, std::move(*refusal), head.origin);

@@ -4,12 +4,17 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
+#include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "auth/api_request.hpp"
+#include "server/client_address.hpp"
 #include "server/clock.hpp"
 #include "server/http_api_routes.hpp"
 #include "server/hub.hpp"
@@ -93,22 +98,67 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
-Response usage(const Request& req) {
-  long pages = 0, resident = 0;
-  std::ifstream statm("/proc/self/statm");
-  statm >> pages >> resident;
-  const long page = sysconf(_SC_PAGESIZE);
-  std::string body = "{\"memory\":{\"rss\":" + std::to_string(resident * page) +
-                     ",\"virtual\":" + std::to_string(pages * page) + "}}";
-  return json_ok(req, std::move(body));
+// A /proc/meminfo line's value in bytes ("MemTotal:  16318484 kB"); 0 when absent.
+std::uint64_t meminfo_bytes(const std::string& meminfo, std::string_view key) {
+  const auto at = meminfo.find(key);
+  if (at == std::string::npos) return 0;
+  unsigned long long kb = 0;
+  if (std::sscanf(meminfo.c_str() + at + key.size(), " %llu", &kb) != 1) return 0;
+  return kb * 1024;
+}
+
+// /up and /up/{app_id} (Sockudo's readiness): 503 "DRAINING" once shutdown began; 503 "ERROR"
+// when the adapter cannot reach the cluster (Redis), no app is configured, or the app is
+// disabled; 200 "DEGRADED" when the webhook queue is full (non-critical: events are dropped,
+// delivery goes on); else 200 "OK". The word is repeated in `X-Health-Check`. An unknown app
+// keeps this server's 404 JSON error (Sockudo: 404 "NOT_FOUND").
+Response up(Worker& worker, const Request& req, std::optional<std::string_view> app_id) {
+  Hub& hub = worker.hub();
+  auto health = [&req](http::status status, std::string_view word) {
+    Response res = make_response(req, status, std::string(word), "text/plain");
+    res.set("X-Health-Check", word);
+    return res;
+  };
+  if (hub.draining.load()) return health(http::status::service_unavailable, "DRAINING");
+  if (app_id) {
+    const AppRuntime* app = hub.app_by_id(percent_decode(*app_id));
+    if (app == nullptr) return from_error(req, ApiError::app_not_found);
+    if (!app->app->enabled) return health(http::status::service_unavailable, "ERROR");
+  } else {
+    bool any = false;
+    for (std::size_t i = 0; i < hub.app_count() && !any; ++i) any = !hub.app_at(i).removed.load();
+    if (!any) return health(http::status::service_unavailable, "ERROR");
+  }
+  if (!hub.adapter().available()) return health(http::status::service_unavailable, "ERROR");
+  if (hub.webhooks().stats().queue_depth >= hub.config().webhooks.max_queue_size) {
+    return health(http::status::ok, "DEGRADED");
+  }
+  return health(http::status::ok, "OK");
 }
 
 void route(Worker& worker, AppRuntime* app, const Request& req, const auth::QueryParams& params,
            const std::vector<std::string>& parts, Responder respond);
 
 void api(Worker& worker, const Request& req, std::string_view path, std::string_view query,
-         Responder respond) {
+         std::string_view peer, Responder respond) {
   Hub& hub = worker.hub();
+  const std::uint32_t hops = hub.config().ip_limits.api_trust_hops;
+  std::string client;  // the client's address, computed when a check or a log line needs it
+  auto client_addr = [&]() -> const std::string& {
+    if (client.empty()) client = client_address(forwarded_for(req), std::string(peer), hops);
+    return client;
+  };
+  // rate_limiter.api_rate_limit: every /apps/ request counts, signed or not (as Sockudo, whose
+  // limiter runs before authentication), so a flood of bad signatures is bounded too.
+  if (IpLimiter& limiter = hub.api_limiter(); limiter.enabled()) {
+    const auto r = limiter.on_connect(client_addr(), steady_ms());
+    if (r.table_full) worker.abuse().note(AbuseKind::ip_table_full, {{"remote", client_addr()}});
+    if (r.verdict == IpLimiter::Verdict::rate_limited) {
+      worker.abuse().note(AbuseKind::ip_api_rate, {{"remote", client_addr()}});
+      respond(too_many_requests(r.rate, req.version(), req.keep_alive()));
+      return;
+    }
+  }
   const auto parts = split_path(path);  // apps, {id}, ...
   if (query.empty()) {
     respond(from_error(req, ApiError::auth_params_missing));
@@ -133,6 +183,7 @@ void api(Worker& worker, const Request& req, std::string_view path, std::string_
   if (err != auth::ApiAuthError::none) {
     worker.counters().auth_failed(AuthFailure::api_request);
     log::warn("api_auth_denied", {{"app_id", app->app->id},
+                                  {"remote", client_addr()},
                                   {"path", std::string(path)},
                                   {"reason", std::string(auth::message(err))}});
     respond(from_error(req, Refusal(ApiError::auth_failed, std::string(auth::message(err)))));
@@ -191,6 +242,31 @@ void route(Worker& worker, AppRuntime* app, const Request& req, const auth::Quer
 
 }  // namespace
 
+std::string usage_json() {
+  long pages = 0, resident = 0;
+  {
+    std::ifstream statm("/proc/self/statm");
+    statm >> pages >> resident;
+  }
+  const long page = sysconf(_SC_PAGESIZE);
+  std::string meminfo;
+  {
+    std::ifstream in("/proc/meminfo");
+    meminfo.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  // Sockudo's fields are the host's memory (sysinfo: used = total - available).
+  const std::uint64_t total = meminfo_bytes(meminfo, "MemTotal:");
+  const std::uint64_t available = std::min(total, meminfo_bytes(meminfo, "MemAvailable:"));
+  const std::uint64_t used = total - available;
+  char percent[32];
+  std::snprintf(percent, sizeof(percent), "%.2f",
+                total == 0 ? 0.0 : static_cast<double>(used) * 100.0 / static_cast<double>(total));
+  return "{\"memory\":{\"free\":" + std::to_string(available) +
+         ",\"used\":" + std::to_string(used) + ",\"total\":" + std::to_string(total) +
+         ",\"percent\":" + percent + ",\"rss\":" + std::to_string(resident * page) +
+         ",\"virtual\":" + std::to_string(pages * page) + "}}";
+}
+
 void apply_cors(const Config& config, std::string_view request_origin, Response& res) {
   bool any = false;
   bool listed = false;
@@ -206,14 +282,14 @@ void apply_cors(const Config& config, std::string_view request_origin, Response&
   }
 }
 
-void handle(Worker& worker, const Request& req, Responder respond) {
+void handle(Worker& worker, const Request& req, std::string_view peer, Responder respond) {
   const std::string_view target = req.target();
   const auto q = target.find('?');
   const std::string_view path = target.substr(0, q);
   const std::string_view query =
       q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
   if (path.rfind("/apps/", 0) == 0 && req.method() != http::verb::options) {
-    api(worker, req, path, query, std::move(respond));
+    api(worker, req, path, query, peer, std::move(respond));
     return;
   }
   Response res;
@@ -225,16 +301,13 @@ void handle(Worker& worker, const Request& req, Responder respond) {
             "Content-Type, Authorization, X-Requested-With");
     res.set(http::field::access_control_max_age, "86400");
   } else if (path == "/up" || path == "/") {
-    res = make_response(req, http::status::ok, "OK", "text/plain");
+    res = up(worker, req, std::nullopt);
   } else if (path.rfind("/up/", 0) == 0) {
-    AppRuntime* app = worker.hub().app_by_id(percent_decode(path.substr(4)));
-    if (app != nullptr && app->app->enabled) {
-      res = make_response(req, http::status::ok, "OK", "text/plain");
-    } else {
-      res = from_error(req, ApiError::app_not_found);
-    }
+    res = up(worker, req, path.substr(4));
+  } else if (path == "/live") {
+    res = make_response(req, http::status::ok, "", "text/plain");  // liveness only (Sockudo)
   } else if (path == "/usage") {
-    res = usage(req);
+    res = json_ok(req, usage_json());
   } else {
     res = make_response(req, http::status::not_found, "404 NOT FOUND", "text/plain");
   }

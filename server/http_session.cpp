@@ -3,6 +3,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <cstring>
 
+#include "server/client_address.hpp"
 #include "server/http_api.hpp"
 #include "server/upgrade.hpp"
 #include "server/worker.hpp"
@@ -163,7 +164,7 @@ void HttpSession<Stream>::on_read(const boost::system::error_code& ec, std::size
   // The response may come later (a cluster query): the callback keeps this session alive until
   // then and nothing is read meanwhile, so pipelined requests are answered in order. A client
   // that went away is noticed when the response is written (bounded by the query's timeout).
-  http_api::handle(worker_, req,
+  http_api::handle(worker_, req, remote(),
                    [self = this->shared_from_this()](Response res) { self->send(std::move(res)); });
 }
 
@@ -177,6 +178,8 @@ void HttpSession<Stream>::upgrade(Request& req) {
   up.key = req[http::field::sec_websocket_key];
   up.version = req[http::field::sec_websocket_version];
   up.origin = req[http::field::origin];
+  const std::string xff = forwarded_for(req);
+  up.forwarded_for = xff;
   auto decision = decide_upgrade(worker_, up, remote());
   if (auto* refusal = std::get_if<UpgradeResponse>(&decision)) {
     send(std::move(*refusal));
@@ -204,10 +207,14 @@ void HttpSession<Stream>::upgrade(Request& req) {
 }
 
 template <class Stream>
-std::string HttpSession<Stream>::remote() {
-  boost::system::error_code ec;
-  const auto ep = tcp().socket().remote_endpoint(ec);
-  return ec ? std::string() : ep.address().to_string();
+const std::string& HttpSession<Stream>::remote() {
+  if (!remote_known_) {
+    boost::system::error_code ec;
+    const auto ep = tcp().socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string();
+    remote_known_ = !ec;
+  }
+  return remote_;
 }
 
 template <class Stream>

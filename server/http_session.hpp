@@ -51,8 +51,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   void do_close();
   void lingering_close();
   void drain();
-  /// The peer's address ("" when the socket has no peer any more).
-  [[nodiscard]] std::string remote();
+  /// The peer's address ("" when the socket has no peer any more); asked once per connection.
+  [[nodiscard]] const std::string& remote();
 
   Worker& worker_;
   Stream stream_;
@@ -61,6 +61,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   std::shared_ptr<Response> response_;
   std::shared_ptr<http::response<http::empty_body>> continue_;
   std::string origin_;  ///< Origin header of the request being answered (for CORS)
+  std::string remote_;  ///< the peer's address, once remote() asked for it
+  bool remote_known_ = false;
 };
 
 using PlainHttpSession = HttpSession<beast::tcp_stream>;

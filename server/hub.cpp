@@ -47,6 +47,13 @@ Hub::Hub(Config config) : config_(std::move(config)) {
   }
   ip.max_concurrent = config_.ip_limits.max_connections_per_ip;
   ip_limiter_ = std::make_unique<IpLimiter>(ip);
+  IpLimiter::Settings api;
+  if (config_.ip_limits.rate_limit_enabled) {
+    api.max_connects = config_.ip_limits.api_requests_per_window;
+    api.window_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(config_.ip_limits.api_window).count();
+  }
+  api_limiter_ = std::make_unique<IpLimiter>(api);
 }
 
 Hub::~Hub() {

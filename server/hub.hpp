@@ -106,6 +106,10 @@ class Hub {
   std::atomic<std::uint64_t> connections{0};
   /// Per-IP connect rate and concurrent connection limits. Any thread.
   [[nodiscard]] IpLimiter& ip_limiter() noexcept { return *ip_limiter_; }
+  /// HTTP API requests per client address (rate_limiter.api_rate_limit when rate_limiter is
+  /// enabled; otherwise !enabled()). A connect-rate-only IpLimiter: on_connect() counts one
+  /// request and never takes a concurrent slot. Any thread.
+  [[nodiscard]] IpLimiter& api_limiter() noexcept { return *api_limiter_; }
   /// True once graceful shutdown began: new upgrades are answered 503.
   std::atomic<bool> draining{false};
   /// True while the Hub is being destroyed: sessions freed with their io_context must not touch
@@ -163,6 +167,7 @@ class Hub {
   std::unique_ptr<Webhooks> webhooks_;
   std::unique_ptr<BroadcastLatency> broadcast_latency_;
   std::unique_ptr<IpLimiter> ip_limiter_;
+  std::unique_ptr<IpLimiter> api_limiter_;
 
   std::mutex state_mutex_;
   channels::Registry registry_;

@@ -7,6 +7,7 @@
 #include <functional>
 #include <sstream>
 
+#include "server/http_api.hpp"
 #include "server/hub.hpp"
 #include "server/tls.hpp"
 #include "server/worker.hpp"
@@ -39,6 +40,11 @@ class MetricsConnection : public std::enable_shared_from_this<MetricsConnection>
       res_.result(http::status::ok);
       res_.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
       res_.body() = render_metrics(hub_, ws_port_);
+    } else if (path == "/usage") {
+      // Where Soketi serves it (and its users' dashboards look): the main port's body.
+      res_.result(http::status::ok);
+      res_.set(http::field::content_type, "application/json");
+      res_.body() = http_api::usage_json();
     } else {
       res_.result(http::status::not_found);
       res_.set(http::field::content_type, "text/plain");

@@ -1,5 +1,6 @@
 #pragma once
-// Prometheus text endpoint on its own listener (metrics.host:metrics.port, GET /metrics).
+// Prometheus text endpoint on its own listener (metrics.host:metrics.port, GET /metrics), and
+// GET /usage there too (the main port's body, server/http_api.hpp usage_json; Soketi's place).
 // Sockudo's metric names (prefix sockudo_, labels app_id and port) so existing dashboards work,
 // plus pushcore_* extras. Counters live per worker and are summed here at scrape time, so the
 // delivery path never locks or allocates for metrics.

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "auth/crypto.hpp"
+#include "server/client_address.hpp"
 #include "server/clock.hpp"
 #include "server/http_api.hpp"
 #include "server/worker.hpp"
@@ -74,7 +75,8 @@ std::variant<UpgradeInfo, UpgradeResponse> decide_upgrade(Worker& worker, const 
   info.app_key = std::string(path.substr(5));
   info.origin = std::string(req.origin);
   info.accept_key = auth::websocket_accept_key(req.key);
-  info.remote = std::move(remote);
+  info.remote =
+      client_address(req.forwarded_for, std::move(remote), hub.config().ip_limits.ws_trust_hops);
 
   // Per-IP limits (off by default): the connect rate is refused before the upgrade with 429
   // (protocol.md §1.1); the concurrent cap after it with 4100, like the node-wide cap.

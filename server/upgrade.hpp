@@ -23,13 +23,17 @@ struct UpgradeRequest {
   std::string_view key;      ///< Sec-WebSocket-Key
   std::string_view version;  ///< Sec-WebSocket-Version
   std::string_view origin;
+  std::string_view forwarded_for;  ///< X-Forwarded-For, field lines joined ("" when absent)
 };
 
 using UpgradeResponse = http::response<http::string_body>;
 
 /// Runs the pre-upgrade checks (draining, method, upgrade headers, protocol version, per-IP
-/// connect rate) on the worker's thread. Returns the new session's UpgradeInfo, or the HTTP
-/// response that refuses the upgrade (without CORS headers; the caller adds them).
+/// connect rate) on the worker's thread. `remote` is the socket's peer address; the session's
+/// address (per-IP limits, log lines) is the client X-Forwarded-For names when
+/// rate_limiter.websocket_rate_limit.trust_hops > 0 (server/client_address.hpp). Returns the
+/// new session's UpgradeInfo, or the HTTP response that refuses the upgrade (without CORS
+/// headers; the caller adds them).
 [[nodiscard]] std::variant<UpgradeInfo, UpgradeResponse> decide_upgrade(Worker& worker,
                                                                         const UpgradeRequest& req,
                                                                         std::string remote);

@@ -69,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   req.prepare_payload();
   server::Worker& worker = *hub->workers().front();
   std::optional<server::http_api::Response> res;
-  server::http_api::handle(worker, req, [&res](server::http_api::Response r) {
+  server::http_api::handle(worker, req, "127.0.0.1", [&res](server::http_api::Response r) {
     if (res) std::abort();  // answered twice
     res = std::move(r);
   });

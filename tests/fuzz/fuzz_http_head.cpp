@@ -51,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(head.head_size >= 4 && head.head_size <= in.size() && head.head_size <= max_head);
   check(in.substr(head.head_size - 4, 4) == "\r\n\r\n");
   check(in.find("\r\n\r\n") == head.head_size - 4);
-  for (auto f : {head.target, head.key, head.version, head.origin}) {
+  for (auto f : {head.target, head.key, head.version, head.origin, head.forwarded_for}) {
     check(inside(f, in.substr(0, head.head_size)));
   }
   // The head alone reads the same; any shorter prefix of it is incomplete.
@@ -76,6 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(req[http::field::sec_websocket_key] == head.key);
   check(req[http::field::sec_websocket_version] == head.version);
   check(req[http::field::origin] == head.origin);
+  check(req["X-Forwarded-For"] == head.forwarded_for);
   check(boost::beast::websocket::is_upgrade(req) == head.is_upgrade);
   return 0;
 }

@@ -154,6 +154,12 @@ async function startNode(name, cfg) {
 }
 
 // The node answers API calls (200) once it is connected to Redis and its state is synced.
+// GET `path` (/up, /up/{app_id}, /live) of a node: [status, body, X-Health-Check].
+async function health(node, path) {
+  const r = await rawHttp(node.port, { path });
+  return [r.status, r.text, r.headers['x-health-check']];
+}
+
 async function waitReady(node) {
   await pollUntil(async () => (await sdkStatus(node.sdk.get({ path: '/channels' }))).status === 200, `node ${node.name} connected to Redis`, 10_000, 50);
 }
@@ -206,6 +212,10 @@ scenario('redis-down-at-start', 'Redis unreachable at start: the node serves loc
     const checks = new Checks();
     const r = await sdkStatus(D.sdk.trigger(`cl-dead-${RUN}`, 'x', {}));
     checks.eq(r.status, 503, 'publish status without Redis');
+    // Readiness fails (load balancers take the node out), liveness does not.
+    checks.eq(await health(D, '/up'), [503, 'ERROR', 'ERROR'], '/up without Redis');
+    checks.eq(await health(D, `/up/${APP.id}`), [503, 'ERROR', 'ERROR'], `/up/${APP.id} without Redis`);
+    checks.eq((await health(D, '/live'))[0], 200, '/live without Redis');
     // Local clients work, presence included (decided locally while the cluster is unreachable).
     const ch = `presence-cl-dead-${RUN}`;
     const p = await D.ctx.connected({ name: 'p@D', presence: { user_id: 'pat', user_info: {} } });
@@ -507,7 +517,7 @@ scenario('node-death', 'a SIGKILLed node: its users get member_removed on the ot
   checks.done();
 });
 
-scenario('redis-restart', 'Redis down: local clients keep working, API answers 503; after restart the cluster works again', async ({ A, B, redis }) => {
+scenario('redis-restart', 'Redis down: local clients keep working, API and /up answer 503, /live 200; after restart the cluster and /up work again', async ({ A, B, redis }) => {
   const ch = `private-cl-rr-${RUN}`;
   const pch = `presence-cl-rr-${RUN}`;
   const a = await A.ctx.connected({ name: 'a@A', presence: { user_id: 'ann', user_info: {} } });
@@ -515,8 +525,14 @@ scenario('redis-restart', 'Redis down: local clients keep working, API answers 5
   const b = await B.ctx.connected({ name: 'b@B' });
   const [sa, sa2, sb] = [await A.ctx.subscribe(a, ch), await A.ctx.subscribe(a2, ch), await B.ctx.subscribe(b, ch)];
   await A.ctx.subscribe(a, pch);
-  await redis.kill();
   const checks = new Checks();
+  checks.eq(await health(A, '/up'), [200, 'OK', 'OK'], '/up before the outage');
+  await redis.kill();
+  // Readiness flips to 503 once the node noticed (bounded poll); liveness stays 200.
+  await checks.run('/up 503 while Redis is down', () => pollUntil(async () => (await health(A, '/up'))[0] === 503, '/up 503 on A'));
+  checks.eq(await health(A, '/up'), [503, 'ERROR', 'ERROR'], '/up during the outage');
+  checks.eq(await health(B, `/up/${APP.id}`), [503, 'ERROR', 'ERROR'], `/up/${APP.id} on B during the outage`);
+  checks.eq((await health(A, '/live'))[0], 200, '/live during the outage');
   // The API refuses (instead of delivering to this node only) with a retry hint.
   const refused = await pollUntil(async () => {
     const r = await sdkStatus(A.sdk.trigger(ch, 'during-outage', {}));
@@ -537,6 +553,8 @@ scenario('redis-restart', 'Redis down: local clients keep working, API answers 5
   await redis.start();
   await waitReady(A);
   await waitReady(B);
+  await checks.run('/up 200 after the restart', () => pollUntil(async () => (await health(A, '/up'))[0] === 200, '/up 200 on A'));
+  checks.eq(await health(B, `/up/${APP.id}`), [200, 'OK', 'OK'], `/up/${APP.id} on B after the restart`);
   await A.sdk.trigger(ch, 'after-restart', { n: 2 });
   const ev = await sb.events.waitFor((e) => e.event === 'after-restart', 'after-restart on B');
   checks.eq(ev.data, { n: 2 }, 'event through A after the restart, on B');

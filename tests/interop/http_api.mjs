@@ -597,6 +597,10 @@ scenario('api-routes', 'unknown routes 404, OPTIONS preflight + CORS headers, /u
     c.ok(usage.json && typeof usage.json === 'object' && !Array.isArray(usage.json), `/usage is not a JSON object: ${fmt(usage.text)}`);
     const mem = usage.json && usage.json.memory;
     c.ok(mem && Number.isInteger(mem.rss) && mem.rss > 0 && Number.isInteger(mem.virtual) && mem.virtual >= mem.rss, `/usage memory ${fmt(mem)}`);
+    // Sockudo's (and Soketi's) fields: host memory in bytes, percent used.
+    c.ok(mem && Number.isInteger(mem.total) && mem.total > 0 && Number.isInteger(mem.used) && Number.isInteger(mem.free) && mem.used + mem.free === mem.total && typeof mem.percent === 'number' && mem.percent >= 0 && mem.percent <= 100, `/usage Sockudo memory fields ${fmt(mem)}`);
+    const live = await rawHttp(ctx.port, { path: '/live' });
+    c.eq(live.status, 200, 'GET /live');
   });
   c.done();
 }, { external: false });

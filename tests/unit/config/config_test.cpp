@@ -838,3 +838,34 @@ TEST_CASE("config: rate limits, message_rate_limit, rate_limiter and max_connect
                   ConfigError);
   CHECK_THROWS_AS(parse(R"({"max_connections_per_ip": -1})"), ConfigError);
 }
+
+TEST_CASE("config: rate_limiter trust_hops and api_rate_limit (Sockudo's RateLimit shape)") {
+  const Config d = parse("{}");
+  CHECK(d.ip_limits.ws_trust_hops == 0);
+  CHECK(d.ip_limits.api_trust_hops == 0);
+  CHECK(d.ip_limits.api_requests_per_window == 100);  // Sockudo's defaults
+  CHECK(d.ip_limits.api_window == std::chrono::seconds(60));
+
+  std::vector<std::string> warnings;
+  const Config c = parse(R"({
+    "rate_limiter": {"enabled": true,
+                     "api_rate_limit": {"max_requests": 3, "window_seconds": 10,
+                                        "identifier": "api", "trust_hops": 2},
+                     "websocket_rate_limit": {"trust_hops": 1}}
+  })",
+                         &warnings);
+  CHECK(warnings.empty());
+  CHECK(c.ip_limits.api_requests_per_window == 3);
+  CHECK(c.ip_limits.api_window == std::chrono::seconds(10));
+  CHECK(c.ip_limits.api_trust_hops == 2);
+  CHECK(c.ip_limits.ws_trust_hops == 1);
+  CHECK(c.ip_limits.connects_per_window == 20);
+  CHECK_THROWS_AS(parse(R"({"rate_limiter": {"api_rate_limit": {"max_requests": 0}}})"),
+                  ConfigError);
+  CHECK_THROWS_AS(parse(R"({"rate_limiter": {"api_rate_limit": {"trust_hops": -1}}})"),
+                  ConfigError);
+  warnings.clear();
+  (void)parse(R"({"rate_limiter": {"api_rate_limit": {"burst": 1}}})", &warnings);
+  CHECK(warnings ==
+        std::vector<std::string>{"rate_limiter.api_rate_limit.burst: unknown key, ignored"});
+}

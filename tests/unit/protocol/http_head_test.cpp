@@ -100,6 +100,14 @@ TEST_CASE("upgrade head: other methods and versions go to the general parser at 
   CHECK(parse_upgrade_head("GET HTTP/1.1\r\n\r\n", max_head).status == Status::other);
 }
 
+TEST_CASE("upgrade head: X-Forwarded-For is kept as sent (trimmed)") {
+  const auto h =
+      parse_upgrade_head(with_header("x-forwarded-for:  10.0.0.1, 127.0.0.1 "), max_head);
+  REQUIRE(h.status == Status::complete);
+  CHECK(h.forwarded_for == "10.0.0.1, 127.0.0.1");
+  CHECK(parse_upgrade_head(pusher_js, max_head).forwarded_for.empty());
+}
+
 TEST_CASE("upgrade head: malformed or ambiguous headers go to the general parser") {
   const char* bad[] = {
       "NoColon",
@@ -117,6 +125,7 @@ TEST_CASE("upgrade head: malformed or ambiguous headers go to the general parser
       "Connection: Upgrade",  // a second Connection header
       "Upgrade: websocket",   // a second Upgrade header
       "Sec-WebSocket-Version: 13\r\nsec-websocket-version: 13",
+      "X-Forwarded-For: 1.2.3.4\r\nx-forwarded-for: 5.6.7.8",  // Beast joins the lines
   };
   for (const char* line : bad) {
     CAPTURE(line);
