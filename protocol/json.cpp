@@ -49,6 +49,14 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+void append_user_id(std::string& out, std::string_view id, bool numeric) {
+  if (numeric && !id.empty()) {
+    out += id;
+  } else {
+    append_json_string(out, id);
+  }
+}
+
 std::string json_string(std::string_view s) {
   std::string out;
   append_json_string(out, s);

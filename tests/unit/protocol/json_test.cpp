@@ -36,3 +36,15 @@ TEST_CASE("protocol: append_json_string appends to existing text") {
   protocol::append_json_string(out, "q\"");
   CHECK(out == R"(x="q\"")");
 }
+
+TEST_CASE("protocol: append_user_id writes a numeric id as its token, others as strings") {
+  std::string out;
+  protocol::append_user_id(out, "42", true);
+  out += ',';
+  protocol::append_user_id(out, "42", false);
+  out += ',';
+  protocol::append_user_id(out, "a\"b", false);
+  out += ',';
+  protocol::append_user_id(out, "", true);  // never produced by the parser: stays valid JSON
+  CHECK(out == R"(42,"42","a\"b","")");
+}
