@@ -3,9 +3,33 @@
 // redis_membership.cpp: the membership changes and the queries), atomic in Redis; every script
 // but the prelude is sent as prelude + body. Moved verbatim out of redis_adapter.cpp.
 
+#include <string>
 #include <string_view>
 
 namespace server::redis_scripts {
+
+// ---- Presence member values --------------------------------------------------------------------
+// The value of a user in {prefix}:p:{app}:{channel}:{node} is its user_info JSON, prefixed with
+// '#' when the user id was signed as a JSON number (protocol §5.1). JSON text never starts with
+// '#', so a value without it is a string id (also what nodes before this marker wrote). The
+// scripts that build frames from stored members (lua_reap) and list users (lua_query_users)
+// read the same marker.
+
+/// The stored value of a member.
+inline std::string member_value(std::string_view user_info, bool user_id_numeric) {
+  std::string out;
+  out.reserve(user_info.size() + 1);
+  if (user_id_numeric) out.push_back('#');
+  out += user_info;
+  return out;
+}
+
+/// Strips the marker off a stored value (leaving its user_info); true when the id is numeric.
+inline bool take_member_value(std::string& value) {
+  if (value.empty() || value.front() != '#') return false;
+  value.erase(0, 1);
+  return true;
+}
 
 // ---- Lua scripts (atomic in Redis; see docs/CLUSTER.md for the key layout) -------------------
 // ARGV[1] = prefix, ARGV[2] = this node's id in every script.
@@ -35,6 +59,7 @@ local function has_user(nodes, app, ch, user, skip)
   end
   return false
 end
+local function numeric_value(v) return string.sub(v, 1, 1) == '#' end
 local function distinct_users(nodes, app, ch)
   local seen, out = {}, {}
   for _, n in ipairs(nodes) do
@@ -62,10 +87,11 @@ end
 return {before, total(nodes, app, ch)}
 )lua";
 
-// Presence join: ARGV app, channel, user, info, write, bus, member_added frame, joiner socket.
-// Returns {first, user1, info1, ...}: first = 1 when no other live node has the user (then
-// member_added is published from inside the script, so it is ordered with every other
-// decision), followed by the cluster's members.
+// Presence join: ARGV app, channel, user, value (member_value), write, bus, member_added frame,
+// joiner socket. Returns {first, user1, value1, ...}: first = 1 when no other live node has the
+// user (then member_added is published from inside the script, so it is ordered with every
+// other decision), followed by the cluster's members (each user once, the value of the first
+// live node that has it).
 inline constexpr std::string_view lua_pjoin = R"lua(
 local app, ch, user = ARGV[3], ARGV[4], ARGV[5]
 local nodes = live()
@@ -113,8 +139,8 @@ return 1
 
 // Reaper: removes every registered node whose alive key expired (atomically, so one reaper
 // wins), deletes its contributions and announces member_removed for users it was the last
-// holder of. ARGV bus -> flat {kind, app, channel, user} quads: 'r' member removed,
-// 'v' channel vacated, 'n' node reaped (in `app`).
+// holder of. ARGV bus -> flat {kind, app, channel, user} quads: 'r' member removed ('R' when
+// its id is numeric), 'v' channel vacated, 'n' node reaped (in `app`).
 inline constexpr std::string_view lua_reap = R"lua(
 local out = {}
 for _, n in ipairs(redis.call('SMEMBERS', P .. ':nodes')) do
@@ -149,14 +175,19 @@ for _, n in ipairs(redis.call('SMEMBERS', P .. ':nodes')) do
           end
         end
       elseif kind == 'p' then
-        local users = redis.call('HKEYS', key)
+        local kv = redis.call('HGETALL', key)
         redis.call('DEL', key)
-        for _, u in ipairs(users) do
+        for j = 1, #kv, 2 do
+          local u = kv[j]
           if not has_user(nodes, app, ch, u, '') then
+            -- A numeric id is a JSON number token (validated when it joined): written as is.
+            local numeric = numeric_value(kv[j + 1])
+            local id = numeric and u or cjson.encode(u)
             local frame = '{"event":"pusher_internal:member_removed","channel":' ..
-              cjson.encode(ch) .. ',"data":' .. cjson.encode('{"user_id":' .. cjson.encode(u) .. '}') .. '}'
+              cjson.encode(ch) .. ',"data":' .. cjson.encode('{"user_id":' .. id .. '}') .. '}'
             redis.call('PUBLISH', ARGV[3], env('M', app, ch, frame, ''))
-            out[#out + 1] = 'r'; out[#out + 1] = app; out[#out + 1] = ch; out[#out + 1] = u
+            out[#out + 1] = numeric and 'R' or 'r'
+            out[#out + 1] = app; out[#out + 1] = ch; out[#out + 1] = u
           end
         end
       end
@@ -169,7 +200,7 @@ return out
 )lua";
 
 // Resync: replaces this node's whole contribution with the records that follow ARGV ttl_ms:
-// quintuples {'sc', app, channel, channel, count} / {'p', app, channel, user, info} /
+// quintuples {'sc', app, channel, channel, count} / {'p', app, channel, user, member_value} /
 // {'on', app, '', user, ''}.
 inline constexpr std::string_view lua_resync = R"lua(
 local idx = P .. ':keys:' .. NODE
@@ -242,9 +273,21 @@ local nodes = live()
 return {total(nodes, ARGV[3], ARGV[4]), #distinct_users(nodes, ARGV[3], ARGV[4])}
 )lua";
 
-// Presence user ids: ARGV app, channel -> {id...}.
+// Presence user ids: ARGV app, channel -> flat {id, numeric ('1'/'0')} pairs, each user once
+// (typed as on the first live node that has it).
 inline constexpr std::string_view lua_query_users = R"lua(
-return distinct_users(live(), ARGV[3], ARGV[4])
+local seen, out = {}, {}
+for _, n in ipairs(live()) do
+  local kv = redis.call('HGETALL', pkey(ARGV[3], ARGV[4], n))
+  for i = 1, #kv, 2 do
+    if not seen[kv[i]] then
+      seen[kv[i]] = true
+      out[#out + 1] = kv[i]
+      out[#out + 1] = numeric_value(kv[i + 1]) and '1' or '0'
+    end
+  end
+end
+return out
 )lua";
 
 // Occupied channels: ARGV app, name prefix -> flat {name, subscription_count, user_count}.
