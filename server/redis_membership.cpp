@@ -6,6 +6,7 @@
 // server/redis_adapter.cpp.
 
 #include "protocol/channel.hpp"
+#include "protocol/json.hpp"
 #include "protocol/messages.hpp"
 #include "server/hub.hpp"
 #include "server/log.hpp"
@@ -123,11 +124,19 @@ void RedisAdapter::presence_left(std::size_t app_index, std::string_view channel
       return;
     }
     if (seq <= synced_seq_) return;
-    command(script(lua_pleave, {hub_.app_at(app_index).app->id, ch, uid, bus_,
-                                protocol::member_removed(ch, uid, numeric)}),
-            [this, app_index, ch, uid, numeric](std::optional<RedisValue> r) {
-              if (r && as_int(*r) == 1) {
-                emit_member_webhook(app_index, "member_removed", ch, uid, numeric);
+    // Both typings of the frame: the script picks the one stored in Redis for this node, which
+    // a join after another node's may have aligned with the cluster's type (lua_pjoin).
+    const bool can_be_numeric = numeric || protocol::is_json_number(uid);
+    command(script(lua_pleave,
+                   {hub_.app_at(app_index).app->id, ch, uid, bus_,
+                    protocol::member_removed(ch, uid, false),
+                    can_be_numeric ? protocol::member_removed(ch, uid, true) : std::string(),
+                    numeric ? "1" : "0"}),
+            [this, app_index, ch, uid](std::optional<RedisValue> r) {
+              if (!r) return;
+              const auto answer = as_int(*r);
+              if (answer == 1 || answer == 2) {
+                emit_member_webhook(app_index, "member_removed", ch, uid, answer == 2);
               }
             });
   };

@@ -60,6 +60,16 @@ local function has_user(nodes, app, ch, user, skip)
   return false
 end
 local function numeric_value(v) return string.sub(v, 1, 1) == '#' end
+-- The value of `user` on another live node than `skip`, or nil.
+local function held_value(nodes, app, ch, user, skip)
+  for _, n in ipairs(nodes) do
+    if n ~= skip then
+      local v = redis.call('HGET', pkey(app, ch, n), user)
+      if v then return v end
+    end
+  end
+  return nil
+end
 local function distinct_users(nodes, app, ch)
   local seen, out = {}, {}
   for _, n in ipairs(nodes) do
@@ -91,15 +101,23 @@ return {before, total(nodes, app, ch)}
 // joiner socket. Returns {first, user1, value1, ...}: first = 1 when no other live node has the
 // user (then member_added is published from inside the script, so it is ordered with every
 // other decision), followed by the cluster's members (each user once, the value of the first
-// live node that has it).
+// live node that has it, this one first). A user another node holds already keeps that node's
+// id type in this node's value (protocol §5.1: the first join's type wins, cluster-wide).
 inline constexpr std::string_view lua_pjoin = R"lua(
 local app, ch, user = ARGV[3], ARGV[4], ARGV[5]
 local nodes = live()
 local first = 0
 if ARGV[7] == '1' then
-  if not has_user(nodes, app, ch, user, NODE) then first = 1 end
+  local value = ARGV[6]
+  local held = held_value(nodes, app, ch, user, NODE)
+  if not held then
+    first = 1
+  elseif numeric_value(held) ~= numeric_value(value) then
+    -- Same text, the other type (42 vs "42"): adopt the held type, keep this join's info.
+    if numeric_value(value) then value = string.sub(value, 2) else value = '#' .. value end
+  end
   local key = pkey(app, ch, NODE)
-  redis.call('HSET', key, user, ARGV[6])
+  redis.call('HSET', key, user, value)
   redis.call('HSET', P .. ':keys:' .. NODE, key, 'p\n' .. app .. '\n' .. ch)
   if first == 1 then redis.call('PUBLISH', ARGV[8], env('M', app, ch, ARGV[9], ARGV[10])) end
 end
@@ -118,13 +136,24 @@ end
 return out
 )lua";
 
-// Presence leave: ARGV app, channel, user, bus, member_removed frame -> 1 when this was the
-// user's last connection anywhere (member_removed published from inside the script).
+// Presence leave: ARGV app, channel, user, bus, member_removed frame with a string id, the same
+// with a numeric id ('' when the id is no number token), this node's type ('1' numeric) ->
+// 0 while another live node has the user; else member_removed is published from inside the
+// script, typed as this node's stored value (its type, see lua_pjoin), and the answer is 1
+// (string id) or 2 (numeric id).
 inline constexpr std::string_view lua_pleave = R"lua(
 local app, ch, user = ARGV[3], ARGV[4], ARGV[5]
 local nodes = live()
-redis.call('HDEL', pkey(app, ch, NODE), user)
+local key = pkey(app, ch, NODE)
+local v = redis.call('HGET', key, user)
+redis.call('HDEL', key, user)
 if has_user(nodes, app, ch, user, NODE) then return 0 end
+local numeric = ARGV[9] == '1'
+if v then numeric = numeric_value(v) end
+if numeric and ARGV[8] ~= '' then
+  redis.call('PUBLISH', ARGV[6], env('M', app, ch, ARGV[8], ''))
+  return 2
+end
 redis.call('PUBLISH', ARGV[6], env('M', app, ch, ARGV[7], ''))
 return 1
 )lua";

@@ -211,8 +211,14 @@ void WsSession::presence_ready(const std::string& channel, std::optional<MemberL
   if (!is_open() || find_subscription(channel) == nullptr) return;
   std::vector<protocol::PresenceMember> list;
   if (members) {
+    Subscription* sub = find_subscription(channel);
     list.reserve(members->size());
-    for (const auto& m : *members) list.push_back({m.user_id, m.user_info, m.user_id_numeric});
+    for (const auto& m : *members) {
+      list.push_back({m.user_id, m.user_info, m.user_id_numeric});
+      // The cluster's type of this socket's own member (the first join anywhere, §5.1) is the
+      // one its client events carry.
+      if (m.user_id == sub->member_id) sub->member_id_numeric = m.user_id_numeric;
+    }
   } else {
     std::lock_guard lock(hub_.state_mutex());
     list = local_members(channel);
