@@ -49,7 +49,8 @@ void Registry::erase_conn_if_unused(AppState& app, ConnId conn) {
 
 // Adds one join on behalf of `conn`; `user_id` set means a presence join.
 JoinResult Registry::join(std::string_view app_id, std::string_view channel_name, ConnId conn,
-                          std::optional<std::string_view> user_id, std::string_view user_info) {
+                          std::optional<std::string_view> user_id, std::string_view user_info,
+                          bool user_id_numeric) {
   JoinResult result;
   const auto app_it = app_for_write(app_id);
   AppState& app = app_it->second;
@@ -72,9 +73,11 @@ JoinResult Registry::join(std::string_view app_id, std::string_view channel_name
   if (user_id) {
     auto m_it = channel.members.find(*user_id);
     if (m_it == channel.members.end()) {
-      // First connection of this user: its user_info is the one kept (protocol §5.2).
-      m_it =
-          channel.members.emplace(std::string(*user_id), Member{std::string(user_info), 0}).first;
+      // First connection of this user: its user_info and id type are the ones kept (protocol
+      // §5.1, §5.2); a later join with the other type of the same id is the same member.
+      m_it = channel.members
+                 .emplace(std::string(*user_id), Member{std::string(user_info), 0, user_id_numeric})
+                 .first;
       result.member_added = true;
     }
     ++m_it->second.connections;
@@ -106,6 +109,7 @@ LeaveResult Registry::leave(AppState& app, Channel& channel, ConnId conn, bool u
 
   if (MemberEntry* member = sub->second) {
     result.user_id = member->first;
+    result.user_id_numeric = member->second.user_id_numeric;
     assert(member->second.connections > 0);
     if (--member->second.connections == 0) {
       // Last connection of this user in the channel (protocol §5.2).
@@ -199,12 +203,13 @@ SignoutResult Registry::detach_user(AppState& app, ConnId conn_id, Conn& conn) {
 // ================================================================================================
 
 JoinResult Registry::subscribe(std::string_view app_id, std::string_view channel, ConnId conn) {
-  return join(app_id, channel, conn, std::nullopt, {});
+  return join(app_id, channel, conn, std::nullopt, {}, false);
 }
 
 JoinResult Registry::join_presence(std::string_view app_id, std::string_view channel, ConnId conn,
-                                   std::string_view user_id, std::string_view user_info) {
-  return join(app_id, channel, conn, user_id, user_info);
+                                   std::string_view user_id, std::string_view user_info,
+                                   bool user_id_numeric) {
+  return join(app_id, channel, conn, user_id, user_info, user_id_numeric);
 }
 
 LeaveResult Registry::unsubscribe(std::string_view app_id, std::string_view channel, ConnId conn) {
@@ -284,7 +289,7 @@ std::vector<MemberView> Registry::members(std::string_view app_id, std::string_v
   if (const Channel* ch = find_channel(app_id, channel)) {
     out.reserve(ch->members.size());
     for (const auto& [user_id, member] : ch->members) {
-      out.push_back(MemberView{user_id, member.user_info});
+      out.push_back(MemberView{user_id, member.user_info, member.user_id_numeric});
     }
   }
   return out;
@@ -301,6 +306,20 @@ std::optional<std::string_view> Registry::member_id(std::string_view app_id,
     return std::nullopt;
   }
   return std::string_view(it->second->first);
+}
+
+std::optional<MemberView> Registry::member_of(std::string_view app_id, std::string_view channel,
+                                              ConnId conn) const {
+  const Channel* ch = find_channel(app_id, channel);
+  if (ch == nullptr) {
+    return std::nullopt;
+  }
+  const auto it = ch->subscribers.find(conn);
+  if (it == ch->subscribers.end() || it->second == nullptr) {
+    return std::nullopt;
+  }
+  const MemberEntry& m = *it->second;
+  return MemberView{m.first, m.second.user_info, m.second.user_id_numeric};
 }
 
 std::size_t Registry::channel_count_of(std::string_view app_id, ConnId conn) const {

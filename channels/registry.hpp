@@ -50,6 +50,9 @@ struct LeaveResult {
   bool member_removed = false;
   /// Presence only: the member id the leaving connection joined with; empty otherwise.
   std::string user_id;
+  /// Presence only: the member's id was signed as a JSON number (the form its first join gave,
+  /// see `join_presence`), so `member_removed` echoes it as one.
+  bool user_id_numeric = false;
   /// Subscribers (sockets) of the channel after the call.
   std::size_t subscription_count = 0;
 };
@@ -57,7 +60,8 @@ struct LeaveResult {
 /// One distinct presence member. Views into the registry: valid until its next mutating call.
 struct MemberView {
   std::string_view user_id;
-  std::string_view user_info;  ///< raw JSON text as given to the first join of this user
+  std::string_view user_info;    ///< raw JSON text as given to the first join of this user
+  bool user_id_numeric = false;  ///< the first join of this user signed its id as a JSON number
 };
 
 /// The last HTTP-published event of a cache channel (protocol §3.6).
@@ -143,11 +147,15 @@ class Registry {
   JoinResult subscribe(std::string_view app_id, std::string_view channel, ConnId conn);
 
   /// Adds `conn` to a presence channel as member `user_id`. The user's first connection in the
-  /// channel stores `user_info` (raw JSON) and reports `member_added`; later connections of the
-  /// same user do not overwrite it. If `conn` is already in the channel (as any user), returns
-  /// `already_subscribed` and changes nothing. Member-count and size limits are the caller's.
+  /// channel stores `user_info` (raw JSON) and `user_id_numeric` (the id was signed as a JSON
+  /// number, protocol §5.1) and reports `member_added`; later connections of the same user do
+  /// not overwrite either. Identity is the id's text whatever its type: `42` and `"42"` are one
+  /// member, shown in the form of its first join. If `conn` is already in the channel (as any
+  /// user), returns `already_subscribed` and changes nothing. Member-count and size limits are
+  /// the caller's.
   JoinResult join_presence(std::string_view app_id, std::string_view channel, ConnId conn,
-                           std::string_view user_id, std::string_view user_info);
+                           std::string_view user_id, std::string_view user_info,
+                           bool user_id_numeric = false);
 
   /// Removes `conn` from the channel. When it was not subscribed this is a pure no-op
   /// (`was_subscribed == false`, no member or vacated flags).
@@ -176,8 +184,8 @@ class Registry {
   [[nodiscard]] bool has_member(std::string_view app_id, std::string_view channel,
                                 std::string_view user_id) const;
 
-  /// Distinct presence members of the channel, each with its kept `user_info`, in unspecified
-  /// order. Empty for an unknown or non-presence channel.
+  /// Distinct presence members of the channel, each with its kept `user_info` and id type, in
+  /// unspecified order. Empty for an unknown or non-presence channel.
   [[nodiscard]] std::vector<MemberView> members(std::string_view app_id,
                                                 std::string_view channel) const;
 
@@ -186,6 +194,11 @@ class Registry {
   [[nodiscard]] std::optional<std::string_view> member_id(std::string_view app_id,
                                                           std::string_view channel,
                                                           ConnId conn) const;
+
+  /// The member `conn` is in the presence channel as (shared by every connection of that user:
+  /// its id, kept `user_info` and id type); nullopt as for `member_id`.
+  [[nodiscard]] std::optional<MemberView> member_of(std::string_view app_id,
+                                                    std::string_view channel, ConnId conn) const;
 
   /// Number of channels `conn` is subscribed to in `app_id` (for the per-connection cap).
   [[nodiscard]] std::size_t channel_count_of(std::string_view app_id, ConnId conn) const;
@@ -276,7 +289,8 @@ class Registry {
  private:
   struct Member {
     std::string user_info;
-    std::size_t connections = 0;  ///< this user's connections in the channel, >= 1
+    std::size_t connections = 0;   ///< this user's connections in the channel, >= 1
+    bool user_id_numeric = false;  ///< as signed by the user's first join
   };
   using MemberMap = detail::StringMap<Member>;
   using MemberEntry = MemberMap::value_type;
@@ -295,8 +309,8 @@ class Registry {
     /// Non-owning: nodes of AppState::channels. A small vector, not a set: most connections
     /// are in one or a few channels, and a set costs ~150 bytes more per connection.
     std::vector<Channel*> channels;
-    User* user = nullptr;                   ///< signed-in identity (node of AppState::users)
-    std::vector<std::string> watchlist;     ///< deduplicated; counted in user->watching
+    User* user = nullptr;                ///< signed-in identity (node of AppState::users)
+    std::vector<std::string> watchlist;  ///< deduplicated; counted in user->watching
   };
 
   struct User {
@@ -328,7 +342,8 @@ class Registry {
   void erase_app_if_empty(AppMap::iterator app);
 
   JoinResult join(std::string_view app_id, std::string_view channel, ConnId conn,
-                  std::optional<std::string_view> user_id, std::string_view user_info);
+                  std::optional<std::string_view> user_id, std::string_view user_info,
+                  bool user_id_numeric);
   static LeaveResult leave(AppState& app, Channel& channel, ConnId conn, bool update_conn);
   static void erase_conn_if_unused(AppState& app, ConnId conn);
   static SignoutResult detach_user(AppState& app, ConnId conn_id, Conn& conn);

@@ -410,7 +410,9 @@ Result<PresenceChannelData> parse_channel_data(std::string_view channel_data) {
   bool has_user_info = false;
   const ScanResult scan = scan_object_text(channel_data, [&](const Field& f) {
     if (f.key == "user_id") {
-      // [deviate] §5.1: a JSON number is accepted and kept exactly as written.
+      // [deviate] §5.1: a JSON number is accepted and kept exactly as written, with its type
+      // (the walk validated the token, so it is echoed as a valid JSON number).
+      out.user_id_numeric = f.type == od::json_type::number;
       if (f.type == od::json_type::string) {
         out.user_id.assign(f.string);
       } else if (f.type == od::json_type::number) {

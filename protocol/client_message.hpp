@@ -90,8 +90,12 @@ struct SubscribeData {
 
 /// A presence member as given by `channel_data` (§5.1).
 struct PresenceChannelData {
-  std::string user_id;    ///< Non-empty; a JSON number is kept as written (`10` → "10").
+  /// Non-empty. The member's identity: a JSON string's unescaped text, or a JSON number's token
+  /// exactly as written (`10` → "10", `-1.5e3` → "-1.5e3"), so `10` and `"10"` are one user.
+  std::string user_id;
   std::string user_info;  ///< Raw JSON of `user_info`; "{}" when absent.
+  /// `user_id` was signed as a JSON number: echo it as that number, not a string (§5.1, revised).
+  bool user_id_numeric = false;
 };
 
 /// Parses the (unescaped) `channel_data` string of a presence subscribe. Errors:

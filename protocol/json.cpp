@@ -49,6 +49,41 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+void append_user_id(std::string& out, std::string_view id, bool numeric) {
+  if (numeric && !id.empty()) {
+    out += id;
+  } else {
+    append_json_string(out, id);
+  }
+}
+
+bool is_json_number(std::string_view s) noexcept {
+  std::size_t i = 0;
+  const auto digit = [&](std::size_t at) { return at < s.size() && s[at] >= '0' && s[at] <= '9'; };
+  const auto digits = [&] {
+    const std::size_t start = i;
+    while (digit(i)) ++i;
+    return i > start;
+  };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (!digit(i)) return false;
+  if (s[i] == '0') {
+    ++i;
+  } else {
+    digits();
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == s.size();
+}
+
 std::string json_string(std::string_view s) {
   std::string out;
   append_json_string(out, s);

@@ -154,7 +154,7 @@ std::string presence_data(std::span<const PresenceMember> members) {
   out += R"({"presence":{"ids":[)";
   for (std::size_t i = 0; i < members.size(); ++i) {
     if (i != 0) out.push_back(',');
-    append_json_string(out, members[i].user_id);
+    append_user_id(out, members[i].user_id, members[i].user_id_numeric);
   }
   out += R"(],"hash":{)";
   for (std::size_t i = 0; i < members.size(); ++i) {
@@ -176,18 +176,19 @@ std::string subscription_succeeded_presence(std::string_view channel,
 }
 
 std::string member_added(std::string_view channel, std::string_view user_id,
-                         std::string_view user_info_raw) {
+                         std::string_view user_info_raw, bool user_id_numeric) {
   std::string inner = R"({"user_id":)";
-  append_json_string(inner, user_id);
+  append_user_id(inner, user_id, user_id_numeric);
   inner += R"(,"user_info":)";
   inner += raw_or_empty_object(user_info_raw);
   inner.push_back('}');
   return frame_with_string_data("pusher_internal:member_added", channel, inner);
 }
 
-std::string member_removed(std::string_view channel, std::string_view user_id) {
+std::string member_removed(std::string_view channel, std::string_view user_id,
+                           bool user_id_numeric) {
   std::string inner = R"({"user_id":)";
-  append_json_string(inner, user_id);
+  append_user_id(inner, user_id, user_id_numeric);
   inner.push_back('}');
   return frame_with_string_data("pusher_internal:member_removed", channel, inner);
 }
@@ -205,7 +206,7 @@ std::string api_event(std::string_view name, std::string_view channel, std::stri
 }
 
 std::string client_event(std::string_view name, std::string_view channel, std::string_view data_raw,
-                         std::optional<std::string_view> user_id) {
+                         std::optional<std::string_view> user_id, bool user_id_numeric) {
   std::string out;
   out.reserve(48 + name.size() + channel.size() + data_raw.size() +
               (user_id ? user_id->size() + 16 : 0));
@@ -214,7 +215,7 @@ std::string client_event(std::string_view name, std::string_view channel, std::s
   out += data_raw.empty() ? std::string_view("null") : data_raw;
   if (user_id) {
     out += R"(,"user_id":)";
-    append_json_string(out, *user_id);
+    append_user_id(out, *user_id, user_id_numeric);
   }
   out.push_back('}');
   return out;

@@ -44,13 +44,17 @@ namespace protocol {
 
 /// One presence member for `presence_data`. Views; the caller owns the bytes.
 struct PresenceMember {
-  std::string_view user_id;    ///< The member's user id (always emitted as a JSON string).
+  std::string_view user_id;    ///< The member's user id (its identity text).
   std::string_view user_info;  ///< Raw JSON of its `user_info`; empty is emitted as `{}`.
+  /// `user_id` is a JSON number token: `ids` lists it as that number (§5.1, revised). Its `hash`
+  /// key is a JSON object key, so always a string.
+  bool user_id_numeric = false;
 };
 
 /// The presence object (not stringified):
-/// `{"presence":{"ids":["1","2"],"hash":{"1":{...},"2":{...}},"count":2}}`. `members` must hold
-/// each distinct user once; the order is kept.
+/// `{"presence":{"ids":["1",2],"hash":{"1":{...},"2":{...}},"count":2}}`. `members` must hold
+/// each distinct user once; the order is kept. An id is a number in `ids` when its member is
+/// `user_id_numeric`, and a string key in `hash` either way.
 [[nodiscard]] std::string presence_data(std::span<const PresenceMember> members);
 
 /// `{"event":"pusher_internal:subscription_succeeded","channel":"<ch>","data":"<presence_data
@@ -60,11 +64,16 @@ struct PresenceMember {
 
 /// `{"event":"pusher_internal:member_added","channel":"<ch>",
 /// "data":"{\"user_id\":\"1\",\"user_info\":{...}}"}`. `user_info_raw` is raw JSON; empty → `{}`.
+/// With `user_id_numeric`, `user_id` is a JSON number token written as is (`{\"user_id\":1,...}`,
+/// §5.1, revised).
 [[nodiscard]] std::string member_added(std::string_view channel, std::string_view user_id,
-                                       std::string_view user_info_raw);
+                                       std::string_view user_info_raw,
+                                       bool user_id_numeric = false);
 
 /// `{"event":"pusher_internal:member_removed","channel":"<ch>","data":"{\"user_id\":\"1\"}"}`.
-[[nodiscard]] std::string member_removed(std::string_view channel, std::string_view user_id);
+/// `user_id_numeric` as for `member_added`.
+[[nodiscard]] std::string member_removed(std::string_view channel, std::string_view user_id,
+                                         bool user_id_numeric = false);
 
 /// `{"event":"pusher:cache_miss","channel":"<ch>","data":"{}"}` (§3.6).
 [[nodiscard]] std::string cache_miss(std::string_view channel);
@@ -76,11 +85,13 @@ struct PresenceMember {
                                     std::string_view data);
 
 /// A relayed client event: `{"event":"client-x","channel":"<ch>","data":<data_raw>}` plus
-/// `,"user_id":"<id>"` last when `user_id` is set (presence channels, [deviate] §6).
+/// `,"user_id":"<id>"` last when `user_id` is set (presence channels, [deviate] §6); with
+/// `user_id_numeric` it is the number token `,"user_id":<id>` (the member's signed type, §5.1).
 /// `data_raw` is the sender's raw JSON, relayed byte for byte; empty → `null`.
 [[nodiscard]] std::string client_event(std::string_view name, std::string_view channel,
                                        std::string_view data_raw,
-                                       std::optional<std::string_view> user_id);
+                                       std::optional<std::string_view> user_id,
+                                       bool user_id_numeric = false);
 
 /// `{"event":"pusher:signin_success","data":{"user_data":"<user_data>"}}` (§7.1).
 [[nodiscard]] std::string signin_success(std::string_view user_data);

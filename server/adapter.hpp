@@ -30,8 +30,14 @@ struct PublishRequest {
   std::string except_socket_id;  ///< the same exclusion by socket id (resolved on other nodes)
 };
 
-/// Presence members (user id, user info JSON) as seen by the whole cluster.
-using MemberList = std::vector<std::pair<std::string, std::string>>;
+/// One presence member as seen by the whole cluster.
+struct ClusterMember {
+  std::string user_id;
+  std::string user_info;         ///< JSON
+  bool user_id_numeric = false;  ///< the id was signed as a JSON number (protocol §5.1)
+};
+/// Presence members as seen by the whole cluster, each distinct user once.
+using MemberList = std::vector<ClusterMember>;
 /// Called once with the cluster's presence members, or nullopt when the cluster cannot answer
 /// (the caller then uses its local registry). Runs on the adapter's thread.
 using MembersCallback = std::function<void(std::optional<MemberList>)>;
@@ -45,7 +51,8 @@ struct PresenceJoin {
   channels::ConnId conn = 0;
   std::string_view socket_id;
   std::string_view user_id;
-  std::string_view user_info;  ///< JSON
+  std::string_view user_info;    ///< JSON
+  bool user_id_numeric = false;  ///< `user_id` was signed as a JSON number (protocol §5.1)
 };
 
 /// One channel's counts as answered by Adapter::query_channel.
@@ -54,8 +61,13 @@ struct ChannelCounts {
   std::size_t user_count = 0;  ///< distinct presence users (0 for other channels)
 };
 using CountsCallback = std::function<void(ChannelCounts)>;
+/// One presence user id as answered by Adapter::query_users, with its signed type.
+struct PresenceUserId {
+  std::string id;
+  bool numeric = false;  ///< signed as a JSON number: listed as one (protocol §5.1)
+};
 /// Presence user ids as answered by Adapter::query_users.
-using UsersCallback = std::function<void(std::vector<std::string>)>;
+using UsersCallback = std::function<void(std::vector<PresenceUserId>)>;
 
 class Adapter {
  public:

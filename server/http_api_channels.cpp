@@ -150,21 +150,22 @@ void get_users(Worker& worker, AppRuntime& app, const Request& req, const std::s
     return;
   }
   auto answer = [to = ReplyTo(req),
-                 respond = std::move(respond)](const std::vector<std::string>& ids) {
+                 respond = std::move(respond)](const std::vector<PresenceUserId>& ids) {
     std::string body = "{\"users\":[";
     bool first = true;
-    for (const auto& id : ids) {
+    for (const auto& user : ids) {
       if (!first) body.push_back(',');
       first = false;
       body.append("{\"id\":");
-      protocol::append_json_string(body, id);
+      protocol::append_user_id(body, user.id, user.numeric);  // as signed (protocol §5.1)
       body.push_back('}');
     }
     body.append("]}");
     respond(json_ok(to, std::move(body)));
   };
   worker.hub().adapter().query_users(
-      app.index, channel, [w = &worker, answer = std::move(answer)](std::vector<std::string> ids) {
+      app.index, channel,
+      [w = &worker, answer = std::move(answer)](std::vector<PresenceUserId> ids) {
         on_worker(*w, [answer, ids = std::move(ids)] { answer(ids); });
       });
 }

@@ -59,11 +59,12 @@ ChannelCounts LocalAdapter::counts(std::size_t app_index, std::string_view chann
           hub_.registry().user_count(app_id, channel)};
 }
 
-std::vector<std::string> LocalAdapter::user_ids(std::size_t app_index, std::string_view channel) {
+std::vector<PresenceUserId> LocalAdapter::user_ids(std::size_t app_index,
+                                                   std::string_view channel) {
   std::lock_guard lock(hub_.state_mutex());
-  std::vector<std::string> out;
+  std::vector<PresenceUserId> out;
   for (const auto& m : hub_.registry().members(hub_.app_at(app_index).app->id, channel)) {
-    out.emplace_back(m.user_id);
+    out.push_back({std::string(m.user_id), m.user_id_numeric});
   }
   return out;
 }
@@ -113,12 +114,13 @@ bool LocalAdapter::presence_joined(const PresenceJoin& who, const channels::Join
   Webhooks& wh = hub_.webhooks();
   if (res->channel_occupied) wh.channel_event(who.app_index, "channel_occupied", who.channel);
   if (res->member_added) {
-    wh.channel_event(who.app_index, "member_added", who.channel, who.user_id);
+    wh.member_event(who.app_index, "member_added", who.channel, who.user_id, who.user_id_numeric);
     // member_added reaches the others before the joiner's subscription_succeeded. Decisions
     // made under the state mutex are always posted (never delivered inline), so every worker
     // receives them in decision order.
     hub_.fan_out(who.app_index, who.channel,
-                 make_text_frame(protocol::member_added(who.channel, who.user_id, who.user_info)),
+                 make_text_frame(protocol::member_added(who.channel, who.user_id, who.user_info,
+                                                        who.user_id_numeric)),
                  who.conn, nullptr);
   }
   return false;
@@ -129,9 +131,11 @@ void LocalAdapter::left(std::size_t app_index, std::string_view channel, channel
   if (!res.was_subscribed) return;
   Webhooks& wh = hub_.webhooks();
   if (res.member_removed) {
-    wh.channel_event(app_index, "member_removed", channel, res.user_id);
-    hub_.fan_out(app_index, channel,
-                 make_text_frame(protocol::member_removed(channel, res.user_id)), conn, nullptr);
+    wh.member_event(app_index, "member_removed", channel, res.user_id, res.user_id_numeric);
+    hub_.fan_out(
+        app_index, channel,
+        make_text_frame(protocol::member_removed(channel, res.user_id, res.user_id_numeric)), conn,
+        nullptr);
   }
   if (!protocol::classify_channel(channel).is_presence) {
     wh.channel_event(app_index, "subscription_count", channel, std::nullopt,

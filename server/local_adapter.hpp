@@ -27,7 +27,8 @@ class LocalAdapter final : public Adapter {
   /// Subscription count and distinct presence users of (app, channel) on this node.
   [[nodiscard]] ChannelCounts counts(std::size_t app_index, std::string_view channel);
   /// Presence user ids of (app, channel) on this node.
-  [[nodiscard]] std::vector<std::string> user_ids(std::size_t app_index, std::string_view channel);
+  [[nodiscard]] std::vector<PresenceUserId> user_ids(std::size_t app_index,
+                                                     std::string_view channel);
   /// This node's occupied channels of the app whose name starts with `prefix`.
   [[nodiscard]] std::vector<ChannelInfo> channels(std::size_t app_index, std::string_view prefix);
 

@@ -274,8 +274,8 @@ void RedisAdapter::resync() {
                     {"sc", app_id, ch, ch, std::to_string(reg.subscription_count(app_id, ch))});
         if (protocol::classify_channel(ch).is_presence) {
           for (const auto& m : reg.members(app_id, ch)) {
-            args.insert(args.end(),
-                        {"p", app_id, ch, std::string(m.user_id), std::string(m.user_info)});
+            args.insert(args.end(), {"p", app_id, ch, std::string(m.user_id),
+                                     member_value(m.user_info, m.user_id_numeric)});
           }
         }
       }
@@ -349,8 +349,8 @@ void RedisAdapter::heartbeat() {
       }
       AppRuntime* app = hub_.app_by_id(e[i + 1].str);
       if (app == nullptr) continue;
-      if (kind == "r") {
-        emit_webhook(app->index, "member_removed", e[i + 2].str, e[i + 3].str);
+      if (kind == "r" || kind == "R") {
+        emit_member_webhook(app->index, "member_removed", e[i + 2].str, e[i + 3].str, kind == "R");
       } else if (kind == "v") {
         emit_webhook(app->index, "channel_vacated", e[i + 2].str);
       }
@@ -500,6 +500,12 @@ void RedisAdapter::emit_webhook(std::size_t app_index, std::string_view name,
                                 std::string_view channel, std::optional<std::string_view> user_id,
                                 std::optional<std::uint64_t> count) {
   hub_.webhooks().channel_event(app_index, name, channel, user_id, count);
+}
+
+void RedisAdapter::emit_member_webhook(std::size_t app_index, std::string_view name,
+                                       std::string_view channel, std::string_view user_id,
+                                       bool user_id_numeric) {
+  hub_.webhooks().member_event(app_index, name, channel, user_id, user_id_numeric);
 }
 
 // ============================================================================================

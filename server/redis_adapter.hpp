@@ -87,6 +87,9 @@ class RedisAdapter final : public Adapter {
   void emit_webhook(std::size_t app_index, std::string_view name, std::string_view channel,
                     std::optional<std::string_view> user_id = std::nullopt,
                     std::optional<std::uint64_t> count = std::nullopt);
+  /// member_added / member_removed, `user_id` typed as signed (protocol §5.1).
+  void emit_member_webhook(std::size_t app_index, std::string_view name, std::string_view channel,
+                           std::string_view user_id, bool user_id_numeric);
   [[nodiscard]] bool state_ready() const noexcept { return cmd_up_ && synced_; }
   std::vector<std::string> script(std::string_view body, std::initializer_list<std::string> args);
   friend struct ConnAccess;
@@ -102,7 +105,8 @@ class RedisAdapter final : public Adapter {
   /// A presence subscribe; `local_first` when the user is new on this node.
   void presence_join(const PresenceJoin& who, bool local_first, MembersCallback done);
   /// The user's last connection on this node left the presence channel.
-  void presence_left(std::size_t app_index, std::string_view channel, std::string_view user_id);
+  void presence_left(std::size_t app_index, std::string_view channel, std::string_view user_id,
+                     bool user_id_numeric);
   /// One query round trip, bounded by the request timeout counted from this call. `done` gets
   /// the reply on the adapter thread, or nullopt (inline when Redis is unavailable or the queue
   /// is full; on the adapter thread when the reply is an error or the timeout passed, which is

@@ -6,6 +6,7 @@
 // server/redis_adapter.cpp.
 
 #include "protocol/channel.hpp"
+#include "protocol/json.hpp"
 #include "protocol/messages.hpp"
 #include "server/hub.hpp"
 #include "server/log.hpp"
@@ -60,45 +61,50 @@ void RedisAdapter::left(std::size_t app_index, std::string_view channel, channel
   (void)conn;  // member_removed comes back through the bus to every node, this one included
   if (!res.was_subscribed) return;
   subscription_changed(app_index, channel, res.subscription_count);
-  if (res.member_removed) presence_left(app_index, channel, res.user_id);
+  if (res.member_removed) presence_left(app_index, channel, res.user_id, res.user_id_numeric);
 }
 
 void RedisAdapter::presence_join(const PresenceJoin& who, bool local_first, MembersCallback done) {
   const std::size_t app_index = who.app_index;
   const std::string_view channel = who.channel, user_id = who.user_id, user_info = who.user_info,
                          socket_id = who.socket_id;
+  const bool numeric = who.user_id_numeric;
   const std::uint64_t seq = ++seq_;
   auto degraded = [this, app_index, ch = std::string(channel), uid = std::string(user_id),
-                   info = std::string(user_info), joiner = who.conn,
+                   info = std::string(user_info), numeric, joiner = who.conn,
                    local_first](const MembersCallback& cb) {
     // No cluster: this node decides alone (docs/CLUSTER.md, "Redis outage").
     if (local_first) {
-      emit_webhook(app_index, "member_added", ch, uid);
-      hub_.fan_out(app_index, ch, make_text_frame(protocol::member_added(ch, uid, info)), joiner,
-                   nullptr);
+      emit_member_webhook(app_index, "member_added", ch, uid, numeric);
+      hub_.fan_out(app_index, ch, make_text_frame(protocol::member_added(ch, uid, info, numeric)),
+                   joiner, nullptr);
     }
     cb(std::nullopt);
   };
   auto task = [this, seq, app_index, ch = std::string(channel), uid = std::string(user_id),
-               info = std::string(user_info), joiner = std::string(socket_id), local_first, done,
-               degraded] {
+               info = std::string(user_info), numeric, joiner = std::string(socket_id), local_first,
+               done, degraded] {
     if (!state_ready()) {
       degraded(done);
       return;
     }
     const bool write = local_first && seq > synced_seq_;
-    command(script(lua_pjoin, {hub_.app_at(app_index).app->id, ch, uid, info, write ? "1" : "0",
-                               bus_, protocol::member_added(ch, uid, info), joiner}),
-            [this, app_index, ch, uid, done](std::optional<RedisValue> r) {
+    command(script(lua_pjoin, {hub_.app_at(app_index).app->id, ch, uid, member_value(info, numeric),
+                               write ? "1" : "0", bus_,
+                               protocol::member_added(ch, uid, info, numeric), joiner}),
+            [this, app_index, ch, uid, numeric, done](std::optional<RedisValue> r) {
               if (!r || r->kind != RedisValue::Kind::array || r->elements.empty()) {
                 done(std::nullopt);
                 return;
               }
-              if (as_int(r->elements[0]) == 1) emit_webhook(app_index, "member_added", ch, uid);
+              if (as_int(r->elements[0]) == 1) {
+                emit_member_webhook(app_index, "member_added", ch, uid, numeric);
+              }
               MemberList members;
               for (std::size_t i = 1; i + 1 < r->elements.size(); i += 2) {
-                members.emplace_back(std::move(r->elements[i].str),
-                                     std::move(r->elements[i + 1].str));
+                ClusterMember m{std::move(r->elements[i].str), std::move(r->elements[i + 1].str)};
+                m.user_id_numeric = take_member_value(m.user_info);
+                members.push_back(std::move(m));
               }
               done(std::move(members));
             });
@@ -107,19 +113,31 @@ void RedisAdapter::presence_join(const PresenceJoin& who, bool local_first, Memb
 }
 
 void RedisAdapter::presence_left(std::size_t app_index, std::string_view channel,
-                                 std::string_view user_id) {
+                                 std::string_view user_id, bool user_id_numeric) {
   const std::uint64_t seq = ++seq_;
-  auto task = [this, seq, app_index, ch = std::string(channel), uid = std::string(user_id)] {
+  auto task = [this, seq, app_index, ch = std::string(channel), uid = std::string(user_id),
+               numeric = user_id_numeric] {
     if (!state_ready()) {
-      emit_webhook(app_index, "member_removed", ch, uid);
-      hub_.fan_out(app_index, ch, make_text_frame(protocol::member_removed(ch, uid)), 0, nullptr);
+      emit_member_webhook(app_index, "member_removed", ch, uid, numeric);
+      hub_.fan_out(app_index, ch, make_text_frame(protocol::member_removed(ch, uid, numeric)), 0,
+                   nullptr);
       return;
     }
     if (seq <= synced_seq_) return;
-    command(script(lua_pleave, {hub_.app_at(app_index).app->id, ch, uid, bus_,
-                                protocol::member_removed(ch, uid)}),
+    // Both typings of the frame: the script picks the one stored in Redis for this node, which
+    // a join after another node's may have aligned with the cluster's type (lua_pjoin).
+    const bool can_be_numeric = numeric || protocol::is_json_number(uid);
+    command(script(lua_pleave,
+                   {hub_.app_at(app_index).app->id, ch, uid, bus_,
+                    protocol::member_removed(ch, uid, false),
+                    can_be_numeric ? protocol::member_removed(ch, uid, true) : std::string(),
+                    numeric ? "1" : "0"}),
             [this, app_index, ch, uid](std::optional<RedisValue> r) {
-              if (r && as_int(*r) == 1) emit_webhook(app_index, "member_removed", ch, uid);
+              if (!r) return;
+              const auto answer = as_int(*r);
+              if (answer == 1 || answer == 2) {
+                emit_member_webhook(app_index, "member_removed", ch, uid, answer == 2);
+              }
             });
   };
   (void)post(task);
@@ -243,9 +261,11 @@ void RedisAdapter::query_users(std::size_t app_index, std::string_view channel,
         [this, app_index, ch = std::string(channel),
          done = std::move(done)](std::optional<RedisValue> r) {
           if (r && r->kind == RedisValue::Kind::array) {
-            std::vector<std::string> out;
-            out.reserve(r->elements.size());
-            for (auto& e : r->elements) out.push_back(std::move(e.str));
+            std::vector<PresenceUserId> out;
+            out.reserve(r->elements.size() / 2);
+            for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2) {
+              out.push_back({std::move(r->elements[i].str), r->elements[i + 1].str == "1"});
+            }
             done(std::move(out));
             return;
           }

@@ -3,9 +3,33 @@
 // redis_membership.cpp: the membership changes and the queries), atomic in Redis; every script
 // but the prelude is sent as prelude + body. Moved verbatim out of redis_adapter.cpp.
 
+#include <string>
 #include <string_view>
 
 namespace server::redis_scripts {
+
+// ---- Presence member values --------------------------------------------------------------------
+// The value of a user in {prefix}:p:{app}:{channel}:{node} is its user_info JSON, prefixed with
+// '#' when the user id was signed as a JSON number (protocol §5.1). JSON text never starts with
+// '#', so a value without it is a string id (also what nodes before this marker wrote). The
+// scripts that build frames from stored members (lua_reap) and list users (lua_query_users)
+// read the same marker.
+
+/// The stored value of a member.
+inline std::string member_value(std::string_view user_info, bool user_id_numeric) {
+  std::string out;
+  out.reserve(user_info.size() + 1);
+  if (user_id_numeric) out.push_back('#');
+  out += user_info;
+  return out;
+}
+
+/// Strips the marker off a stored value (leaving its user_info); true when the id is numeric.
+inline bool take_member_value(std::string& value) {
+  if (value.empty() || value.front() != '#') return false;
+  value.erase(0, 1);
+  return true;
+}
 
 // ---- Lua scripts (atomic in Redis; see docs/CLUSTER.md for the key layout) -------------------
 // ARGV[1] = prefix, ARGV[2] = this node's id in every script.
@@ -35,6 +59,17 @@ local function has_user(nodes, app, ch, user, skip)
   end
   return false
 end
+local function numeric_value(v) return string.sub(v, 1, 1) == '#' end
+-- The value of `user` on another live node than `skip`, or nil.
+local function held_value(nodes, app, ch, user, skip)
+  for _, n in ipairs(nodes) do
+    if n ~= skip then
+      local v = redis.call('HGET', pkey(app, ch, n), user)
+      if v then return v end
+    end
+  end
+  return nil
+end
 local function distinct_users(nodes, app, ch)
   local seen, out = {}, {}
   for _, n in ipairs(nodes) do
@@ -62,18 +97,27 @@ end
 return {before, total(nodes, app, ch)}
 )lua";
 
-// Presence join: ARGV app, channel, user, info, write, bus, member_added frame, joiner socket.
-// Returns {first, user1, info1, ...}: first = 1 when no other live node has the user (then
-// member_added is published from inside the script, so it is ordered with every other
-// decision), followed by the cluster's members.
+// Presence join: ARGV app, channel, user, value (member_value), write, bus, member_added frame,
+// joiner socket. Returns {first, user1, value1, ...}: first = 1 when no other live node has the
+// user (then member_added is published from inside the script, so it is ordered with every
+// other decision), followed by the cluster's members (each user once, the value of the first
+// live node that has it, this one first). A user another node holds already keeps that node's
+// id type in this node's value (protocol §5.1: the first join's type wins, cluster-wide).
 inline constexpr std::string_view lua_pjoin = R"lua(
 local app, ch, user = ARGV[3], ARGV[4], ARGV[5]
 local nodes = live()
 local first = 0
 if ARGV[7] == '1' then
-  if not has_user(nodes, app, ch, user, NODE) then first = 1 end
+  local value = ARGV[6]
+  local held = held_value(nodes, app, ch, user, NODE)
+  if not held then
+    first = 1
+  elseif numeric_value(held) ~= numeric_value(value) then
+    -- Same text, the other type (42 vs "42"): adopt the held type, keep this join's info.
+    if numeric_value(value) then value = string.sub(value, 2) else value = '#' .. value end
+  end
   local key = pkey(app, ch, NODE)
-  redis.call('HSET', key, user, ARGV[6])
+  redis.call('HSET', key, user, value)
   redis.call('HSET', P .. ':keys:' .. NODE, key, 'p\n' .. app .. '\n' .. ch)
   if first == 1 then redis.call('PUBLISH', ARGV[8], env('M', app, ch, ARGV[9], ARGV[10])) end
 end
@@ -92,13 +136,24 @@ end
 return out
 )lua";
 
-// Presence leave: ARGV app, channel, user, bus, member_removed frame -> 1 when this was the
-// user's last connection anywhere (member_removed published from inside the script).
+// Presence leave: ARGV app, channel, user, bus, member_removed frame with a string id, the same
+// with a numeric id ('' when the id is no number token), this node's type ('1' numeric) ->
+// 0 while another live node has the user; else member_removed is published from inside the
+// script, typed as this node's stored value (its type, see lua_pjoin), and the answer is 1
+// (string id) or 2 (numeric id).
 inline constexpr std::string_view lua_pleave = R"lua(
 local app, ch, user = ARGV[3], ARGV[4], ARGV[5]
 local nodes = live()
-redis.call('HDEL', pkey(app, ch, NODE), user)
+local key = pkey(app, ch, NODE)
+local v = redis.call('HGET', key, user)
+redis.call('HDEL', key, user)
 if has_user(nodes, app, ch, user, NODE) then return 0 end
+local numeric = ARGV[9] == '1'
+if v then numeric = numeric_value(v) end
+if numeric and ARGV[8] ~= '' then
+  redis.call('PUBLISH', ARGV[6], env('M', app, ch, ARGV[8], ''))
+  return 2
+end
 redis.call('PUBLISH', ARGV[6], env('M', app, ch, ARGV[7], ''))
 return 1
 )lua";
@@ -113,8 +168,8 @@ return 1
 
 // Reaper: removes every registered node whose alive key expired (atomically, so one reaper
 // wins), deletes its contributions and announces member_removed for users it was the last
-// holder of. ARGV bus -> flat {kind, app, channel, user} quads: 'r' member removed,
-// 'v' channel vacated, 'n' node reaped (in `app`).
+// holder of. ARGV bus -> flat {kind, app, channel, user} quads: 'r' member removed ('R' when
+// its id is numeric), 'v' channel vacated, 'n' node reaped (in `app`).
 inline constexpr std::string_view lua_reap = R"lua(
 local out = {}
 for _, n in ipairs(redis.call('SMEMBERS', P .. ':nodes')) do
@@ -149,14 +204,19 @@ for _, n in ipairs(redis.call('SMEMBERS', P .. ':nodes')) do
           end
         end
       elseif kind == 'p' then
-        local users = redis.call('HKEYS', key)
+        local kv = redis.call('HGETALL', key)
         redis.call('DEL', key)
-        for _, u in ipairs(users) do
+        for j = 1, #kv, 2 do
+          local u = kv[j]
           if not has_user(nodes, app, ch, u, '') then
+            -- A numeric id is a JSON number token (validated when it joined): written as is.
+            local numeric = numeric_value(kv[j + 1])
+            local id = numeric and u or cjson.encode(u)
             local frame = '{"event":"pusher_internal:member_removed","channel":' ..
-              cjson.encode(ch) .. ',"data":' .. cjson.encode('{"user_id":' .. cjson.encode(u) .. '}') .. '}'
+              cjson.encode(ch) .. ',"data":' .. cjson.encode('{"user_id":' .. id .. '}') .. '}'
             redis.call('PUBLISH', ARGV[3], env('M', app, ch, frame, ''))
-            out[#out + 1] = 'r'; out[#out + 1] = app; out[#out + 1] = ch; out[#out + 1] = u
+            out[#out + 1] = numeric and 'R' or 'r'
+            out[#out + 1] = app; out[#out + 1] = ch; out[#out + 1] = u
           end
         end
       end
@@ -169,7 +229,7 @@ return out
 )lua";
 
 // Resync: replaces this node's whole contribution with the records that follow ARGV ttl_ms:
-// quintuples {'sc', app, channel, channel, count} / {'p', app, channel, user, info} /
+// quintuples {'sc', app, channel, channel, count} / {'p', app, channel, user, member_value} /
 // {'on', app, '', user, ''}.
 inline constexpr std::string_view lua_resync = R"lua(
 local idx = P .. ':keys:' .. NODE
@@ -242,9 +302,21 @@ local nodes = live()
 return {total(nodes, ARGV[3], ARGV[4]), #distinct_users(nodes, ARGV[3], ARGV[4])}
 )lua";
 
-// Presence user ids: ARGV app, channel -> {id...}.
+// Presence user ids: ARGV app, channel -> flat {id, numeric ('1'/'0')} pairs, each user once
+// (typed as on the first live node that has it).
 inline constexpr std::string_view lua_query_users = R"lua(
-return distinct_users(live(), ARGV[3], ARGV[4])
+local seen, out = {}, {}
+for _, n in ipairs(live()) do
+  local kv = redis.call('HGETALL', pkey(ARGV[3], ARGV[4], n))
+  for i = 1, #kv, 2 do
+    if not seen[kv[i]] then
+      seen[kv[i]] = true
+      out[#out + 1] = kv[i]
+      out[#out + 1] = numeric_value(kv[i + 1]) and '1' or '0'
+    end
+  end
+end
+return out
 )lua";
 
 // Occupied channels: ARGV app, name prefix -> flat {name, subscription_count, user_count}.

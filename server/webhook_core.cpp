@@ -82,7 +82,7 @@ void append_webhook_event_json(std::string& out, const WebhookEvent& event) {
   protocol::append_json_string(out, event.channel);
   if (event.user_id) {
     append_field(out, "user_id");
-    protocol::append_json_string(out, *event.user_id);
+    protocol::append_user_id(out, *event.user_id, event.user_id_numeric);
   }
   if (event.event) {
     append_field(out, "event");

@@ -16,7 +16,10 @@ struct WebhookEvent {
   std::string name;
   std::string channel;
   std::optional<std::string> user_id;  ///< member_* and presence client_event
-  std::optional<std::string> event;    ///< client_event name
+  /// `user_id` is a JSON number token (the member's signed type, protocol §5.1): written as that
+  /// number. It does not change which user the event is about (`42` and `"42"` are one user).
+  bool user_id_numeric = false;
+  std::optional<std::string> event;  ///< client_event name
   /// client_event: RAW JSON of `data` exactly as the client sent it (object or string), written
   /// as-is. cache_miss: leave unset, the body then carries Sockudo's `"data":"{}"`.
   std::optional<std::string> data;

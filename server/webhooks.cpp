@@ -652,12 +652,25 @@ void Webhooks::emit(std::size_t app_index, WebhookEvent event) noexcept {
 void Webhooks::channel_event(std::size_t app_index, std::string_view name, std::string_view channel,
                              std::optional<std::string_view> user_id,
                              std::optional<std::uint64_t> subscription_count) noexcept {
+  build_and_emit(app_index, name, channel, user_id, false, subscription_count);
+}
+
+void Webhooks::member_event(std::size_t app_index, std::string_view name, std::string_view channel,
+                            std::string_view user_id, bool user_id_numeric) noexcept {
+  build_and_emit(app_index, name, channel, user_id, user_id_numeric, std::nullopt);
+}
+
+void Webhooks::build_and_emit(std::size_t app_index, std::string_view name,
+                              std::string_view channel, std::optional<std::string_view> user_id,
+                              bool user_id_numeric,
+                              std::optional<std::uint64_t> subscription_count) noexcept {
   if (!wants(app_index, name)) return;
   try {
     WebhookEvent ev;
     ev.name = std::string(name);
     ev.channel = std::string(channel);
     if (user_id) ev.user_id = std::string(*user_id);
+    ev.user_id_numeric = user_id && user_id_numeric;
     ev.subscription_count = subscription_count;
     ev.time_ms = unix_ms();
     emit(app_index, std::move(ev));

@@ -47,6 +47,10 @@ class Webhooks {
   void channel_event(std::size_t app_index, std::string_view name, std::string_view channel,
                      std::optional<std::string_view> user_id = std::nullopt,
                      std::optional<std::uint64_t> subscription_count = std::nullopt) noexcept;
+  /// member_added / member_removed about `user_id`, written as a JSON number when
+  /// `user_id_numeric` (the member's signed type, protocol §5.1). Otherwise as channel_event.
+  void member_event(std::size_t app_index, std::string_view name, std::string_view channel,
+                    std::string_view user_id, bool user_id_numeric) noexcept;
 
   /// True when some webhook of the app has `event_name` in its event_types. The vacate pairs are
   /// linked: channel_occupied and channel_vacated (member_added and member_removed) both answer
@@ -77,6 +81,11 @@ class Webhooks {
   [[nodiscard]] Stats stats() const;
 
  private:
+  // channel_event and member_event: builds the event when some webhook wants it, and emits it.
+  void build_and_emit(std::size_t app_index, std::string_view name, std::string_view channel,
+                      std::optional<std::string_view> user_id, bool user_id_numeric,
+                      std::optional<std::uint64_t> subscription_count) noexcept;
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -85,6 +85,9 @@ class WsSession final : public WsTransport {
     std::string channel;
     std::string member_id;  ///< presence member id ("" for other channels)
     bool presence = false;
+    /// The member's id is a JSON number (its kept type, protocol §5.1): client events carry
+    /// `user_id` as that number.
+    bool member_id_numeric = false;
     std::uint32_t slot = 0;  ///< position in the worker's subscriber vector of this channel
   };
 
@@ -143,7 +146,8 @@ class WsSession final : public WsTransport {
   [[nodiscard]] Subscription* find_subscription(std::string_view channel);
   /// Records a new subscription on this thread: the session's list, the worker's fan-out index
   /// and the app's counter (the registry is updated by the caller).
-  void add_subscription(const std::string& channel, std::string member_id, bool presence);
+  void add_subscription(const std::string& channel, std::string member_id, bool presence,
+                        bool member_id_numeric = false);
 
   // ---- sign-in (ws_session_signin.cpp) ----
   void handle_signin(std::string_view data_raw);

@@ -39,10 +39,11 @@ void WsSession::set_index_slot(std::string_view channel, std::uint32_t slot) noe
   if (Subscription* s = find_subscription(channel)) s->slot = slot;
 }
 
-void WsSession::add_subscription(const std::string& channel, std::string member_id, bool presence) {
+void WsSession::add_subscription(const std::string& channel, std::string member_id, bool presence,
+                                 bool member_id_numeric) {
   stats_->subscriptions.fetch_add(1, std::memory_order_relaxed);
   const std::uint32_t slot = worker_.index_add(app_->index, channel, this);
-  subscriptions_.push_back({channel, std::move(member_id), presence, slot});
+  subscriptions_.push_back({channel, std::move(member_id), presence, member_id_numeric, slot});
 }
 
 // ============================================================================================
@@ -158,7 +159,13 @@ void WsSession::subscribe_presence(const std::string& channel, const std::string
   }
   const bool existing = find_subscription(channel) != nullptr;
   const std::string socket = socket_id();
-  const PresenceJoin who{app_->index, channel, id_, socket, pd.value->user_id, pd.value->user_info};
+  const PresenceJoin who{.app_index = app_->index,
+                         .channel = channel,
+                         .conn = id_,
+                         .socket_id = socket,
+                         .user_id = pd.value->user_id,
+                         .user_info = pd.value->user_info,
+                         .user_id_numeric = pd.value->user_id_numeric};
   // A clustered adapter answers later: subscription_succeeded follows in presence_ready().
   auto done = [wk = &worker_, id = id_, ch = channel](std::optional<MemberList> members) {
     net::post(wk->ioc(), [wk, id, ch, members = std::move(members)]() mutable {
@@ -167,6 +174,8 @@ void WsSession::subscribe_presence(const std::string& channel, const std::string
   };
   bool full = false;
   bool pending = false;
+  // The member's kept id type: its first join's (protocol §5.1), maybe not this socket's.
+  bool kept_numeric = who.user_id_numeric;
   std::vector<protocol::PresenceMember> members;
   {
     std::lock_guard lock(hub_.state_mutex());
@@ -176,7 +185,9 @@ void WsSession::subscribe_presence(const std::string& channel, const std::string
     } else if (reg.user_count(app.id, channel) >= app.limits.max_presence_members_per_channel) {
       full = true;  // Sockudo's rule: a full channel rejects even a user who is a member
     } else {
-      const auto res = reg.join_presence(app.id, channel, id_, who.user_id, who.user_info);
+      const auto res =
+          reg.join_presence(app.id, channel, id_, who.user_id, who.user_info, who.user_id_numeric);
+      if (const auto m = reg.member_of(app.id, channel, id_)) kept_numeric = m->user_id_numeric;
       pending = hub_.adapter().presence_joined(who, &res, std::move(done));
     }
     if (!full && !pending) members = local_members(channel);
@@ -185,7 +196,7 @@ void WsSession::subscribe_presence(const std::string& channel, const std::string
     refuse_subscription(channel, WsError::presence_full);
     return;
   }
-  if (!existing) add_subscription(channel, pd.value->user_id, true);
+  if (!existing) add_subscription(channel, pd.value->user_id, true, kept_numeric);
   authorized_ = true;
   if (!pending) presence_succeeded(channel, members);
 }
@@ -207,7 +218,7 @@ void WsSession::refuse_subscription(const std::string& channel, int code,
 std::vector<protocol::PresenceMember> WsSession::local_members(std::string_view channel) {
   std::vector<protocol::PresenceMember> list;
   for (const auto& m : hub_.registry().members(app_->app->id, channel)) {
-    list.push_back({m.user_id, m.user_info});
+    list.push_back({m.user_id, m.user_info, m.user_id_numeric});
   }
   return list;
 }
@@ -222,8 +233,14 @@ void WsSession::presence_ready(const std::string& channel, std::optional<MemberL
   if (!is_open() || find_subscription(channel) == nullptr) return;
   std::vector<protocol::PresenceMember> list;
   if (members) {
+    Subscription* sub = find_subscription(channel);
     list.reserve(members->size());
-    for (const auto& [id, info] : *members) list.push_back({id, info});
+    for (const auto& m : *members) {
+      list.push_back({m.user_id, m.user_info, m.user_id_numeric});
+      // The cluster's type of this socket's own member (the first join anywhere, §5.1) is the
+      // one its client events carry.
+      if (m.user_id == sub->member_id) sub->member_id_numeric = m.user_id_numeric;
+    }
   } else {
     std::lock_guard lock(hub_.state_mutex());
     list = local_members(channel);
@@ -326,6 +343,7 @@ void WsSession::handle_client_event(std::string_view event, std::string_view cha
   }
   std::optional<std::string_view> user_id;
   if (sub->presence) user_id = sub->member_id;
+  const bool user_id_numeric = sub->presence && sub->member_id_numeric;
   if (hub_.webhooks().wants(app_->index, "client_event")) {
     WebhookEvent ev;
     ev.name = "client_event";
@@ -334,14 +352,15 @@ void WsSession::handle_client_event(std::string_view event, std::string_view cha
     ev.data = data_raw.empty() ? std::string("null") : std::string(data_raw);
     ev.socket_id = socket_id();
     if (user_id) ev.user_id = std::string(*user_id);
+    ev.user_id_numeric = user_id_numeric;
     ev.time_ms = unix_ms();
     hub_.webhooks().emit(app_->index, std::move(ev));
   }
   // Relayed byte for byte to everyone else in the channel (V1 never echoes to the sender).
   hub_.adapter().broadcast_client_event(
       app_->index, channel,
-      make_text_frame(protocol::client_event(event, channel, data_raw, user_id)), id_, socket_id(),
-      &worker_);
+      make_text_frame(protocol::client_event(event, channel, data_raw, user_id, user_id_numeric)),
+      id_, socket_id(), &worker_);
 }
 
 void WsSession::refuse_client_event(std::string_view channel, WsError why,

@@ -111,20 +111,95 @@ TEST_CASE("e2e: presence announces only a user's first join and last leave") {
   observer.expect_alive_and_idle();
 }
 
-TEST_CASE("e2e: a numeric presence user_id is accepted and reported as a string") {
+TEST_CASE("e2e: a numeric presence user_id is echoed as the signed number (protocol 5.1)") {
   Server server;
   const std::string ch = "presence-foobar";
   WsClient a;
   a.open(server.port());
+  // ids lists the number, hash keys stay strings.
   CHECK(join_presence(a, ch, R"({"user_id":10,"user_info":{"name":"Mr. Channels"}})") ==
-        R"({"presence":{"ids":["10"],"hash":{"10":{"name":"Mr. Channels"}},"count":1}})");
+        R"({"presence":{"ids":[10],"hash":{"10":{"name":"Mr. Channels"}},"count":1}})");
   WsClient b;
   b.open(server.port());
-  const PresenceData p = parse_presence(join_presence(b, ch, R"({"user_id":"2"})"));
-  CHECK(p.hash.count("10") == 1);
+  const std::string data = join_presence(b, ch, R"({"user_id":"2"})");
+  CHECK((
+      data ==
+          R"({"presence":{"ids":[10,"2"],"hash":{"10":{"name":"Mr. Channels"},"2":{}},"count":2}})" ||
+      data ==
+          R"({"presence":{"ids":["2",10],"hash":{"2":{},"10":{"name":"Mr. Channels"}},"count":2}})"));
   CHECK(a.expect_message(soon()) == member_added(ch, "2", "{}"));
+  WsClient c;
+  c.open(server.port());
+  join_presence(c, ch, R"({"user_id":-7})");
+  const std::string added_c =
+      R"({"event":"pusher_internal:member_added","channel":"presence-foobar","data":"{\"user_id\":-7,\"user_info\":{}}"})";
+  CHECK(a.expect_message(soon()) == added_c);
+  CHECK(b.expect_message(soon()) == added_c);
+
+  // Client events carry the sender's id with its type.
+  a.send_text(client_event_frame("client-x", ch, R"({"t":1})"));
+  CHECK(b.expect_message(soon()) ==
+        R"({"event":"client-x","channel":"presence-foobar","data":{"t":1},"user_id":10})");
+  c.expect_message(soon());
+
+  // GET .../users lists the number as a number.
+  HttpClient http(server.port());
+  const HttpResponse users =
+      http.signed_request(app, "GET", "/apps/app-id/channels/" + ch + "/users");
+  CHECK(users.status == 200);
+  CHECK(users.body.find(R"({"id":10})") != std::string::npos);
+  CHECK(users.body.find(R"({"id":"2"})") != std::string::npos);
+  CHECK(users.body.find(R"({"id":-7})") != std::string::npos);
+
   a.drop();
-  CHECK(b.expect_message(soon()) == member_removed(ch, "10"));
+  const std::string removed_a =
+      R"({"event":"pusher_internal:member_removed","channel":"presence-foobar","data":"{\"user_id\":10}"})";
+  CHECK(b.expect_message(soon()) == removed_a);
+  CHECK(c.expect_message(soon()) == removed_a);
+}
+
+TEST_CASE("e2e: 42 and \"42\" are one presence user, shown as its first join signed it") {
+  Server server;
+  const std::string ch = "presence-same";
+  WsClient observer;
+  observer.open(server.port());
+  join_presence(observer, ch, R"({"user_id":"1"})");
+
+  WsClient tab1;
+  tab1.open(server.port());
+  CHECK(parse_presence(join_presence(tab1, ch, R"({"user_id":42,"user_info":{"t":1}})")).count ==
+        2);
+  CHECK(
+      observer.expect_message(soon()) ==
+      R"({"event":"pusher_internal:member_added","channel":"presence-same","data":"{\"user_id\":42,\"user_info\":{\"t\":1}}"})");
+  // The same user signed as a string: no member_added, still one user, still the number.
+  WsClient tab2;
+  tab2.open(server.port());
+  const std::string data = join_presence(tab2, ch, R"({"user_id":"42","user_info":{"t":2}})");
+  const PresenceData p = parse_presence(data);
+  CHECK(p.count == 2);
+  CHECK(p.ids.size() == 2);
+  CHECK(as_set(p.ids) == std::set<std::string>{"1", "42"});
+  CHECK(p.numeric_ids == std::vector<std::string>{"42"});
+  CHECK(p.hash.at("42") == R"({"t":1})");
+  // tab2's client events use the member's kept form.
+  tab2.send_text(client_event_frame("client-y", ch, "{}"));
+  CHECK(observer.expect_message(soon()) ==
+        R"({"event":"client-y","channel":"presence-same","data":{},"user_id":42})");
+  tab1.expect_message(soon());
+
+  HttpClient http(server.port());
+  const HttpResponse info =
+      http.signed_request(app, "GET", "/apps/app-id/channels/" + ch, "", {{"info", "user_count"}});
+  CHECK(info.body.find(R"("user_count":2)") != std::string::npos);
+
+  // The string-signed socket leaving last removes the member as the number it was announced as.
+  tab1.drop();
+  observer.expect_alive_and_idle();
+  tab2.drop();
+  CHECK(
+      observer.expect_message(soon()) ==
+      R"({"event":"pusher_internal:member_removed","channel":"presence-same","data":"{\"user_id\":42}"})");
 }
 
 TEST_CASE("e2e: presence channel_data problems are reported and leave no member behind") {

@@ -17,7 +17,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 
-import { APP, Ctx, Checks, RUN, WAIT_MS, appConfig, assert, assertEq, fmt, makeSdk, pollUntil, rawHttp, sdkStatus, serverConfig, ServerProcess, signedHttp, signedQuery, sleep, withTimeout } from './harness.mjs';
+import { APP, Ctx, Checks, Inbox, RUN, WAIT_MS, appConfig, assert, assertEq, fmt, makeSdk, pollUntil, rawHttp, sdkStatus, serverConfig, ServerProcess, signedHttp, signedQuery, sleep, withTimeout } from './harness.mjs';
 
 const HEARTBEAT_MS = 250;
 const NODE_TIMEOUT_MS = 3000; // a SIGKILLed node is gone after this (+ one heartbeat); generous for ASan runs
@@ -471,6 +471,48 @@ scenario('watchlist', 'watchlists across nodes: online on the first sign-in anyw
   checks.done();
 });
 
+scenario('presence-numeric', 'a numeric user_id keeps its type across nodes: member events, snapshots, users API, webhooks', async ({ A, B, C, hooks }) => {
+  const ch = `presence-cl-num-${RUN}`;
+  const watcher = await C.ctx.connected({ name: 'carol@C', presence: { user_id: 'carol', user_info: {} } });
+  const sw = await C.ctx.subscribe(watcher, ch);
+  const n = await A.ctx.connected({ name: '42@A', presence: { user_id: 42, user_info: { n: 1 } } });
+  await A.ctx.subscribe(n, ch);
+  const added = await sw.events.waitFor((e) => e.event === 'pusher:member_added', 'member_added 42 on C');
+  const checks = new Checks();
+  checks.eq(added.data, { id: 42, info: { n: 1 } }, 'member_added on C (id a number)');
+  // The same user as the string "42" on B: one user; B's snapshot (from Redis) lists the number.
+  const s = await presenceClient(B, '"42"@B', { user_id: '42', user_info: { n: 2 } });
+  const ss = await B.ctx.subscribe(s, ch);
+  const ok = s.copies.find((f) => f.event === 'pusher_internal:subscription_succeeded' && f.channel === ch);
+  const pres = (typeof ok.data === 'string' ? JSON.parse(ok.data) : ok.data).presence;
+  checks.eq([...pres.ids].sort(), [42, 'carol'], "\"42\"@B's snapshot ids");
+  checks.eq(Object.keys(pres.hash).sort(), ['42', 'carol'], "\"42\"@B's snapshot hash keys (strings)");
+  for (const node of [A, B, C]) {
+    const users = (await (await node.sdk.get({ path: `/channels/${ch}/users` })).json()).users.map((u) => u.id).sort();
+    checks.eq(users, [42, 'carol'], `users on ${node.name}`);
+  }
+  // Its client events carry the cluster's type too.
+  const typing = new Inbox('carol client-num');
+  sw.channel.bind('client-num', (data, metadata) => typing.push({ data, metadata }));
+  ss.channel.trigger('client-num', { x: 1 });
+  const ce = await typing.waitFor(() => true, 'client-num from "42"@B on C');
+  checks.eq(ce.metadata && ce.metadata.user_id, 42, 'client event metadata.user_id on C');
+  const hook = await hooks.wait((e) => e.name === 'member_added' && e.channel === ch && e.user_id === 42, 'member_added webhook for 42');
+  checks.eq(typeof hook.user_id, 'number', 'member_added webhook user_id type');
+  // A leaves first (B still has the user), then B: one member_removed, still the number (B's entry
+  // took the cluster's type when it joined).
+  n.pusher.disconnect();
+  await pollUntil(async () => (await channelInfo(C, ch)).subscription_count === 2, 'subscription_count 2 after 42@A left');
+  s.pusher.disconnect();
+  const removed = await sw.events.waitFor((e) => e.event === 'pusher:member_removed', 'member_removed 42 on C');
+  checks.eq(removed.data.id, 42, 'member_removed on C (id a number)');
+  await hooks.wait((e) => e.name === 'member_removed' && e.channel === ch && e.user_id === 42, 'member_removed webhook for 42 (a number)');
+  await barrier(A, ch, [sw.events]);
+  checks.eq(sw.events.count((e) => e.event === 'pusher:member_added'), 1, 'member_added events on C');
+  checks.eq(sw.events.count((e) => e.event === 'pusher:member_removed'), 1, 'member_removed events on C');
+  checks.done();
+});
+
 scenario('webhooks', 'channel_occupied / channel_vacated webhooks once per cluster-wide transition', async ({ A, B, hooks }) => {
   const ch = `cl-wh-${RUN}`;
   const p = await A.ctx.connected({ name: 'wh@A' });
@@ -500,6 +542,8 @@ scenario('node-death', 'a SIGKILLed node: its users get member_removed on the ot
   const sw = await A.ctx.subscribe(w, ch);
   const k = await C.ctx.connected({ name: 'kate@C', presence: who('kate') });
   await C.ctx.subscribe(k, ch);
+  const num = await C.ctx.connected({ name: '7@C', presence: who(7) });
+  await C.ctx.subscribe(num, ch);
   const m = await B.ctx.connected({ name: 'mia@B', presence: who('mia') });
   await B.ctx.subscribe(m, ch);
   await sw.events.waitFor((e) => e.event === 'pusher:member_added' && e.data.id === 'kate', 'member_added kate');
@@ -508,11 +552,14 @@ scenario('node-death', 'a SIGKILLed node: its users get member_removed on the ot
   const t0 = Date.now();
   await sw.events.waitFor((e) => e.event === 'pusher:member_removed' && e.data.id === 'kate', 'member_removed kate after SIGKILL', NODE_TIMEOUT_MS + 4 * HEARTBEAT_MS + WAIT_MS);
   const took = Date.now() - t0;
+  // The reaper announces the numeric user as the number it joined as (protocol §5.1).
+  await sw.events.waitFor((e) => e.event === 'pusher:member_removed' && e.data.id === 7, 'member_removed 7 (a number) after SIGKILL');
+  await hooks.wait((e) => e.name === 'member_removed' && e.channel === ch && e.user_id === 7, 'member_removed webhook for 7 (a number)');
   const checks = new Checks();
   checks.eq(await channelInfo(B, ch, 'user_count,subscription_count'), { occupied: true, subscription_count: 2, user_count: 2 }, 'channel info on B after the kill');
   await hooks.wait((e) => e.name === 'member_removed' && e.channel === ch && e.user_id === 'kate', 'member_removed webhook for kate');
   await barrier(B, ch, [sw.events]);
-  checks.eq(sw.events.count((e) => e.event === 'pusher:member_removed'), 1, 'member_removed events on A');
+  checks.eq(sw.events.count((e) => e.event === 'pusher:member_removed'), 2, 'member_removed events on A (kate, 7)');
   console.log(`# member_removed for the killed node's user after ${took} ms (node_timeout ${NODE_TIMEOUT_MS} ms)`);
   checks.done();
 });

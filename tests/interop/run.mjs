@@ -99,21 +99,21 @@ scenario('presence', 'presence: members, member_added/removed, members.me, multi
   assertEq(pc1.members.count, 1, 'c1 members.count after join');
   assertEq(pc1.members.me, { id: 'u1', info: { name: 'A' } }, 'c1 members.me');
 
-  // Numeric user id from the SDK presence data: server must accept it and stringify it.
+  // Numeric user id from the SDK presence data: accepted and echoed as the number (§5.1, revised).
   const c2 = await ctx.connected({ presence: { user_id: 2, user_info: { name: 'B' } }, name: 'c2(2)' });
   const s2 = await ctx.subscribe(c2, ch);
   const pc2 = s2.channel;
   const added = await s1.events.waitFor((e) => e.event === 'pusher:member_added', 'member_added on c1');
-  assertEq(added.data, { id: '2', info: { name: 'B' } }, 'member_added member');
+  assertEq(added.data, { id: 2, info: { name: 'B' } }, 'member_added member');
   assertEq(pc1.members.count, 2, 'c1 members.count after c2 joined');
   assertEq(pc2.members.count, 2, 'c2 members.count');
-  assertEq(String(pc2.members.me && pc2.members.me.id), '2', 'c2 members.me.id');
+  assertEq(pc2.members.me && pc2.members.me.id, 2, 'c2 members.me.id');
   assertEq(pc2.members.me.info, { name: 'B' }, 'c2 members.me.info');
   assertEq(pc2.members.get('u1'), { id: 'u1', info: { name: 'A' } }, 'c2 sees u1');
-  // Raw subscription_succeeded payload: string data, ids/hash/count with string ids.
+  // Raw subscription_succeeded payload: string data, ids typed as signed, hash keys strings.
   const ok = c2.frames.filter((f) => f.event === 'pusher_internal:subscription_succeeded' && f.channel === ch)[0];
   const pres = ok.data.presence;
-  assertEq([...pres.ids].sort(), ['2', 'u1'], 'presence.ids');
+  assertEq([...pres.ids].sort(), [2, 'u1'], 'presence.ids');
   assertEq(pres.hash, { u1: { name: 'A' }, 2: { name: 'B' } }, 'presence.hash');
   assertEq(pres.count, 2, 'presence.count');
   assert(c2.frames.count((f) => f.event === 'pusher_internal:member_added') === 0, 'joiner received its own member_added');
@@ -139,7 +139,7 @@ scenario('presence', 'presence: members, member_added/removed, members.me, multi
   // Last socket of user 2 disconnects -> member_removed.
   c2.pusher.disconnect();
   const removed = await s1.events.waitFor((e) => e.event === 'pusher:member_removed', 'member_removed on c1');
-  assertEq(removed.data, { id: '2', info: { name: 'B' } }, 'member_removed member');
+  assertEq(removed.data, { id: 2, info: { name: 'B' } }, 'member_removed member');
   assertEq(pc1.members.count, 1, 'c1 members.count after user 2 left');
 
   // Unsubscribe path: u3 joins then unsubscribes.
@@ -150,7 +150,56 @@ scenario('presence', 'presence: members, member_added/removed, members.me, multi
   await s1.events.waitFor((e) => e.event === 'pusher:member_removed' && e.data.id === 'u3', 'member_removed u3 (unsubscribe)');
   assertEq(pc1.members.count, 1, 'c1 members.count at the end');
   const rawRemoved = c1.frames.filter((f) => f.event === 'pusher_internal:member_removed').map((f) => f.data);
-  assertEq(rawRemoved, [{ user_id: '2' }, { user_id: 'u3' }], 'raw member_removed payloads');
+  assertEq(rawRemoved, [{ user_id: 2 }, { user_id: 'u3' }], 'raw member_removed payloads');
+});
+
+scenario('presence-numeric', 'presence: a numeric user_id (Laravel-style) stays a number for pusher-js and the SDK; 42 and "42" are one user', async (ctx) => {
+  const ch = `presence-num-${RUN}`;
+  // The SDK's authorizeChannel signs JSON.stringify(presence): {"user_id":42,"user_info":{...}}.
+  const watcher = await ctx.connected({ presence: { user_id: 'w', user_info: {} }, name: 'watcher' });
+  const sw = await ctx.subscribe(watcher, ch);
+  const n = await ctx.connected({ presence: { user_id: 42, user_info: { name: 'Num' } }, name: 'n(42)' });
+  const sn = await ctx.subscribe(n, ch);
+
+  const added = await sw.events.waitFor((e) => e.event === 'pusher:member_added', 'member_added 42 on watcher');
+  assert(added.data.id === 42, `member_added member.id is ${fmt(added.data.id)} (${typeof added.data.id}), not the number 42`);
+  assertEq(added.data.info, { name: 'Num' }, 'member_added info');
+  const got = sw.channel.members.get(42);
+  assert(got && got.id === 42, `watcher members.get(42): ${fmt(got)}`);
+  assertEq(got.info, { name: 'Num' }, 'watcher members.get(42).info');
+  assert(sn.channel.members.me.id === 42, `members.me.id is ${fmt(sn.channel.members.me.id)}`);
+  assertEq(sn.channel.members.count, 2, 'members.count');
+  const ok = n.frames.filter((f) => f.event === 'pusher_internal:subscription_succeeded' && f.channel === ch)[0];
+  assert(ok.data.presence.ids.includes(42), `raw presence.ids lacks the number 42: ${fmt(ok.data.presence.ids)}`);
+  assert(!ok.data.presence.ids.includes('42'), `raw presence.ids has the string "42": ${fmt(ok.data.presence.ids)}`);
+  assertEq(ok.data.presence.hash['42'], { name: 'Num' }, 'raw presence.hash["42"]');
+
+  // A client event carries metadata.user_id as the number.
+  const typing = new Inbox('watcher client-num');
+  sw.channel.bind('client-num', (data, metadata) => typing.push({ data, metadata }));
+  sn.channel.trigger('client-num', { x: 1 });
+  const ce = await typing.waitFor(() => true, 'client-num on watcher');
+  assert(ce.metadata && ce.metadata.user_id === 42, `metadata.user_id: ${fmt(ce.metadata)}`);
+
+  // The same user signed as the string "42": one user, no second member_added.
+  const s = await ctx.connected({ presence: { user_id: '42', user_info: { name: 'Str' } }, name: 's("42")' });
+  const ss = await ctx.subscribe(s, ch);
+  assertEq(ss.channel.members.count, 2, 'members.count with 42 and "42"');
+
+  // GET users through the SDK: the id is the number.
+  const users = await httpJson(ctx.sdk.get({ path: `/channels/${ch}/users` }));
+  const ids = users.users.map((u) => u.id);
+  assert(ids.includes(42) && ids.includes('w') && ids.length === 2, `GET users ids: ${fmt(ids)}`);
+  const info = await httpJson(ctx.sdk.get({ path: `/channels/${ch}`, params: { info: 'user_count' } }));
+  assertEq(info.user_count, 2, 'user_count with 42 and "42"');
+  await barrier(ctx, ch, [sw.events]);
+  assertEq(sw.events.count((e) => e.event === 'pusher:member_added'), 1, 'member_added count on watcher');
+
+  n.pusher.disconnect();
+  s.pusher.disconnect();
+  const removed = await sw.events.waitFor((e) => e.event === 'pusher:member_removed', 'member_removed 42');
+  assert(removed.data.id === 42, `member_removed member.id: ${fmt(removed.data.id)}`);
+  assertEq(sw.channel.members.count, 1, 'watcher members.count at the end');
 });
 
 scenario('encrypted', 'encrypted channel: client decrypts; raw socket sees only {nonce, ciphertext}', async (ctx) => {
@@ -303,7 +352,7 @@ scenario('http-api', 'HTTP API: /channels, /channels/{presence}, /channels/{pres
 
   const users = await httpJson(ctx.sdk.get({ path: `/channels/${pch}/users` }));
   assert(users && Array.isArray(users.users), `GET users: ${fmt(users)}`);
-  assertEq(users.users.map((u) => u.id).sort(), ['2', 'u1'], 'users ids');
+  assertEq(users.users.map((u) => u.id).sort(), [2, 'u1'], 'users ids');
   for (const u of users.users) assertEq(Object.keys(u), ['id'], 'user entry keys');
 
   const info = await httpJson(ctx.sdk.get({ path: `/channels/${pch}`, params: { info: 'user_count,subscription_count' } }));

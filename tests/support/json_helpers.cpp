@@ -183,10 +183,16 @@ PresenceData parse_presence(std::string_view data) {
   }
   for (auto id : ids) {
     std::string_view s;
-    if (id.get_string().get(s)) {
-      throw std::runtime_error("presence id is not a string: " + std::string(data));
+    if (id.is_number()) {
+      // Numeric presence ids (protocol §5.1): kept as their JSON text.
+      out.ids.push_back(to_json(id));
+      out.numeric_ids.push_back(out.ids.back());
+    } else if (id.get_string().get(s)) {
+      throw std::runtime_error("presence id is neither a string nor a number: " +
+                               std::string(data));
+    } else {
+      out.ids.emplace_back(s);
     }
-    out.ids.emplace_back(s);
   }
   for (auto field : hash) out.hash.emplace(std::string(field.key), to_json(field.value));
   return out;

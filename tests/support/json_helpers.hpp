@@ -87,7 +87,8 @@ struct ErrorData {
 
 /// Decoded presence part of a presence `subscription_succeeded` data string.
 struct PresenceData {
-  std::vector<std::string> ids;             ///< in wire order
+  std::vector<std::string> ids;             ///< in wire order; a number as its JSON text
+  std::vector<std::string> numeric_ids;     ///< the ids that were JSON numbers, in wire order
   std::map<std::string, std::string> hash;  ///< user_id -> minified user_info
   std::int64_t count = -1;
 };

@@ -394,6 +394,33 @@ scenario('presence', 'member_added / member_removed once per user, with user_id;
   assertEq(main.events.count((e) => e.name === 'subscription_count' && e.channel === ch), 0, 'subscription_count on a presence channel');
 });
 
+scenario('numeric-ids', 'a numeric presence user_id (Laravel-style) is a JSON number in member_added / member_removed / client_event', async (ctx) => {
+  const main = ctx.env.endpoints.main;
+  const ch = `presence-wh-num-${RUN}`;
+  // The SDK's authorizeChannel signs JSON.stringify(presence): {"user_id":42,...} (protocol.md §5.1).
+  const a = await ctx.connected(APPS.main, { presence: { user_id: 42, user_info: { n: 1 } } });
+  const a2 = await ctx.connected(APPS.main, { presence: { user_id: '42' } }); // the same user, signed as a string
+  const sa = await ctx.subscribe(a, ch);
+  await ctx.subscribe(a2, ch);
+  const added = await delivered(main, (e) => e.name === 'member_added' && e.channel === ch, 'member_added 42');
+  assertEq(added.user_id, 42, 'member_added user_id (a number)');
+  const raw = main.requests.items.find((r) => r.rawBody.includes(`"channel":"${ch}"`) && r.rawBody.includes('member_added'));
+  assert(raw && raw.rawBody.includes('"user_id":42'), `raw member_added body: ${raw && raw.rawBody}`);
+
+  sa.channel.trigger('client-num', { x: 1 });
+  const ce = await delivered(main, (e) => e.name === 'client_event' && e.channel === ch, 'presence client_event');
+  assertEq(ce.user_id, 42, 'client_event user_id (a number)');
+
+  a.pusher.unsubscribe(ch);
+  a2.pusher.unsubscribe(ch);
+  const removed = await delivered(main, (e) => e.name === 'member_removed' && e.channel === ch, 'member_removed 42', VACATE_DELAY_MS + WAIT_MS);
+  assertEq(removed.user_id, 42, 'member_removed user_id (a number)');
+  await sleep(300);
+  // 42 and "42" are one user: one member_added, one member_removed.
+  assertEq(main.events.count((e) => e.name === 'member_added' && e.channel === ch), 1, 'member_added count');
+  assertEq(main.events.count((e) => e.name === 'member_removed' && e.channel === ch), 1, 'member_removed count');
+});
+
 scenario('client_event', 'client_event: event, data as sent (object), socket_id; no user_id off presence; exactly once', async (ctx) => {
   const main = ctx.env.endpoints.main;
   const ch = `private-wh-${RUN}`;

@@ -122,6 +122,53 @@ TEST_CASE("channels: presence keeps the first user_info of a user") {
   }
 }
 
+TEST_CASE("channels: 42 and \"42\" are one member, typed as its first join (protocol 5.1)") {
+  Registry r;
+  // Numeric first: the member is numeric for every later connection of the user.
+  auto j1 = r.join_presence(app, "presence-a", 1, "42", R"({"n":1})", true);
+  CHECK(j1.member_added);
+  auto j2 = r.join_presence(app, "presence-a", 2, "42", R"({"n":2})", false);
+  CHECK_FALSE(j2.member_added);
+  CHECK(r.user_count(app, "presence-a") == 1);
+  CHECK(r.subscription_count(app, "presence-a") == 2);
+  auto members = r.members(app, "presence-a");
+  REQUIRE(members.size() == 1);
+  CHECK(members[0].user_id == "42");
+  CHECK(members[0].user_id_numeric);
+  CHECK(members[0].user_info == R"({"n":1})");
+  const auto via2 = r.member_of(app, "presence-a", 2);
+  REQUIRE(via2.has_value());
+  CHECK(via2->user_id == "42");
+  CHECK(via2->user_id_numeric);  // the member's kept form, not conn 2's own
+  CHECK_FALSE(r.member_of(app, "presence-a", 3).has_value());
+
+  // The last leave reports the kept type, whichever connection leaves last.
+  auto l1 = r.unsubscribe(app, "presence-a", 1);
+  CHECK_FALSE(l1.member_removed);
+  auto l2 = r.unsubscribe(app, "presence-a", 2);
+  CHECK(l2.member_removed);
+  CHECK(l2.user_id == "42");
+  CHECK(l2.user_id_numeric);
+
+  // String first: stays a string.
+  CHECK(r.join_presence(app, "presence-b", 1, "7", "{}", false).member_added);
+  CHECK_FALSE(r.join_presence(app, "presence-b", 2, "7", "{}", true).member_added);
+  CHECK(r.user_count(app, "presence-b") == 1);
+  REQUIRE(r.members(app, "presence-b").size() == 1);
+  CHECK_FALSE(r.members(app, "presence-b")[0].user_id_numeric);
+  const auto all = r.unsubscribe_all(app, 2);
+  REQUIRE(all.size() == 1);
+  CHECK_FALSE(all[0].second.member_removed);
+  const auto last = r.unsubscribe(app, "presence-b", 1);
+  CHECK(last.member_removed);
+  CHECK_FALSE(last.user_id_numeric);
+
+  // A plain subscriber is no member.
+  r.subscribe(app, "presence-c", 5);
+  CHECK_FALSE(r.member_of(app, "presence-c", 5).has_value());
+  CHECK(r.check_invariants() == "");
+}
+
 TEST_CASE("channels: a socket in two presence channels as different users") {
   Registry r;
   CHECK(r.join_presence(app, "presence-a", 1, "alice", "{}").member_added);

@@ -297,17 +297,24 @@ TEST_CASE("protocol: parse_channel_data reads user_id (string or number) and raw
     std::string_view channel_data;
     std::string_view user_id;
     std::string_view user_info;
+    bool numeric;
   };
   const Row rows[] = {
       {R"({"user_id":"10","user_info":{"name":"Mr. Channels"}})", "10",
-       R"({"name":"Mr. Channels"})"},
-      {R"({"user_id":10,"user_info":{"name":"Mr. Channels"}})", "10", R"({"name":"Mr. Channels"})"},
-      {R"({"user_id":"42"})", "42", "{}"},
-      {R"({"user_info": { "b" : 1.50 } ,"user_id": 7 })", "7", R"({ "b" : 1.50 })"},
-      {R"({"user_id":-3})", "-3", "{}"},
-      {R"({"user_id":12345678901234567890})", "12345678901234567890", "{}"},
-      {R"({"user_id":"a\"b","user_info":"text"})", "a\"b", R"("text")"},
-      {R"({"user_id":"1","user_info":null})", "1", "null"},
+       R"({"name":"Mr. Channels"})", false},
+      {R"({"user_id":10,"user_info":{"name":"Mr. Channels"}})", "10", R"({"name":"Mr. Channels"})",
+       true},
+      {R"({"user_id":"42"})", "42", "{}", false},
+      {R"({"user_info": { "b" : 1.50 } ,"user_id": 7 })", "7", R"({ "b" : 1.50 })", true},
+      {R"({"user_id":-3})", "-3", "{}", true},
+      {R"({"user_id":12345678901234567890})", "12345678901234567890", "{}", true},
+      // A number keeps its exact token (no normalisation), as the backend signed it.
+      {R"({"user_id": 4.20e1 })", "4.20e1", "{}", true},
+      {R"({"user_id":"a\"b","user_info":"text"})", "a\"b", R"("text")", false},
+      {R"({"user_id":"1","user_info":null})", "1", "null", false},
+      // The last user_id wins, type included.
+      {R"({"user_id":5,"user_id":"5"})", "5", "{}", false},
+      {R"({"user_id":"5","user_id":5})", "5", "{}", true},
   };
   for (const auto& row : rows) {
     CAPTURE(row.channel_data);
@@ -315,6 +322,7 @@ TEST_CASE("protocol: parse_channel_data reads user_id (string or number) and raw
     REQUIRE(r);
     CHECK(r->user_id == row.user_id);
     CHECK(r->user_info == row.user_info);
+    CHECK(r->user_id_numeric == row.numeric);
   }
 }
 
@@ -338,6 +346,12 @@ TEST_CASE("protocol: parse_channel_data errors") {
       {R"({"user_id":{"id":1}})", 4300},
       {R"({"user_id":["1"]})", 4300},
       {R"({"user_info":{}})", 4300},
+      // A numeric user_id must be a valid JSON number token: it is echoed unchanged.
+      {R"({"user_id":01})", 4000},
+      {R"({"user_id":-})", 4000},
+      {R"({"user_id":1.})", 4000},
+      {R"({"user_id":+1})", 4000},
+      {R"({"user_id":1e999})", 4000},
   };
   for (const auto& row : rows) {
     CAPTURE(row.channel_data);

@@ -36,3 +36,28 @@ TEST_CASE("protocol: append_json_string appends to existing text") {
   protocol::append_json_string(out, "q\"");
   CHECK(out == R"(x="q\"")");
 }
+
+TEST_CASE("protocol: is_json_number accepts exactly one JSON number token") {
+  for (const char* yes :
+       {"0", "42", "-7", "1.5", "-0.25e-3", "4.20e1", "1E+9", "12345678901234567890"}) {
+    CAPTURE(yes);
+    CHECK(protocol::is_json_number(yes));
+  }
+  for (const char* no : {"", "-", "01", "+1", "1.", ".5", "1e", "1e+", " 1", "1 ", "0x10", "abc",
+                         "42a", "NaN", "--1"}) {
+    CAPTURE(no);
+    CHECK_FALSE(protocol::is_json_number(no));
+  }
+}
+
+TEST_CASE("protocol: append_user_id writes a numeric id as its token, others as strings") {
+  std::string out;
+  protocol::append_user_id(out, "42", true);
+  out += ',';
+  protocol::append_user_id(out, "42", false);
+  out += ',';
+  protocol::append_user_id(out, "a\"b", false);
+  out += ',';
+  protocol::append_user_id(out, "", true);  // never produced by the parser: stays valid JSON
+  CHECK(out == R"(42,"42","a\"b","")");
+}

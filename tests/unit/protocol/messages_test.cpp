@@ -70,6 +70,30 @@ TEST_CASE("protocol: member_added and member_removed (protocol.md 5.2)") {
       R"({"event":"pusher_internal:member_removed","channel":"presence-room","data":"{\"user_id\":\"42\"}"})");
 }
 
+TEST_CASE("protocol: numeric member ids keep their type (protocol.md 5.1, revised)") {
+  CHECK(
+      protocol::member_added("presence-room", "42", R"({"name":"A"})", true) ==
+      R"({"event":"pusher_internal:member_added","channel":"presence-room","data":"{\"user_id\":42,\"user_info\":{\"name\":\"A\"}}"})");
+  CHECK(
+      protocol::member_removed("presence-room", "42", true) ==
+      R"({"event":"pusher_internal:member_removed","channel":"presence-room","data":"{\"user_id\":42}"})");
+  CHECK(
+      protocol::member_removed("presence-room", "-1.5e3", true) ==
+      R"({"event":"pusher_internal:member_removed","channel":"presence-room","data":"{\"user_id\":-1.5e3}"})");
+  // ids: numbers stay numbers, strings stay strings; hash keys are strings either way.
+  const std::vector<PresenceMember> members{{"42", R"({"name":"A"})", true},
+                                            {"7", R"({"name":"B"})", false}};
+  CHECK(protocol::presence_data(members) ==
+        R"({"presence":{"ids":[42,"7"],"hash":{"42":{"name":"A"},"7":{"name":"B"}},"count":2}})");
+  CHECK(
+      protocol::subscription_succeeded_presence("presence-room", members) ==
+      R"({"event":"pusher_internal:subscription_succeeded","channel":"presence-room","data":"{\"presence\":{\"ids\":[42,\"7\"],\"hash\":{\"42\":{\"name\":\"A\"},\"7\":{\"name\":\"B\"}},\"count\":2}}"})");
+  CHECK(protocol::client_event("client-typing", "presence-room", R"({"t":1})", "42", true) ==
+        R"({"event":"client-typing","channel":"presence-room","data":{"t":1},"user_id":42})");
+  CHECK(protocol::client_event("client-typing", "presence-room", R"({"t":1})", "42", false) ==
+        R"({"event":"client-typing","channel":"presence-room","data":{"t":1},"user_id":"42"})");
+}
+
 TEST_CASE("protocol: cache_miss (protocol.md 3.6)") {
   CHECK(protocol::cache_miss("cache-prices") ==
         R"({"event":"pusher:cache_miss","channel":"cache-prices","data":"{}"})");

@@ -46,6 +46,14 @@ WebhookEvent member(std::string name, std::string channel, std::string user,
   return e;
 }
 
+// A member event whose user id was signed as a JSON number (protocol §5.1).
+WebhookEvent numeric_member(std::string name, std::string channel, std::string user,
+                            std::int64_t time_ms = 1000) {
+  WebhookEvent e = member(std::move(name), std::move(channel), std::move(user), time_ms);
+  e.user_id_numeric = true;
+  return e;
+}
+
 std::string json_of(const WebhookEvent& e) {
   std::string out;
   server::append_webhook_event_json(out, e);
@@ -117,6 +125,12 @@ TEST_CASE("webhooks: event objects keep the key order and write data raw") {
   client_string.event = "client-x";
   client_string.data = R"("just a \"string\"")";
   client_string.socket_id = "1.2";
+  WebhookEvent numeric_client = ev("client_event", "presence-room");
+  numeric_client.user_id = "42";
+  numeric_client.user_id_numeric = true;
+  numeric_client.event = "client-typing";
+  numeric_client.data = R"({"a":1})";
+  numeric_client.socket_id = "1.2";
   WebhookEvent count = ev("subscription_count", "ch");
   count.subscription_count = 42;
   WebhookEvent empty_data = ev("client_event", "c");
@@ -127,6 +141,13 @@ TEST_CASE("webhooks: event objects keep the key order and write data raw") {
       {"occupied", ev("channel_occupied", "a"), R"({"name":"channel_occupied","channel":"a"})"},
       {"member", member("member_added", "presence-a", "7"),
        R"({"name":"member_added","channel":"presence-a","user_id":"7"})"},
+      {"numeric member", numeric_member("member_added", "presence-a", "42"),
+       R"({"name":"member_added","channel":"presence-a","user_id":42})"},
+      {"numeric member removed", numeric_member("member_removed", "presence-a", "42"),
+       R"({"name":"member_removed","channel":"presence-a","user_id":42})"},
+      {"numeric presence client event", numeric_client,
+       R"({"name":"client_event","channel":"presence-room","user_id":42,"event":"client-typing",)"
+       R"("data":{"a":1},"socket_id":"1.2"})"},
       {"presence client event", client,
        R"({"name":"client_event","channel":"presence-room","user_id":"u1","event":"client-typing",)"
        R"("data":{"a":[1,2],"b":"x"},"socket_id":"123.456"})"},
@@ -487,6 +508,30 @@ TEST_CASE("webhooks: vacate_delay_ms 0 sends at once") {
   Harness h(one_hook, R"({"vacate_delay_ms":0,"batching":{"enabled":false}})");
   h.add(ev("channel_vacated", "a"));
   CHECK(h.advance(0ms).size() == 1);
+}
+
+TEST_CASE("webhooks: 42 and \"42\" are one user for the member_removed cancel rule") {
+  Harness h(one_hook);
+  h.add(numeric_member("member_added", "presence-x", "42"));
+  auto out = h.advance(50ms);
+  REQUIRE(out.size() == 1);
+  CHECK(
+      out[0].body ==
+      R"({"time_ms":1000,"events":[{"name":"member_added","channel":"presence-x","user_id":42}]})");
+  // Removal then a rejoin signed with the other type: still the same user, so both drop out.
+  h.add(numeric_member("member_removed", "presence-x", "42"));
+  h.add(member("member_added", "presence-x", "42"));
+  CHECK(h.scheduler.suppressed() == 2);
+  CHECK(h.advance(3100ms).empty());
+  // A removal that fires carries the member's type.
+  h.add(numeric_member("member_removed", "presence-x", "42"));
+  out = h.advance(3000ms);  // the delay ends; then the batch window
+  const auto later = h.advance(100ms);
+  out.insert(out.end(), later.begin(), later.end());
+  REQUIRE(out.size() == 1);
+  CHECK(
+      out[0].body ==
+      R"({"time_ms":1000,"events":[{"name":"member_removed","channel":"presence-x","user_id":42}]})");
 }
 
 TEST_CASE("webhooks: flush_all fires delayed events and closes batches (shutdown)") {
