@@ -3,7 +3,9 @@
 // for use outside server/config_*.cpp; the public API is server/config.hpp.
 //
 // The files, one job each (parse_config in config_load.cpp runs the stages: interpolate_env,
-// JSON parse, read_document, apply_env_overrides, the default app, the final checks):
+// for TOML toml_to_json, JSON parse, read_document, apply_env_overrides, the default app, the
+// final checks):
+//   config_toml.cpp      TOML text -> the equivalent JSON text (toml++)
 //   config_env.cpp       ${VAR} interpolation of the raw text; env overrides (HOST, PORT, ...)
 //   config_reader.cpp    the document walk: top-level keys and server-wide sections
 //   config_apps.cpp      `app_manager` and each app: limits, features, origins, precedence
@@ -13,7 +15,9 @@
 //   config_load.cpp      the pipeline, the embedded default, the default app, final checks
 //
 // Conventions: `path` is the key path used in messages (`app_manager.array.apps[0].key`); every
-// invalid value throws ConfigError "<path>: <problem>"; warnings are appended, one line each.
+// invalid value throws ConfigError "<path>: <problem>"; warnings are appended, one line each,
+// except the Sockudo options this server does not implement: they are collected and reported
+// in one line at the end of read_document.
 
 #include <simdjson.h>
 
@@ -116,8 +120,12 @@ class FieldWalker {
   void warn(std::string message);
   /// "<path>: unknown key, ignored".
   void warn_unknown(const std::string& path);
-  /// "<path>: Sockudo option not supported by this server, ignored".
+  /// Notes `path` as a Sockudo option this server does not implement (the whole subtree when it
+  /// is a section). Reported by report_unsupported, all in one warning.
   void warn_unsupported(const std::string& path);
+  /// Appends the one warning "Sockudo options not supported by this server, ignored: <path>,
+  /// <path>, ..." (in the order noted) if any were noted, and forgets them.
+  void report_unsupported();
 
   /// Calls `fn` for each field of the object `value` (throws if it is not an object; `path` ""
   /// is reported as "config"). A null value means "unset" and is skipped; a repeated key warns
@@ -126,6 +134,7 @@ class FieldWalker {
 
  private:
   std::vector<std::string>& warnings_;
+  std::vector<std::string> unsupported_;
 };
 
 // ================================================================================================
@@ -137,6 +146,7 @@ struct LimitsIn {
   std::optional<std::uint64_t> max_connections;
   std::optional<std::uint64_t> max_client_events_per_second;
   std::optional<std::uint64_t> client_event_decay_seconds;
+  std::optional<bool> terminate_on_client_event_limit;
   std::optional<std::uint64_t> max_presence_members_per_channel;
   std::optional<double> max_presence_member_size_in_kb;
   std::optional<std::uint64_t> max_channel_name_length;
@@ -148,7 +158,10 @@ struct LimitsIn {
   std::optional<int> quota_close_code;  ///< not a limit, but accepted here too
   std::optional<std::uint64_t> max_backend_events_per_second;
   std::optional<std::uint64_t> max_read_requests_per_second;
+  /// Set together (by the number or the object form of `message_rate_limit`).
   std::optional<std::uint64_t> message_rate_limit;
+  std::optional<std::uint64_t> message_rate_window_seconds;
+  std::optional<bool> message_rate_terminate;
 
   /// Overwrites the fields of `out` that are set here (quota_close_code is not in AppLimits).
   void apply_to(AppLimits& out) const;  // config_apps.cpp
@@ -228,6 +241,16 @@ std::vector<WebhookTarget> resolve_webhooks(std::vector<WebhookIn>& list,
 /// (config_urls.cpp). Returns "" on success or the problem; `out` is then partly written. No
 /// user info (credentials belong in `headers`), no whitespace or control bytes.
 std::string parse_webhook_url(std::string_view url, WebhookTarget& out);
+
+// ================================================================================================
+// TOML (config_toml.cpp)
+// ================================================================================================
+
+/// The TOML document `toml_text` as JSON text with the same structure: tables become objects,
+/// integers stay integers, floats stay floats (`5.0`), strings are JSON-escaped, dates and times
+/// become strings. Throws ConfigError naming the line and column of a TOML syntax error, or the
+/// key of a nan/inf float.
+std::string toml_to_json(std::string_view toml_text);
 
 // ================================================================================================
 // Environment and defaults

@@ -270,7 +270,20 @@ void FieldWalker::warn_unknown(const std::string& path) {
 }
 
 void FieldWalker::warn_unsupported(const std::string& path) {
-  warn(path + ": Sockudo option not supported by this server, ignored");
+  unsupported_.push_back(path);
+}
+
+void FieldWalker::report_unsupported() {
+  if (unsupported_.empty()) {
+    return;
+  }
+  std::string line = "Sockudo options not supported by this server, ignored: ";
+  for (std::size_t i = 0; i < unsupported_.size(); ++i) {
+    if (i > 0) line += ", ";
+    line += unsupported_[i];
+  }
+  unsupported_.clear();
+  warn(std::move(line));
 }
 
 void FieldWalker::for_each_field(dom::element value, std::string_view path, const FieldFn& fn) {

@@ -1,10 +1,12 @@
 // pushcore: a Pusher Channels protocol 7 server (Sockudo-compatible).
 //   pushcore [--config FILE] [--host HOST] [--port PORT]
+// Without --config: config/config.toml, else config/config.json, else the embedded default.
 
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <string>
@@ -24,13 +26,13 @@ namespace {
 void usage() {
   std::puts(
       "usage: pushcore [--config FILE] [--host HOST] [--port PORT]\n"
-      "  --config FILE  JSON config in Sockudo's shape (default: embedded config,\n"
-      "                 app app-id / app-key / app-secret on 127.0.0.1:6001)\n"
+      "  --config FILE  TOML (*.toml) or JSON config in Sockudo's shape (default, as\n"
+      "                 Sockudo: config/config.toml, else config/config.json, else the\n"
+      "                 embedded config, app app-id / app-key / app-secret on 127.0.0.1:6001)\n"
       "  --host HOST    override the listen address\n"
       "  --port PORT    override the listen port (0 = any free port)\n"
-      "Environment overrides: HOST, PORT, ACTIVITY_TIMEOUT, SOCKUDO_DEFAULT_APP_ID,\n"
-      "SOCKUDO_DEFAULT_APP_KEY, SOCKUDO_DEFAULT_APP_SECRET, SOCKUDO_MAX_CONNECTIONS,\n"
-      "SSL_ENABLED, SSL_CERT_PATH, SSL_KEY_PATH, SSL_CA_PATH, SSL_PASSPHRASE.\n"
+      "Environment overrides: Sockudo's variables (and Soketi's SOKETI_* aliases), see\n"
+      "README \"Environment variables\".\n"
       "Signals: SIGTERM/SIGINT drain and exit; SIGHUP reloads the apps from --config.");
 }
 
@@ -102,6 +104,17 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr, "pushcore: unknown argument %s (see --help)\n", a.c_str());
       return 2;
+    }
+  }
+
+  // No --config: Sockudo's default files, TOML first, relative to the working directory.
+  if (config_path.empty()) {
+    for (const char* candidate : {"config/config.toml", "config/config.json"}) {
+      std::error_code ec;
+      if (std::filesystem::is_regular_file(candidate, ec)) {
+        config_path = candidate;
+        break;
+      }
     }
   }
 
