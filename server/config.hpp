@@ -217,10 +217,10 @@ using EnvLookup = std::optional<std::string> (*)(std::string_view name);
 std::optional<std::string> process_env(std::string_view name);
 
 /// Parses a config JSON text (after ${VAR} / ${VAR:-default} interpolation), then applies env
-/// overrides (HOST, PORT, ACTIVITY_TIMEOUT, SOCKUDO_DEFAULT_APP_ID/KEY/SECRET,
-/// SOCKUDO_MAX_CONNECTIONS). Unknown keys are reported through `warnings` (one line each),
-/// invalid values throw ConfigError naming the key. Numbers may be JSON numbers or numeric
-/// strings.
+/// overrides (Sockudo's variable names and Soketi's SOKETI_* aliases, README "Environment
+/// variables"; the table is in config_env.cpp). Unknown keys are reported through `warnings`
+/// (one line each), invalid values throw ConfigError naming the key. Numbers may be JSON numbers
+/// or numeric strings.
 ///
 /// Details:
 /// - Key paths in messages are written `app_manager.array.apps[0].policy.limits.max_connections`.
@@ -247,9 +247,12 @@ std::optional<std::string> process_env(std::string_view name);
 ///   channel_pattern, channel_namespace(s), channel_name_starts_with/ends_with},
 ///   request_timeout_ms, retry}. A url must be http:// or https://; unknown event types, an
 ///   invalid channel_pattern and headers that would replace the signed ones warn.
-/// - Env overrides: an empty variable counts as unset. SOCKUDO_DEFAULT_APP_ID/KEY/SECRET replace
-///   the fields of the first app; with no app configured they create it (starting from the
-///   default app below). A malformed PORT / ACTIVITY_TIMEOUT / SOCKUDO_MAX_CONNECTIONS throws.
+/// - Env overrides (env wins over the file): an empty variable counts as unset; for each setting
+///   Sockudo's name wins over Soketi's alias; an invalid value throws ConfigError "<VARIABLE>:
+///   ..."; unknown variables are ignored. SOCKUDO_DEFAULT_APP_* (SOKETI_DEFAULT_APP_*) change
+///   the first app; with no app configured they create it (starting from the default app
+///   below). The server-level limit variables (SOKETI_EVENT_MAX_*, ...) are applied with the
+///   `event_limits` / `presence` / `channel_limits` sections, before the apps inherit them.
 /// - With no app at all, the default app is added: app-id / app-key / app-secret, client
 ///   messages enabled, user authentication disabled.
 /// - Apps need a non-empty id, key and secret; ids and keys must be unique. A numeric `id`

@@ -214,8 +214,10 @@ struct AppIn {
 // ================================================================================================
 
 /// Reads the whole document `root` (config_reader.cpp): every known key, warnings for the rest,
-/// then the precedence rules. Env overrides and the final checks are not applied yet.
-Config read_document(dom::element root, std::vector<std::string>& warnings);
+/// then the precedence rules. The server-level limit variables of `env` (apply_env_limits) are
+/// applied before the apps inherit the defaults; the other env overrides and the final checks
+/// are not applied yet.
+Config read_document(dom::element root, EnvLookup env, std::vector<std::string>& warnings);
 
 /// `app_manager` {driver, array {apps}} (config_apps.cpp): appends each app to `apps`.
 void read_app_manager(FieldWalker& walker, dom::element value, std::string_view path,
@@ -242,6 +244,10 @@ std::vector<WebhookTarget> resolve_webhooks(std::vector<WebhookIn>& list,
 /// user info (credentials belong in `headers`), no whitespace or control bytes.
 std::string parse_webhook_url(std::string_view url, WebhookTarget& out);
 
+/// `url` as redis://[user:password@]host:port/db (user and password percent-encoded, an IPv6
+/// host in brackets); parse_redis_url reads it back unchanged (config_urls.cpp).
+std::string format_redis_url(const RedisUrl& url);
+
 // ================================================================================================
 // TOML (config_toml.cpp)
 // ================================================================================================
@@ -256,8 +262,23 @@ std::string toml_to_json(std::string_view toml_text);
 // Environment and defaults
 // ================================================================================================
 
-/// Applies the env overrides documented at parse_config (config_env.cpp). An empty variable
-/// counts as unset; a malformed value throws ConfigError naming the variable.
+/// One environment variable setting of the table in config_env.cpp (README "Environment
+/// variables" lists the same rows).
+struct EnvSettingInfo {
+  std::string_view names[2];    ///< Sockudo's names ("" = none); the first one set wins
+  std::string_view aliases[2];  ///< Soketi's names, used when no Sockudo name is set
+  std::string_view key;         ///< the config key it sets
+};
+/// Every row of the table, in the order they are applied.
+std::vector<EnvSettingInfo> env_settings();
+
+/// The server-level limit variables (Soketi's SOKETI_EVENT_MAX_*, SOKETI_PRESENCE_MAX_*,
+/// SOKETI_CHANNEL_LIMITS_MAX_NAME_LENGTH): written into `server_limits`, which the apps then
+/// inherit like the `event_limits` / `presence` / `channel_limits` sections (config_env.cpp).
+void apply_env_limits(LimitsIn& server_limits, EnvLookup env);
+
+/// Applies the other env overrides documented at parse_config (config_env.cpp). An empty
+/// variable counts as unset; a malformed value throws ConfigError naming the variable.
 void apply_env_overrides(Config& config, EnvLookup env);
 
 /// The default app (app-id / app-key / app-secret, client messages on) with `limits`

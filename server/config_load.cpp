@@ -93,7 +93,7 @@ Config parse_interpolated(const std::string& json_text, EnvLookup env,
                       simdjson::error_message(error));
   }
 
-  Config config = config_detail::read_document(root, warnings);
+  Config config = config_detail::read_document(root, env, warnings);
   config_detail::apply_env_overrides(config, env);
   if (config.apps.empty()) {
     config.apps.push_back(config_detail::make_default_app(config.default_limits));

@@ -55,7 +55,7 @@ std::string normalize_path_prefix(std::string prefix) {
 // other keys (limits, cache TTL, log level, retries, apps) is kept aside and resolved at the end.
 class Reader : FieldWalker {
  public:
-  explicit Reader(std::vector<std::string>& warnings) : FieldWalker(warnings) {}
+  Reader(EnvLookup env, std::vector<std::string>& warnings) : FieldWalker(warnings), env_(env) {}
 
   Config read(dom::element root) {
     read_root(root);
@@ -415,6 +415,7 @@ class Reader : FieldWalker {
   // Precedence, lowest first: AppLimits defaults < server-level sections < flat app keys <
   // policy.*. cache.ttl wins over Sockudo's channel_limits.cache_ttl.
   void resolve() {
+    apply_env_limits(server_limits_, env_);  // env overrides the server-level sections
     server_limits_.apply_to(config_.default_limits);
     if (const auto bytes = send_queue_max_bytes_ ? send_queue_max_bytes_ : ws_max_bytes_) {
       config_.send_queue_max_bytes = *bytes;
@@ -442,6 +443,7 @@ class Reader : FieldWalker {
     }
   }
 
+  EnvLookup env_;
   Config config_;
   LimitsIn server_limits_;
   std::optional<std::chrono::seconds> cache_ttl_;
@@ -458,8 +460,8 @@ class Reader : FieldWalker {
 
 }  // namespace
 
-Config read_document(dom::element root, std::vector<std::string>& warnings) {
-  return Reader(warnings).read(root);
+Config read_document(dom::element root, EnvLookup env, std::vector<std::string>& warnings) {
+  return Reader(env, warnings).read(root);
 }
 
 }  // namespace server::config_detail

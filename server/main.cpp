@@ -158,20 +158,23 @@ int main(int argc, char** argv) {
   }
 
   // First log line: where we listen and which app to use. The embedded default's secret is the
-  // public "app-secret" placeholder; configured secrets are never logged.
+  // public "app-secret" placeholder; configured secrets (also from the environment, e.g.
+  // SOKETI_DEFAULT_APP_SECRET) are never logged.
   const App& first = hub.config().apps.front();
   const bool embedded = hub.config().embedded_default;
-  log::info("listening", {{"host", hub.config().host},
-                          {"port", std::to_string(listener->port())},
-                          {"tls", tls ? "on" : "off"},
-                          {"url", (tls ? "wss://" : "ws://") + hub.config().host + ":" +
-                                      std::to_string(listener->port()) + "/app/" + first.key},
-                          {"workers", std::to_string(hub.workers().size())},
-                          {"config", embedded ? std::string("embedded-default") : config_path},
-                          {"apps", std::to_string(hub.config().apps.size())},
-                          {"app_id", first.id},
-                          {"app_key", first.key},
-                          {"app_secret", embedded ? first.secret : std::string("(configured)")}});
+  const bool placeholder_secret = embedded && first.secret == "app-secret";
+  log::info("listening",
+            {{"host", hub.config().host},
+             {"port", std::to_string(listener->port())},
+             {"tls", tls ? "on" : "off"},
+             {"url", (tls ? "wss://" : "ws://") + hub.config().host + ":" +
+                         std::to_string(listener->port()) + "/app/" + first.key},
+             {"workers", std::to_string(hub.workers().size())},
+             {"config", embedded ? std::string("embedded-default") : config_path},
+             {"apps", std::to_string(hub.config().apps.size())},
+             {"app_id", first.id},
+             {"app_key", first.key},
+             {"app_secret", placeholder_secret ? first.secret : std::string("(configured)")}});
   for (const auto& w : warnings) log::warn("config_warning", {{"detail", w}});
 
   std::unique_ptr<MetricsServer> metrics;

@@ -184,11 +184,15 @@ export class ChildProcess {
   }
 }
 
+// The variables pushcore reads as config overrides (README "Environment variables").
+const ENV_OVERRIDES =
+  /^(HOST|PORT|DEBUG|DEBUG_MODE|ACTIVITY_TIMEOUT|SHUTDOWN_GRACE_PERIOD|USER_AUTHENTICATION_TIMEOUT|WEBSOCKET_MAX_PAYLOAD_KB|SSL_.*|ADAPTER_DRIVER|REDIS_URL|DATABASE_REDIS_.*|METRICS_.*|RATE_LIMITER_.*|CORS_ORIGINS|WEBHOOK_BATCHING_.*|SOCKUDO_.*|SOKETI_.*)$/;
+
 const portOf = (line) => Number((/\bport=(\d+)\b/.exec(line) || [])[1]);
 
 // pushcore with `config` written to a temporary file. Resolves `start` with the WebSocket/API
 // port; when the config enables metrics, also waits for `msg=metrics_listening` (metricsPort).
-// The environment overrides pushcore reads (HOST, PORT, ACTIVITY_TIMEOUT, SOCKUDO_*, SOKETI_*) are removed
+// The environment overrides pushcore reads (ENV_OVERRIDES) are removed
 // from the inherited environment so the config file decides; `env` adds explicit ones.
 export class PushcoreProcess extends ChildProcess {
   constructor(bin, label = 'pushcore', opts = {}) {
@@ -220,7 +224,7 @@ export class PushcoreProcess extends ChildProcess {
     }
     const childEnv = { ...process.env };
     for (const k of Object.keys(childEnv)) {
-      if (/^(HOST|PORT|ACTIVITY_TIMEOUT|SOCKUDO_.*|SOKETI_.*)$/.test(k)) delete childEnv[k];
+      if (ENV_OVERRIDES.test(k)) delete childEnv[k];
     }
     Object.assign(childEnv, env);
     let metricsSeen;

@@ -10,6 +10,8 @@
 //   server must start with only the one "not supported" warning; pusher-js connects, subscribes
 //   to a public and a private channel (signed with the SDK) and receives an event published
 //   with the SDK on each.
+// soketi-env / sockudo-env: no config file, only Soketi's SOKETI_* (resp. Sockudo's) environment
+//   variables (default app credentials, port, metrics port, ...); the same pusher-js drive.
 // One line per scenario; exit code 1 when any fails.
 
 import { readFileSync } from 'node:fs';
@@ -106,9 +108,69 @@ async function sockudoFile(fileName) {
   }
 }
 
+// No config file, only environment variables (`env`), as a Soketi or Sockudo container is
+// usually configured. No config warning expected.
+async function envOnly(label, env, app) {
+  const server = new PushcoreProcess(serverBin, `pushcore (${label})`);
+  try {
+    const port = await server.start(null, env);
+    const warnings = await startupWarnings(server);
+    if (warnings.length) throw new Error(`unexpected config warnings:\n    ${warnings.join('\n    ')}`);
+    const listening = server.tail.find((l) => /\bmsg=listening\b/.test(l)) || '';
+    if (!listening.includes(`app_key=${app.key}`)) throw new Error('listening line does not name the env app key');
+    if (listening.includes(app.secret)) throw new Error('the env app secret is logged');
+    await drive(port, app);
+  } catch (e) {
+    e.serverTail = server.tail.slice(-15);
+    throw e;
+  } finally {
+    await server.stop();
+  }
+}
+
+const soketiApp = { id: 'soketi-id', key: 'soketi-key', secret: 'soketi-secret' };
+const sockudoApp = { id: 'sockudo-id', key: 'sockudo-key', secret: 'sockudo-secret' };
+
 const scenarios = [
   ['sockudo-toml', () => sockudoFile('config.toml')],
   ['sockudo-json', () => sockudoFile('config.json')],
+  [
+    'soketi-env',
+    () =>
+      envOnly(
+        'Soketi env',
+        {
+          SOKETI_DEFAULT_APP_ID: soketiApp.id,
+          SOKETI_DEFAULT_APP_KEY: soketiApp.key,
+          SOKETI_DEFAULT_APP_SECRET: soketiApp.secret,
+          SOKETI_DEFAULT_APP_ENABLE_CLIENT_MESSAGES: 'true',
+          SOKETI_DEFAULT_APP_MAX_CONNS: '-1',
+          SOKETI_PORT: '0',
+          SOKETI_METRICS_SERVER_PORT: '0',
+          SOKETI_DEBUG: '1',
+          SOKETI_PRESENCE_MAX_MEMBERS: '50',
+          SOKETI_HTTP_MAX_REQUEST_SIZE: '1',
+        },
+        soketiApp,
+      ),
+  ],
+  [
+    'sockudo-env',
+    () =>
+      envOnly(
+        'Sockudo env',
+        {
+          SOCKUDO_DEFAULT_APP_ID: sockudoApp.id,
+          SOCKUDO_DEFAULT_APP_KEY: sockudoApp.key,
+          SOCKUDO_DEFAULT_APP_SECRET: sockudoApp.secret,
+          SOCKUDO_DEFAULT_APP_ENABLE_CLIENT_MESSAGES: 'true',
+          PORT: '0',
+          METRICS_PORT: '0',
+          DEBUG: 'false',
+        },
+        sockudoApp,
+      ),
+  ],
 ];
 
 let failed = 0;
