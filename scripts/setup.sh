@@ -6,6 +6,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 apt_pkgs=(build-essential cmake pkg-config libboost1.81-dev libsimdjson-dev doctest-dev
           libssl-dev openssl nodejs npm)
+# TOML config files (Sockudo's default format): toml++.
+apt_pkgs+=(libtomlplusplus-dev)
 # Redis adapter (docs/CLUSTER.md): hiredis to build, redis-server for the cluster tests.
 apt_pkgs+=(libhiredis-dev redis-server)
 # Headless Chromium for the browser tests (Debian's package; Playwright's download cannot work).

@@ -1,5 +1,6 @@
 #pragma once
-// Server configuration: the JSON file in Sockudo's shape, ${VAR} interpolation, env overrides.
+// Server configuration: the TOML or JSON file in Sockudo's shape, ${VAR} interpolation, env
+// overrides.
 // Loaded once at start-up (exceptions allowed there); read-only afterwards, shared by all workers.
 
 #include <chrono>
@@ -21,6 +22,9 @@ struct AppLimits {
   std::uint64_t max_connections = 0;               ///< 0 = unlimited
   std::uint64_t max_client_events_per_second = 0;  ///< 0 = unlimited
   std::uint64_t client_event_decay_seconds = 1;    ///< fixed window length
+  /// Sockudo's `terminate_on_limit`: over the client-event limit, close the connection (4301)
+  /// instead of rejecting the event.
+  bool terminate_on_client_event_limit = false;
   std::uint64_t max_presence_members_per_channel = 100;
   double max_presence_member_size_in_kb = 2;  ///< compared as bytes <= kb*1024
   std::uint64_t max_channel_name_length = 200;
@@ -32,7 +36,12 @@ struct AppLimits {
   // Rate limits (README "Security"); 0 = unlimited, the default.
   std::uint64_t max_backend_events_per_second = 0;  ///< HTTP API events/s (a batch counts each)
   std::uint64_t max_read_requests_per_second = 0;   ///< HTTP API GET queries/s
-  std::uint64_t message_rate_limit = 0;  ///< inbound messages/s per connection (4301 above)
+  /// Inbound messages per connection per message_rate_window_seconds; 0 = unlimited. Over it
+  /// a message is dropped (one 4301 error frame per window), or with message_rate_terminate the
+  /// connection is closed with 4301.
+  std::uint64_t message_rate_limit = 0;
+  std::uint64_t message_rate_window_seconds = 1;  ///< fixed window length, >= 1
+  bool message_rate_terminate = false;
 };
 
 /// Per-IP limits on WebSocket connections (README "Security"). Sockudo's `rate_limiter` shape;
@@ -180,8 +189,12 @@ struct Config {
   /// SO_SNDBUF of WebSocket sockets in KiB (the kernel doubles it); 0 = kernel autotuning.
   /// Bounds kernel memory per slow consumer so backpressure reaches the send queue budget.
   std::uint64_t send_socket_buffer_kb = 128;
-  std::uint64_t http_request_limit_mb = 10;  ///< http_api.request_limit_in_mb
-  std::string cors_origin = "*";             ///< cors.origin: "*", or the first listed origin
+  double http_request_limit_mb = 10;  ///< http_api.request_limit_in_mb (fractions allowed)
+  /// The HTTP body limit in whole bytes: http_request_limit_mb * 1 MiB, rounded down.
+  [[nodiscard]] std::uint64_t http_request_limit_bytes() const noexcept {
+    return static_cast<std::uint64_t>(http_request_limit_mb * 1024.0 * 1024.0);
+  }
+  std::string cors_origin = "*";  ///< cors.origin: "*", or the first listed origin
   /// cors.origin as configured (a string or an array). Contains "*" when any origin is allowed.
   /// With several origins a server should echo the request's Origin when it is listed here.
   std::vector<std::string> cors_origins{"*"};
@@ -213,10 +226,10 @@ using EnvLookup = std::optional<std::string> (*)(std::string_view name);
 std::optional<std::string> process_env(std::string_view name);
 
 /// Parses a config JSON text (after ${VAR} / ${VAR:-default} interpolation), then applies env
-/// overrides (HOST, PORT, ACTIVITY_TIMEOUT, SOCKUDO_DEFAULT_APP_ID/KEY/SECRET,
-/// SOCKUDO_MAX_CONNECTIONS). Unknown keys are reported through `warnings` (one line each),
-/// invalid values throw ConfigError naming the key. Numbers may be JSON numbers or numeric
-/// strings.
+/// overrides (Sockudo's variable names and Soketi's SOKETI_* aliases, README "Environment
+/// variables"; the table is in config_env.cpp). Unknown keys are reported through `warnings`
+/// (one line each), invalid values throw ConfigError naming the key. Numbers may be JSON numbers
+/// or numeric strings.
 ///
 /// Details:
 /// - Key paths in messages are written `app_manager.array.apps[0].policy.limits.max_connections`.
@@ -226,8 +239,15 @@ std::optional<std::string> process_env(std::string_view name);
 /// - Per-app settings may sit in `policy.limits` / `policy.features` /
 ///   `policy.channels.allowed_origins` or directly on the app object (Sockudo's flat keys);
 ///   `policy` wins when both are given. Unset limits come from `Config::default_limits`.
-/// - Known Sockudo sections this server does not implement (adapter, database, queue, ssl, ...)
-///   are ignored with one warning each.
+/// - Known Sockudo options this server does not implement (database, queue, push, history, ...,
+///   down to single keys such as presence.ungraceful_timeout_seconds) are ignored and named, by
+///   path, in one warning "Sockudo options not supported by this server, ignored: a, b.c, ...".
+///   Sockudo's shipped config/config.toml and config/config.json load with only that warning.
+/// - `message_rate_limit` is a number (per second) or Sockudo's object {enabled (false),
+///   max_attempts (60), decay_seconds (60), terminate_on_limit (false)}; disabled or 0 attempts
+///   means no limit. The app limit `terminate_on_limit` closes on the client-event limit.
+/// - Sockudo's aliases: websocket.max_messages / max_bytes for send_queue.* (send_queue wins),
+///   webhooks.batching.size, webhooks.retry.initial_backoff_ms / max_backoff_ms.
 /// - Webhooks (docs/WEBHOOKS.md): top-level `webhooks` {batching {enabled, duration (ms),
 ///   max_batch_size}, max_queue_size, max_queue_bytes, max_concurrent_requests,
 ///   request_timeout_ms, vacate_delay_ms, retry {enabled, max_attempts, max_elapsed_time_ms,
@@ -236,16 +256,20 @@ std::optional<std::string> process_env(std::string_view name);
 ///   channel_pattern, channel_namespace(s), channel_name_starts_with/ends_with},
 ///   request_timeout_ms, retry}. A url must be http:// or https://; unknown event types, an
 ///   invalid channel_pattern and headers that would replace the signed ones warn.
-/// - Env overrides: an empty variable counts as unset. SOCKUDO_DEFAULT_APP_ID/KEY/SECRET replace
-///   the fields of the first app; with no app configured they create it (starting from the
-///   default app below). A malformed PORT / ACTIVITY_TIMEOUT / SOCKUDO_MAX_CONNECTIONS throws.
+/// - Env overrides (env wins over the file): an empty variable counts as unset; for each setting
+///   Sockudo's name wins over Soketi's alias; an invalid value throws ConfigError "<VARIABLE>:
+///   ..."; unknown variables are ignored. SOCKUDO_DEFAULT_APP_* (SOKETI_DEFAULT_APP_*) change
+///   the first app; with no app configured they create it (starting from the default app
+///   below). The server-level limit variables (SOKETI_EVENT_MAX_*, ...) are applied with the
+///   `event_limits` / `presence` / `channel_limits` sections, before the apps inherit them.
 /// - With no app at all, the default app is added: app-id / app-key / app-secret, client
 ///   messages enabled, user authentication disabled.
 /// - Apps need a non-empty id, key and secret; ids and keys must be unique. A numeric `id`
 ///   (12345) is taken as its decimal text.
 /// - Ranges: port / metrics.port 0..65535; activity, pong, handshake, close and
 ///   user_authentication timeouts >= 1 s; send_queue sizes, websocket_max_payload_kb and
-///   http_api.request_limit_in_mb >= 1; decay seconds >= 1; quota_close_code 4004 or 4100.
+///   http_api.request_limit_in_mb 0.001..4096 (fractions allowed); decay seconds >= 1;
+///   quota_close_code 4004 or 4100.
 /// - `debug: true` means log_level "debug" unless log_level is given ("trace" -> "debug",
 ///   "warning" -> "warn"). `mode` is accepted and has no effect. `path_prefix` "/" means none;
 ///   otherwise it gets one leading "/" and no trailing "/".
@@ -253,7 +277,23 @@ std::optional<std::string> process_env(std::string_view name);
 /// `env` may be nullptr (no environment).
 Config parse_config(std::string_view json_text, EnvLookup env, std::vector<std::string>& warnings);
 
-/// Reads FILE and calls parse_config. Throws ConfigError when the file cannot be read.
+/// As parse_config, for a TOML document (Sockudo's default format, config/config.toml): ${VAR}
+/// interpolation runs on the raw TOML text exactly as for JSON, then the document is converted
+/// to the equivalent JSON (tables are objects, integers stay integers, floats floats) and read
+/// by the same reader, so both formats have the same keys, values, messages and env overrides.
+/// A TOML syntax error throws ConfigError "config: invalid TOML ... at line L, column C: ...";
+/// nan/inf floats are refused.
+Config parse_config_toml(std::string_view toml_text, EnvLookup env,
+                         std::vector<std::string>& warnings);
+
+enum class ConfigFormat : std::uint8_t { json, toml };
+
+/// The format of a config file by its name: ".toml" (any case) is TOML, anything else JSON
+/// (Sockudo's rule, which also reads every other name as JSON).
+ConfigFormat config_format_of(std::string_view path);
+
+/// Reads FILE and calls parse_config_toml or parse_config by config_format_of(path). Throws
+/// ConfigError when the file cannot be read.
 Config load_config_file(const std::string& path, EnvLookup env, std::vector<std::string>& warnings);
 
 /// The embedded default (app-id / app-key / app-secret on 127.0.0.1:6001), env overrides applied.

@@ -10,9 +10,55 @@
 namespace server::config_detail {
 namespace {
 
-// Sockudo app options this server does not implement: accepted with one warning each.
-constexpr std::string_view unsupported_app_keys[] = {"channel_delta_compression",
-                                                     "enable_delta_compression"};
+// Sockudo app options this server does not implement (flat app keys, `policy` sections,
+// `policy.channels` keys): accepted and named in the one "not supported" warning.
+constexpr std::string_view unsupported_app_keys[] = {
+    "annotations_enabled", "channel_delta_compression", "channel_namespaces",
+    "connection_recovery", "enable_delta_compression",  "idempotency"};
+constexpr std::string_view unsupported_policy_keys[] = {"connection_recovery", "history",
+                                                        "idempotency", "presence_history"};
+constexpr std::string_view unsupported_channels_keys[] = {
+    "annotations_enabled", "channel_delta_compression", "channel_namespaces"};
+
+// Sockudo's `message_rate_limit`: a number (messages per second) or the object
+// {enabled, max_attempts, decay_seconds, terminate_on_limit} with Sockudo's defaults (enabled
+// false, 60 attempts, 60 s, no termination). Disabled, or max_attempts 0, means no limit.
+void read_message_rate_limit(FieldWalker& walker, dom::element value, std::string_view path,
+                             LimitsIn& out) {
+  if (value.type() != dom::element_type::OBJECT) {
+    if (value.type() == dom::element_type::ARRAY || value.type() == dom::element_type::BOOL) {
+      fail_value(path,
+                 "a number or an object {enabled, max_attempts, decay_seconds, "
+                 "terminate_on_limit}",
+                 show(value));
+    }
+    out.message_rate_limit = to_uint(value, path);
+    out.message_rate_window_seconds = 1;
+    out.message_rate_terminate = false;
+    return;
+  }
+  bool enabled = false;
+  std::uint64_t max_attempts = 60;
+  std::uint64_t decay_seconds = 60;
+  bool terminate = false;
+  walker.for_each_field(value, path, [&](std::string_view k, dom::element v, const std::string& p) {
+    if (k == "enabled") {
+      enabled = to_bool(v, p);
+    } else if (k == "max_attempts") {
+      max_attempts = to_uint(v, p, 0, 0xffffffffu);
+    } else if (k == "decay_seconds") {
+      decay_seconds = to_uint(v, p, 1, 1'000'000'000);
+    } else if (k == "terminate_on_limit") {
+      terminate = to_bool(v, p);
+    } else {
+      return false;
+    }
+    return true;
+  });
+  out.message_rate_limit = enabled ? max_attempts : 0;
+  out.message_rate_window_seconds = decay_seconds;
+  out.message_rate_terminate = terminate;
+}
 
 // The close code for an app over max_connections: Sockudo's 4004 (pusher-js stops) or Soketi's
 // 4100 (pusher-js backs off and retries).
@@ -29,7 +75,8 @@ int to_quota_close_code(dom::element value, std::string_view path) {
 
 // Reads one per-app limit key (shared by `policy.limits` and the flat app keys). Returns false
 // for a key that is not a limit.
-bool read_limit(std::string_view key, dom::element value, std::string_view path, LimitsIn& out) {
+bool read_limit(FieldWalker& walker, std::string_view key, dom::element value,
+                std::string_view path, LimitsIn& out) {
   const auto whole_limit = [&](std::optional<std::uint64_t>& field) {
     field = to_uint(value, path);
   };
@@ -62,7 +109,9 @@ bool read_limit(std::string_view key, dom::element value, std::string_view path,
   } else if (key == "max_read_requests_per_second") {
     whole_limit(out.max_read_requests_per_second);
   } else if (key == "message_rate_limit") {
-    whole_limit(out.message_rate_limit);
+    read_message_rate_limit(walker, value, path, out);
+  } else if (key == "terminate_on_limit") {
+    out.terminate_on_client_event_limit = to_bool(value, path);
   } else {
     return false;
   }
@@ -87,7 +136,7 @@ void read_policy(FieldWalker& walker, dom::element value, std::string_view path,
   walker.for_each_field(value, path, [&](std::string_view k, dom::element v, const std::string& p) {
     if (k == "limits") {
       walker.for_each_field(v, p, [&](std::string_view k2, dom::element v2, const std::string& p2) {
-        return read_limit(k2, v2, p2, in.policy_limits);
+        return read_limit(walker, k2, v2, p2, in.policy_limits);
       });
     } else if (k == "features") {
       walker.for_each_field(v, p, [&](std::string_view k2, dom::element v2, const std::string& p2) {
@@ -95,14 +144,19 @@ void read_policy(FieldWalker& walker, dom::element value, std::string_view path,
       });
     } else if (k == "channels") {
       walker.for_each_field(v, p, [&](std::string_view k2, dom::element v2, const std::string& p2) {
-        if (k2 != "allowed_origins") {
+        if (k2 == "allowed_origins") {
+          in.policy_origins = to_string_list(v2, p2);
+        } else if (is_one_of(k2, unsupported_channels_keys)) {
+          walker.warn_unsupported(p2);
+        } else {
           return false;
         }
-        in.policy_origins = to_string_list(v2, p2);
         return true;
       });
     } else if (k == "webhooks") {
       in.policy_webhooks = read_webhook_list(walker, v, p);
+    } else if (is_one_of(k, unsupported_policy_keys)) {
+      walker.warn_unsupported(p);
     } else {
       return false;
     }
@@ -129,7 +183,8 @@ AppIn read_app(FieldWalker& walker, dom::element value, std::string path) {
           in.flat_origins = to_string_list(v, p);
         } else if (k == "policy") {
           read_policy(walker, v, p, in);
-        } else if (read_limit(k, v, p, in.flat_limits) || read_feature(k, v, p, in.flat_features)) {
+        } else if (read_limit(walker, k, v, p, in.flat_limits) ||
+                   read_feature(k, v, p, in.flat_features)) {
           // flat Sockudo-style alias, read above
         } else if (k == "webhooks") {
           in.flat_webhooks = read_webhook_list(walker, v, p);
@@ -176,7 +231,10 @@ void LimitsIn::apply_to(AppLimits& out) const {
   set(out.max_channels_per_connection, max_channels_per_connection);
   set(out.max_backend_events_per_second, max_backend_events_per_second);
   set(out.max_read_requests_per_second, max_read_requests_per_second);
+  set(out.terminate_on_client_event_limit, terminate_on_client_event_limit);
   set(out.message_rate_limit, message_rate_limit);
+  set(out.message_rate_window_seconds, message_rate_window_seconds);
+  set(out.message_rate_terminate, message_rate_terminate);
 }
 
 void FeaturesIn::apply_to(App& out) const {

@@ -3,7 +3,9 @@
 // for use outside server/config_*.cpp; the public API is server/config.hpp.
 //
 // The files, one job each (parse_config in config_load.cpp runs the stages: interpolate_env,
-// JSON parse, read_document, apply_env_overrides, the default app, the final checks):
+// for TOML toml_to_json, JSON parse, read_document, apply_env_overrides, the default app, the
+// final checks):
+//   config_toml.cpp      TOML text -> the equivalent JSON text (toml++)
 //   config_env.cpp       ${VAR} interpolation of the raw text; env overrides (HOST, PORT, ...)
 //   config_reader.cpp    the document walk: top-level keys and server-wide sections
 //   config_apps.cpp      `app_manager` and each app: limits, features, origins, precedence
@@ -13,7 +15,9 @@
 //   config_load.cpp      the pipeline, the embedded default, the default app, final checks
 //
 // Conventions: `path` is the key path used in messages (`app_manager.array.apps[0].key`); every
-// invalid value throws ConfigError "<path>: <problem>"; warnings are appended, one line each.
+// invalid value throws ConfigError "<path>: <problem>"; warnings are appended, one line each,
+// except the Sockudo options this server does not implement: they are collected and reported
+// in one line at the end of read_document.
 
 #include <simdjson.h>
 
@@ -57,6 +61,8 @@ std::string in_quotes(std::string_view text);
 std::string_view trim(std::string_view s);
 /// ASCII case-insensitive equality.
 bool iequals(std::string_view a, std::string_view b);
+/// True when `prefix` can start a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*; "" too).
+[[nodiscard]] bool is_metric_prefix(std::string_view prefix);
 /// A whole non-negative number written as text ("12", " 5.0 ", "1e3"; trimmed), or nullopt.
 std::optional<std::uint64_t> parse_uint_text(std::string_view text);
 /// "a non-negative integer", "an integer >= MIN" or "an integer in MIN..MAX" (max u64_max means
@@ -116,8 +122,12 @@ class FieldWalker {
   void warn(std::string message);
   /// "<path>: unknown key, ignored".
   void warn_unknown(const std::string& path);
-  /// "<path>: Sockudo option not supported by this server, ignored".
+  /// Notes `path` as a Sockudo option this server does not implement (the whole subtree when it
+  /// is a section). Reported by report_unsupported, all in one warning.
   void warn_unsupported(const std::string& path);
+  /// Appends the one warning "Sockudo options not supported by this server, ignored: <path>,
+  /// <path>, ..." (in the order noted) if any were noted, and forgets them.
+  void report_unsupported();
 
   /// Calls `fn` for each field of the object `value` (throws if it is not an object; `path` ""
   /// is reported as "config"). A null value means "unset" and is skipped; a repeated key warns
@@ -126,6 +136,7 @@ class FieldWalker {
 
  private:
   std::vector<std::string>& warnings_;
+  std::vector<std::string> unsupported_;
 };
 
 // ================================================================================================
@@ -137,6 +148,7 @@ struct LimitsIn {
   std::optional<std::uint64_t> max_connections;
   std::optional<std::uint64_t> max_client_events_per_second;
   std::optional<std::uint64_t> client_event_decay_seconds;
+  std::optional<bool> terminate_on_client_event_limit;
   std::optional<std::uint64_t> max_presence_members_per_channel;
   std::optional<double> max_presence_member_size_in_kb;
   std::optional<std::uint64_t> max_channel_name_length;
@@ -148,7 +160,10 @@ struct LimitsIn {
   std::optional<int> quota_close_code;  ///< not a limit, but accepted here too
   std::optional<std::uint64_t> max_backend_events_per_second;
   std::optional<std::uint64_t> max_read_requests_per_second;
+  /// Set together (by the number or the object form of `message_rate_limit`).
   std::optional<std::uint64_t> message_rate_limit;
+  std::optional<std::uint64_t> message_rate_window_seconds;
+  std::optional<bool> message_rate_terminate;
 
   /// Overwrites the fields of `out` that are set here (quota_close_code is not in AppLimits).
   void apply_to(AppLimits& out) const;  // config_apps.cpp
@@ -201,8 +216,10 @@ struct AppIn {
 // ================================================================================================
 
 /// Reads the whole document `root` (config_reader.cpp): every known key, warnings for the rest,
-/// then the precedence rules. Env overrides and the final checks are not applied yet.
-Config read_document(dom::element root, std::vector<std::string>& warnings);
+/// then the precedence rules. The server-level limit variables of `env` (apply_env_limits) are
+/// applied before the apps inherit the defaults; the other env overrides and the final checks
+/// are not applied yet.
+Config read_document(dom::element root, EnvLookup env, std::vector<std::string>& warnings);
 
 /// `app_manager` {driver, array {apps}} (config_apps.cpp): appends each app to `apps`.
 void read_app_manager(FieldWalker& walker, dom::element value, std::string_view path,
@@ -229,12 +246,41 @@ std::vector<WebhookTarget> resolve_webhooks(std::vector<WebhookIn>& list,
 /// user info (credentials belong in `headers`), no whitespace or control bytes.
 std::string parse_webhook_url(std::string_view url, WebhookTarget& out);
 
+/// `url` as redis://[user:password@]host:port/db (user and password percent-encoded, an IPv6
+/// host in brackets); parse_redis_url reads it back unchanged (config_urls.cpp).
+std::string format_redis_url(const RedisUrl& url);
+
+// ================================================================================================
+// TOML (config_toml.cpp)
+// ================================================================================================
+
+/// The TOML document `toml_text` as JSON text with the same structure: tables become objects,
+/// integers stay integers, floats stay floats (`5.0`), strings are JSON-escaped, dates and times
+/// become strings. Throws ConfigError naming the line and column of a TOML syntax error, or the
+/// key of a nan/inf float.
+std::string toml_to_json(std::string_view toml_text);
+
 // ================================================================================================
 // Environment and defaults
 // ================================================================================================
 
-/// Applies the env overrides documented at parse_config (config_env.cpp). An empty variable
-/// counts as unset; a malformed value throws ConfigError naming the variable.
+/// One environment variable setting of the table in config_env.cpp (README "Environment
+/// variables" lists the same rows).
+struct EnvSettingInfo {
+  std::string_view names[2];    ///< Sockudo's names ("" = none); the first one set wins
+  std::string_view aliases[2];  ///< Soketi's names, used when no Sockudo name is set
+  std::string_view key;         ///< the config key it sets
+};
+/// Every row of the table, in the order they are applied.
+std::vector<EnvSettingInfo> env_settings();
+
+/// The server-level limit variables (Soketi's SOKETI_EVENT_MAX_*, SOKETI_PRESENCE_MAX_*,
+/// SOKETI_CHANNEL_LIMITS_MAX_NAME_LENGTH): written into `server_limits`, which the apps then
+/// inherit like the `event_limits` / `presence` / `channel_limits` sections (config_env.cpp).
+void apply_env_limits(LimitsIn& server_limits, EnvLookup env);
+
+/// Applies the other env overrides documented at parse_config (config_env.cpp). An empty
+/// variable counts as unset; a malformed value throws ConfigError naming the variable.
 void apply_env_overrides(Config& config, EnvLookup env);
 
 /// The default app (app-id / app-key / app-secret, client messages on) with `limits`

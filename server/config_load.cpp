@@ -1,7 +1,8 @@
 // The config loader's front door: parse_config runs the stages in order (interpolation, JSON
-// parse, the document walk, env overrides, the default app, final checks), load_config_file
-// reads a file for it, default_config loads the embedded default. Also the checks that need the
-// finished Config (required and unique app ids and keys, ssl files).
+// parse, the document walk, env overrides, the default app, final checks); parse_config_toml
+// converts TOML to JSON after interpolation and runs the same stages; load_config_file reads a
+// file and picks the format by extension; default_config loads the embedded default. Also the
+// checks that need the finished Config (required and unique app ids and keys, ssl files).
 
 #include <cerrno>
 #include <cstring>
@@ -79,17 +80,20 @@ App make_default_app(const AppLimits& limits) {
 
 }  // namespace config_detail
 
-Config parse_config(std::string_view json_text, EnvLookup env, std::vector<std::string>& warnings) {
-  const std::string text = interpolate_env(json_text, env);
+namespace {
 
+// The pipeline after interpolation: JSON parse, the document walk, env overrides, the default
+// app, the final checks.
+Config parse_interpolated(const std::string& json_text, EnvLookup env,
+                          std::vector<std::string>& warnings) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
-  if (const auto error = parser.parse(text).get(root)) {
+  if (const auto error = parser.parse(json_text).get(root)) {
     throw ConfigError(std::string("config: invalid JSON (after ${VAR} interpolation): ") +
                       simdjson::error_message(error));
   }
 
-  Config config = config_detail::read_document(root, warnings);
+  Config config = config_detail::read_document(root, env, warnings);
   config_detail::apply_env_overrides(config, env);
   if (config.apps.empty()) {
     config.apps.push_back(config_detail::make_default_app(config.default_limits));
@@ -99,6 +103,30 @@ Config parse_config(std::string_view json_text, EnvLookup env, std::vector<std::
     config_detail::fail("ssl", "enabled needs cert_path and key_path");
   }
   return config;
+}
+
+// True if `path` ends in ".toml", in any case.
+bool has_toml_extension(std::string_view path) {
+  constexpr std::string_view ext = ".toml";
+  return path.size() >= ext.size() &&
+         config_detail::iequals(path.substr(path.size() - ext.size()), ext);
+}
+
+}  // namespace
+
+Config parse_config(std::string_view json_text, EnvLookup env, std::vector<std::string>& warnings) {
+  return parse_interpolated(interpolate_env(json_text, env), env, warnings);
+}
+
+Config parse_config_toml(std::string_view toml_text, EnvLookup env,
+                         std::vector<std::string>& warnings) {
+  // The JSON text is not interpolated again: a literal "${" (written "$${") stays literal.
+  return parse_interpolated(config_detail::toml_to_json(interpolate_env(toml_text, env)), env,
+                            warnings);
+}
+
+ConfigFormat config_format_of(std::string_view path) {
+  return has_toml_extension(path) ? ConfigFormat::toml : ConfigFormat::json;
 }
 
 Config load_config_file(const std::string& path, EnvLookup env,
@@ -111,6 +139,9 @@ Config load_config_file(const std::string& path, EnvLookup env,
   content << file.rdbuf();
   if (file.bad()) {
     throw ConfigError(path + ": cannot read config file");
+  }
+  if (config_format_of(path) == ConfigFormat::toml) {
+    return parse_config_toml(content.str(), env, warnings);
   }
   return parse_config(content.str(), env, warnings);
 }

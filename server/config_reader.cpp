@@ -12,10 +12,34 @@
 namespace server::config_detail {
 namespace {
 
-// Sockudo options that this server does not implement: accepted with one warning each so that
-// a Sockudo config file loads unchanged.
-constexpr std::string_view unsupported_top_level[] = {
-    "cleanup", "database", "database_pooling", "instance", "logging", "queue", "unix_socket"};
+// Sockudo options that this server does not implement (every top-level field of Sockudo's
+// ServerOptions that is not read here): accepted and named in the one "not supported" warning,
+// so that a Sockudo config file loads unchanged.
+constexpr std::string_view unsupported_top_level[] = {"ably_compat",
+                                                      "ai_transport",
+                                                      "annotations",
+                                                      "cleanup",
+                                                      "cluster_health",
+                                                      "connection_recovery",
+                                                      "database",
+                                                      "database_pooling",
+                                                      "delta_compression",
+                                                      "echo_control",
+                                                      "ephemeral",
+                                                      "event_name_filtering",
+                                                      "health_check_timeout_ms",
+                                                      "history",
+                                                      "idempotency",
+                                                      "instance",
+                                                      "logging",
+                                                      "presence_history",
+                                                      "push",
+                                                      "push_rules",
+                                                      "queue",
+                                                      "server_role",
+                                                      "tag_filtering",
+                                                      "unix_socket",
+                                                      "versioned_messages"};
 
 // "/" or "" -> "" (no prefix); otherwise one leading "/" and no trailing "/".
 std::string normalize_path_prefix(std::string prefix) {
@@ -32,10 +56,11 @@ std::string normalize_path_prefix(std::string prefix) {
 // other keys (limits, cache TTL, log level, retries, apps) is kept aside and resolved at the end.
 class Reader : FieldWalker {
  public:
-  explicit Reader(std::vector<std::string>& warnings) : FieldWalker(warnings) {}
+  Reader(EnvLookup env, std::vector<std::string>& warnings) : FieldWalker(warnings), env_(env) {}
 
   Config read(dom::element root) {
     read_root(root);
+    report_unsupported();
     resolve();
     return std::move(config_);
   }
@@ -76,6 +101,8 @@ class Reader : FieldWalker {
         c.path_prefix = normalize_path_prefix(to_string(v, p));
       } else if (k == "send_queue") {
         read_send_queue(v, p);
+      } else if (k == "websocket") {
+        read_websocket(v, p);
       } else if (k == "cache") {
         read_cache(v, p);
       } else if (k == "channel_limits") {
@@ -171,11 +198,31 @@ class Reader : FieldWalker {
   void read_send_queue(dom::element value, std::string_view path) {
     for_each_field(value, path, [this](std::string_view k, dom::element v, const std::string& p) {
       if (k == "max_bytes") {
-        config_.send_queue_max_bytes = to_uint(v, p, 1);
+        send_queue_max_bytes_ = to_uint(v, p, 1);
       } else if (k == "max_messages") {
-        config_.send_queue_max_messages = to_uint(v, p, 1);
+        send_queue_max_messages_ = to_uint(v, p, 1);
       } else if (k == "socket_buffer_kb") {
         config_.send_socket_buffer_kb = to_uint(v, p, 0, 64 * 1024);
+      } else {
+        return false;
+      }
+      return true;
+    });
+  }
+
+  // Sockudo's `websocket` buffer settings: max_messages / max_bytes are the per-connection
+  // outbound buffer, this server's send_queue budget (send_queue.* wins when both are given).
+  void read_websocket(dom::element value, std::string_view path) {
+    for_each_field(value, path, [this](std::string_view k, dom::element v, const std::string& p) {
+      if (k == "max_messages") {
+        ws_max_messages_ = to_uint(v, p, 1);
+      } else if (k == "max_bytes") {
+        ws_max_bytes_ = to_uint(v, p, 1);
+      } else if (k == "disconnect_on_buffer_full" || k == "max_message_size" ||
+                 k == "max_frame_size" || k == "write_buffer_size" || k == "max_backpressure" ||
+                 k == "auto_ping" || k == "ping_interval" || k == "idle_timeout" ||
+                 k == "compression") {
+        warn_unsupported(p);
       } else {
         return false;
       }
@@ -232,6 +279,9 @@ class Reader : FieldWalker {
         server_limits_.max_presence_members_per_channel = to_uint(v, p);
       } else if (k == "max_member_size_in_kb") {
         server_limits_.max_presence_member_size_in_kb = to_number(v, p);
+      } else if (k == "update_rate_limit_per_member_per_second" ||
+                 k == "ungraceful_timeout_seconds" || k == "v2_ungraceful_timeout_seconds") {
+        warn_unsupported(p);
       } else {
         return false;
       }
@@ -242,7 +292,12 @@ class Reader : FieldWalker {
   void read_http_api(dom::element value, std::string_view path) {
     for_each_field(value, path, [this](std::string_view k, dom::element v, const std::string& p) {
       if (k == "request_limit_in_mb") {
-        config_.http_request_limit_mb = to_uint(v, p, 1, 4096);
+        // Fractions allowed (0.5 = 512 KiB); Config::http_request_limit_bytes rounds down.
+        const double mb = to_number(v, p);
+        if (!(mb >= 0.001) || mb > 4096) {
+          fail_value(p, "a number of MB in 0.001..4096", show(v));
+        }
+        config_.http_request_limit_mb = mb;
       } else if (k == "accept_traffic") {
         warn_unsupported(p);
       } else {
@@ -309,19 +364,13 @@ class Reader : FieldWalker {
         for_each_field(v, p, [this](std::string_view k2, dom::element v2, const std::string& p2) {
           if (k2 != "prefix") return false;
           config_.metrics_prefix = to_string(v2, p2);
-          // A metric name is [a-zA-Z_:][a-zA-Z0-9_:]*; the prefix is its start.
-          const std::string& pre = config_.metrics_prefix;
-          bool ok = true;
-          for (std::size_t i = 0; i < pre.size(); ++i) {
-            const char ch = pre[i];
-            const bool alpha =
-                (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == ':';
-            if (!(alpha || (i > 0 && ch >= '0' && ch <= '9'))) ok = false;
-          }
-          if (!ok)
+          if (!is_metric_prefix(config_.metrics_prefix)) {
             fail_value(p2, "a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)", show(v2));
+          }
           return true;
         });
+      } else if (k == "tcp_exporter") {
+        warn_unsupported(p);
       } else {
         return false;
       }
@@ -369,7 +418,10 @@ class Reader : FieldWalker {
           return true;
         });
       } else if (k == "cluster" || k == "nats" || k == "buffer_multiplier_per_cpu" ||
-                 k == "enable_socket_counting") {
+                 k == "enable_socket_counting" || k == "pulsar" || k == "rabbitmq" ||
+                 k == "google_pubsub" || k == "kafka" || k == "iggy" || k == "cluster_health" ||
+                 k == "aggregate_counts" || k == "fast_presence_transitions" ||
+                 k == "fallback_to_local") {
         warn_unsupported(p);
       } else {
         return false;
@@ -384,7 +436,15 @@ class Reader : FieldWalker {
   // Precedence, lowest first: AppLimits defaults < server-level sections < flat app keys <
   // policy.*. cache.ttl wins over Sockudo's channel_limits.cache_ttl.
   void resolve() {
+    apply_env_limits(server_limits_, env_);  // env overrides the server-level sections
     server_limits_.apply_to(config_.default_limits);
+    if (const auto bytes = send_queue_max_bytes_ ? send_queue_max_bytes_ : ws_max_bytes_) {
+      config_.send_queue_max_bytes = *bytes;
+    }
+    if (const auto messages =
+            send_queue_max_messages_ ? send_queue_max_messages_ : ws_max_messages_) {
+      config_.send_queue_max_messages = *messages;
+    }
     if (channel_cache_ttl_) {
       config_.cache_ttl = *channel_cache_ttl_;
     }
@@ -404,20 +464,25 @@ class Reader : FieldWalker {
     }
   }
 
+  EnvLookup env_;
   Config config_;
   LimitsIn server_limits_;
   std::optional<std::chrono::seconds> cache_ttl_;
   std::optional<std::chrono::seconds> channel_cache_ttl_;
   std::optional<std::string> log_level_;
   std::optional<RetryIn> webhook_retry_;
+  std::optional<std::uint64_t> send_queue_max_bytes_;
+  std::optional<std::uint64_t> send_queue_max_messages_;
+  std::optional<std::uint64_t> ws_max_bytes_;     ///< Sockudo's websocket.max_bytes
+  std::optional<std::uint64_t> ws_max_messages_;  ///< Sockudo's websocket.max_messages
   bool debug_ = false;
   std::vector<AppIn> apps_;
 };
 
 }  // namespace
 
-Config read_document(dom::element root, std::vector<std::string>& warnings) {
-  return Reader(warnings).read(root);
+Config read_document(dom::element root, EnvLookup env, std::vector<std::string>& warnings) {
+  return Reader(env, warnings).read(root);
 }
 
 }  // namespace server::config_detail

@@ -160,5 +160,37 @@ std::string parse_webhook_url(std::string_view url, WebhookTarget& out) {
   return "";
 }
 
+std::string format_redis_url(const RedisUrl& url) {
+  const auto encode = [](std::string_view s) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (const char c : s) {
+      const auto b = static_cast<unsigned char>(c);
+      const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                              (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+                              c == '~';
+      if (unreserved) {
+        out += c;
+      } else {
+        out += '%';
+        out += hex[b >> 4];
+        out += hex[b & 0xf];
+      }
+    }
+    return out;
+  };
+  std::string out = "redis://";
+  if (!url.username.empty() || !url.password.empty()) {
+    out += encode(url.username);
+    out += ':';
+    out += encode(url.password);
+    out += '@';
+  }
+  const bool ipv6 = url.host.find(':') != std::string::npos;
+  out += ipv6 ? "[" + url.host + "]" : url.host;
+  out += ':' + std::to_string(url.port) + '/' + std::to_string(url.db);
+  return out;
+}
+
 }  // namespace config_detail
 }  // namespace server

@@ -100,6 +100,16 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+bool is_metric_prefix(std::string_view prefix) {
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    const char ch = prefix[i];
+    const bool alpha =
+        (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == ':';
+    if (!alpha && !(i > 0 && ch >= '0' && ch <= '9')) return false;
+  }
+  return true;
+}
+
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) {
     return false;
@@ -270,7 +280,20 @@ void FieldWalker::warn_unknown(const std::string& path) {
 }
 
 void FieldWalker::warn_unsupported(const std::string& path) {
-  warn(path + ": Sockudo option not supported by this server, ignored");
+  unsupported_.push_back(path);
+}
+
+void FieldWalker::report_unsupported() {
+  if (unsupported_.empty()) {
+    return;
+  }
+  std::string line = "Sockudo options not supported by this server, ignored: ";
+  for (std::size_t i = 0; i < unsupported_.size(); ++i) {
+    if (i > 0) line += ", ";
+    line += unsupported_[i];
+  }
+  unsupported_.clear();
+  warn(std::move(line));
 }
 
 void FieldWalker::for_each_field(dom::element value, std::string_view path, const FieldFn& fn) {

@@ -66,9 +66,9 @@ RetryIn read_retry(FieldWalker& walker, dom::element value, std::string_view pat
       r.enabled = to_bool(v, p);
     } else if (k == "max_attempts") {
       r.max_attempts = to_uint(v, p);
-    } else if (k == "initial_interval_ms") {
+    } else if (k == "initial_interval_ms" || k == "initial_backoff_ms") {  // Sockudo: *_backoff_ms
       r.initial_interval = to_millis(v, p, 1, 3'600'000);
-    } else if (k == "max_interval_ms") {
+    } else if (k == "max_interval_ms" || k == "max_backoff_ms") {
       r.max_interval = to_millis(v, p, 1, 3'600'000);
     } else if (k == "max_elapsed_time_ms") {
       r.max_elapsed_time = to_millis(v, p, 0, 86'400'000);
@@ -236,7 +236,7 @@ void read_webhook_settings(FieldWalker& walker, dom::element value, std::string_
           w.batching_enabled = to_bool(v2, p2);
         } else if (k2 == "duration") {
           w.batching_duration = to_millis(v2, p2, 0, 60'000);
-        } else if (k2 == "max_batch_size") {
+        } else if (k2 == "max_batch_size" || k2 == "size") {  // Sockudo's name: size
           w.max_batch_size = to_uint(v2, p2, 1, 10'000);
         } else {
           return false;

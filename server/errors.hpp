@@ -42,6 +42,7 @@ enum class WsError : std::uint8_t {
   shutting_down,      ///< graceful shutdown
   app_removed,        ///< removed by a config reload
   app_disabled_by_reload,
+  rate_limit_terminate,  ///< message_rate_limit / client events over the limit, terminate_on_limit
   // ---- RFC 6455 violations: close frame only --------------------------------------------------
   frame_too_big,            ///< message over websocket_max_payload_kb
   frame_protocol_error,     ///< unmasked, reserved bits, unknown opcode, bad control frame
@@ -83,7 +84,7 @@ struct WsErrorSpec {
 };
 
 using protocol::CloseCode;
-inline constexpr std::array<WsErrorSpec, 38> ws_error_table{{
+inline constexpr std::array<WsErrorSpec, 39> ws_error_table{{
     {WsError::app_not_found, CloseCode::app_not_found, Delivery::error_and_close,
      "Application does not exist"},
     {WsError::app_disabled, CloseCode::app_disabled, Delivery::error_and_close,
@@ -108,6 +109,8 @@ inline constexpr std::array<WsErrorSpec, 38> ws_error_table{{
      "Application does not exist"},
     {WsError::app_disabled_by_reload, CloseCode::app_disabled, Delivery::error_and_close,
      "Application disabled"},
+    {WsError::rate_limit_terminate, CloseCode::client_event_error, Delivery::error_and_close,
+     "Connection closed due to client event rate limit"},
     {WsError::frame_too_big, CloseCode::message_too_big, Delivery::close_only, "Message too big"},
     {WsError::frame_protocol_error, CloseCode::protocol_error, Delivery::close_only,
      "Protocol error"},

@@ -66,7 +66,7 @@ void HttpSession<Stream>::do_read() {
   const Config& cfg = worker_.hub().config();
   parser_.emplace();
   parser_->header_limit(max_header_bytes);
-  parser_->body_limit(cfg.http_request_limit_mb * 1024 * 1024);
+  parser_->body_limit(cfg.http_request_limit_bytes());
   // One deadline covers headers and body: slow clients cannot hold the connection open.
   tcp().expires_after(cfg.handshake_timeout);
   origin_.clear();

@@ -105,7 +105,7 @@ ReloadResult Hub::reload(const Config& fresh) {
   check(cur.send_queue_max_bytes == fresh.send_queue_max_bytes &&
             cur.send_queue_max_messages == fresh.send_queue_max_messages &&
             cur.websocket_max_payload_kb == fresh.websocket_max_payload_kb &&
-            cur.http_request_limit_mb == fresh.http_request_limit_mb,
+            cur.http_request_limit_bytes() == fresh.http_request_limit_bytes(),
         "send_queue/websocket/http_api limits");
 
   struct Close {

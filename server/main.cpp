@@ -1,10 +1,12 @@
 // pushcore: a Pusher Channels protocol 7 server (Sockudo-compatible).
 //   pushcore [--config FILE] [--host HOST] [--port PORT]
+// Without --config: config/config.toml, else config/config.json, else the embedded default.
 
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <string>
@@ -24,13 +26,13 @@ namespace {
 void usage() {
   std::puts(
       "usage: pushcore [--config FILE] [--host HOST] [--port PORT]\n"
-      "  --config FILE  JSON config in Sockudo's shape (default: embedded config,\n"
-      "                 app app-id / app-key / app-secret on 127.0.0.1:6001)\n"
+      "  --config FILE  TOML (*.toml) or JSON config in Sockudo's shape (default, as\n"
+      "                 Sockudo: config/config.toml, else config/config.json, else the\n"
+      "                 embedded config, app app-id / app-key / app-secret on 127.0.0.1:6001)\n"
       "  --host HOST    override the listen address\n"
       "  --port PORT    override the listen port (0 = any free port)\n"
-      "Environment overrides: HOST, PORT, ACTIVITY_TIMEOUT, SOCKUDO_DEFAULT_APP_ID,\n"
-      "SOCKUDO_DEFAULT_APP_KEY, SOCKUDO_DEFAULT_APP_SECRET, SOCKUDO_MAX_CONNECTIONS,\n"
-      "SSL_ENABLED, SSL_CERT_PATH, SSL_KEY_PATH, SSL_CA_PATH, SSL_PASSPHRASE.\n"
+      "Environment overrides: Sockudo's variables (and Soketi's SOKETI_* aliases), see\n"
+      "README \"Environment variables\".\n"
       "Signals: SIGTERM/SIGINT drain and exit; SIGHUP reloads the apps from --config.");
 }
 
@@ -105,6 +107,17 @@ int main(int argc, char** argv) {
     }
   }
 
+  // No --config: Sockudo's default files, TOML first, relative to the working directory.
+  if (config_path.empty()) {
+    for (const char* candidate : {"config/config.toml", "config/config.json"}) {
+      std::error_code ec;
+      if (std::filesystem::is_regular_file(candidate, ec)) {
+        config_path = candidate;
+        break;
+      }
+    }
+  }
+
   Config cfg;
   std::vector<std::string> warnings;
   try {
@@ -145,20 +158,23 @@ int main(int argc, char** argv) {
   }
 
   // First log line: where we listen and which app to use. The embedded default's secret is the
-  // public "app-secret" placeholder; configured secrets are never logged.
+  // public "app-secret" placeholder; configured secrets (also from the environment, e.g.
+  // SOKETI_DEFAULT_APP_SECRET) are never logged.
   const App& first = hub.config().apps.front();
   const bool embedded = hub.config().embedded_default;
-  log::info("listening", {{"host", hub.config().host},
-                          {"port", std::to_string(listener->port())},
-                          {"tls", tls ? "on" : "off"},
-                          {"url", (tls ? "wss://" : "ws://") + hub.config().host + ":" +
-                                      std::to_string(listener->port()) + "/app/" + first.key},
-                          {"workers", std::to_string(hub.workers().size())},
-                          {"config", embedded ? std::string("embedded-default") : config_path},
-                          {"apps", std::to_string(hub.config().apps.size())},
-                          {"app_id", first.id},
-                          {"app_key", first.key},
-                          {"app_secret", embedded ? first.secret : std::string("(configured)")}});
+  const bool placeholder_secret = embedded && first.secret == "app-secret";
+  log::info("listening",
+            {{"host", hub.config().host},
+             {"port", std::to_string(listener->port())},
+             {"tls", tls ? "on" : "off"},
+             {"url", (tls ? "wss://" : "ws://") + hub.config().host + ":" +
+                         std::to_string(listener->port()) + "/app/" + first.key},
+             {"workers", std::to_string(hub.workers().size())},
+             {"config", embedded ? std::string("embedded-default") : config_path},
+             {"apps", std::to_string(hub.config().apps.size())},
+             {"app_id", first.id},
+             {"app_key", first.key},
+             {"app_secret", placeholder_secret ? first.secret : std::string("(configured)")}});
   for (const auto& w : warnings) log::warn("config_warning", {{"detail", w}});
 
   std::unique_ptr<MetricsServer> metrics;

@@ -209,12 +209,20 @@ void WsSession::abuse(AbuseKind kind) {
 
 bool WsSession::message_allowed() {
   // Sockudo's optional app-level message_rate_limit: every inbound message (and WebSocket
-  // ping) counts, fixed one-second window. Over it, the message is dropped; the first drop of
-  // a window gets one 4301 error frame (a flood is not answered frame for frame).
-  const std::uint64_t limit = app_ != nullptr ? app_->app->limits.message_rate_limit : 0;
-  if (limit == 0) return true;
-  if (messages_.take(Clock::now(), std::chrono::seconds(1), limit)) return true;
+  // ping) counts, fixed window of message_rate_window_seconds. Over it, the message is dropped;
+  // the first drop of a window gets one 4301 error frame (a flood is not answered frame for
+  // frame), or with terminate_on_limit the connection is closed with 4301.
+  if (app_ == nullptr) return true;
+  const AppLimits& lim = app_->app->limits;
+  if (lim.message_rate_limit == 0) return true;
+  const auto window =
+      std::chrono::seconds(static_cast<std::int64_t>(lim.message_rate_window_seconds));
+  if (messages_.take(Clock::now(), window, lim.message_rate_limit)) return true;
   abuse(AbuseKind::message_rate);
+  if (lim.message_rate_terminate) {
+    if (is_open()) close_with_error(WsError::rate_limit_terminate);
+    return false;
+  }
   if (!messages_.noted && is_open()) {
     messages_.noted = true;
     send_error(WsError::client_event_rate);

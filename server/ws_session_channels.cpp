@@ -302,7 +302,11 @@ void WsSession::handle_client_event(std::string_view event, std::string_view cha
     if (!client_events_.take(Clock::now(), std::chrono::seconds(lim.client_event_decay_seconds),
                              lim.max_client_events_per_second * lim.client_event_decay_seconds)) {
       stats_->rate_limit_triggered.fetch_add(1, std::memory_order_relaxed);
-      refuse_client_event(channel, WsError::client_event_rate);
+      if (lim.terminate_on_client_event_limit) {
+        close_with_error(WsError::rate_limit_terminate);  // Sockudo's terminate_on_limit
+      } else {
+        refuse_client_event(channel, WsError::client_event_rate);
+      }
       return;
     }
   }

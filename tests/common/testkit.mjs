@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { inspect, isDeepStrictEqual } from 'node:util';
 
 export const WAIT_MS = 5_000; // default deadline for one awaited item
@@ -184,31 +184,49 @@ export class ChildProcess {
   }
 }
 
+// The variables pushcore reads as config overrides (README "Environment variables").
+const ENV_OVERRIDES =
+  /^(HOST|PORT|DEBUG|DEBUG_MODE|ACTIVITY_TIMEOUT|SHUTDOWN_GRACE_PERIOD|USER_AUTHENTICATION_TIMEOUT|WEBSOCKET_MAX_PAYLOAD_KB|SSL_.*|ADAPTER_DRIVER|REDIS_URL|DATABASE_REDIS_.*|METRICS_.*|RATE_LIMITER_.*|CORS_ORIGINS|WEBHOOK_BATCHING_.*|SOCKUDO_.*|SOKETI_.*)$/;
+
 const portOf = (line) => Number((/\bport=(\d+)\b/.exec(line) || [])[1]);
 
 // pushcore with `config` written to a temporary file. Resolves `start` with the WebSocket/API
 // port; when the config enables metrics, also waits for `msg=metrics_listening` (metricsPort).
-// The environment overrides pushcore reads (HOST, PORT, ACTIVITY_TIMEOUT, SOCKUDO_*) are removed
+// The environment overrides pushcore reads (ENV_OVERRIDES) are removed
 // from the inherited environment so the config file decides; `env` adds explicit ones.
 export class PushcoreProcess extends ChildProcess {
   constructor(bin, label = 'pushcore', opts = {}) {
     super(label, opts);
-    this.bin = bin;
+    this.bin = resolvePath(bin); // absolute: the child runs in its temporary directory
     this.dir = null;
     this.port = null;
     this.metricsPort = null;
   }
 
+  // `config`: an object (written as config.json), `{ fileName, text }` (a file written as is,
+  // e.g. a TOML config; metrics assumed enabled), or null (no --config: the embedded default
+  // and `env` only; metrics enabled unless `env` has SOKETI_METRICS_ENABLED=false).
   async start(config, env = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'pushcore-test-'));
-    const cfgPath = join(this.dir, 'config.json');
-    writeFileSync(cfgPath, JSON.stringify(config, null, 2));
+    const args = [];
+    let metrics = true;
+    if (config && typeof config.text === 'string') {
+      const cfgPath = join(this.dir, config.fileName);
+      writeFileSync(cfgPath, config.text);
+      args.push('--config', cfgPath);
+    } else if (config) {
+      const cfgPath = join(this.dir, 'config.json');
+      writeFileSync(cfgPath, JSON.stringify(config, null, 2));
+      args.push('--config', cfgPath);
+      metrics = config.metrics === undefined || config.metrics.enabled !== false;
+    } else {
+      metrics = !['false', '0'].includes(String(env.METRICS_ENABLED ?? env.SOKETI_METRICS_ENABLED ?? 'true'));
+    }
     const childEnv = { ...process.env };
     for (const k of Object.keys(childEnv)) {
-      if (/^(HOST|PORT|ACTIVITY_TIMEOUT|SOCKUDO_.*)$/.test(k)) delete childEnv[k];
+      if (ENV_OVERRIDES.test(k)) delete childEnv[k];
     }
     Object.assign(childEnv, env);
-    const metrics = config.metrics === undefined || config.metrics.enabled !== false;
     let metricsSeen;
     if (metrics) {
       metricsSeen = new Promise((resolve) => {
@@ -222,7 +240,8 @@ export class PushcoreProcess extends ChildProcess {
         });
       });
     }
-    this.port = await this.spawn(this.bin, ['--config', cfgPath], { env: childEnv }, /\bmsg=listening\b/, portOf);
+    // The temporary directory is the working directory: no config/config.toml is found there.
+    this.port = await this.spawn(this.bin, args, { env: childEnv, cwd: this.dir }, /\bmsg=listening\b/, portOf);
     if (metricsSeen) await withTimeout(metricsSeen, STARTUP_TIMEOUT_MS, `${this.label}'s metrics listener`);
     return this.port;
   }

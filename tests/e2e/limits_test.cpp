@@ -213,6 +213,43 @@ TEST_CASE("e2e: message_rate_limit drops a subscribe or ping flood with one 4301
   CHECK(server.wait_for_log("kind=message_rate", soon()).has_value());
 }
 
+TEST_CASE("e2e: message_rate_limit object form: window and terminate_on_limit") {
+  ServerConfig cfg = default_config();
+  SUBCASE("terminate_on_limit closes with 4301") {
+    cfg.app().extra_limits = {{"message_rate_limit", R"({"enabled": true, "max_attempts": 3,
+      "decay_seconds": 60, "terminate_on_limit": true})"}};
+    Server server(cfg);
+    RawWsClient c;
+    c.open(server.port());
+    std::string burst;
+    for (int i = 0; i < 10; ++i) {
+      burst += encode_frame(Opcode::text, R"({"event":"pusher:ping","data":{}})");
+    }
+    (void)c.send_bytes(burst);  // the server may close before it has read everything
+    const CloseInfo close = c.expect_close(soon());
+    CHECK(close.code == 4301);
+    CHECK(close.reason == "Connection closed due to client event rate limit");
+  }
+  SUBCASE("decay_seconds is the window: the limit holds across seconds") {
+    cfg.app().extra_limits = {
+        {"message_rate_limit", R"({"enabled": true, "max_attempts": 3, "decay_seconds": 60})"}};
+    Server server(cfg);
+    RawWsClient c;
+    c.open(server.port());
+    int pongs = 0;
+    int limited = 0;
+    for (int i = 0; i < 3; ++i) {  // spread over more than one second
+      for (int j = 0; j < 2; ++j) REQUIRE(c.send_text(R"({"event":"pusher:ping","data":{}})"));
+      while (auto m = c.read_message(within(600ms))) {
+        if (event_of(*m) == "pusher:pong") ++pongs;
+        if (event_of(*m) == "pusher:error") ++limited;
+      }
+    }
+    CHECK(pongs == 3);
+    CHECK(limited == 1);
+  }
+}
+
 TEST_CASE("e2e: subscriptions beyond max_channels_per_connection get 4300") {
   ServerConfig cfg = default_config();
   cfg.app().extra_limits = {{"max_channels_per_connection", "2"}};

@@ -43,6 +43,8 @@ TEST_CASE("every row: code, delivery, message") {
       {WsError::shutting_down, 4200, Delivery::error_and_close, "Server shutting down"},
       {WsError::app_removed, 4001, Delivery::error_and_close, "Application does not exist"},
       {WsError::app_disabled_by_reload, 4003, Delivery::error_and_close, "Application disabled"},
+      {WsError::rate_limit_terminate, 4301, Delivery::error_and_close,
+       "Connection closed due to client event rate limit"},
       {WsError::frame_too_big, 1009, Delivery::close_only, "Message too big"},
       {WsError::frame_protocol_error, 1002, Delivery::close_only, "Protocol error"},
       {WsError::expected_continuation, 1002, Delivery::close_only, "Expected continuation frame"},

@@ -240,7 +240,8 @@ TEST_CASE("webhook config: warnings") {
   CHECK(has_warning(warnings, p + "[0].headers.headers.X-Pusher-Signature: ", "ignored"));
   CHECK(has_warning(warnings, p + "[0].filter.channel_pattern: ", "matches no channel"));
   CHECK(has_warning(warnings, p + "[0].filter.other: ", "unknown key"));
-  CHECK(has_warning(warnings, p + "[1].lambda_function: ", "not supported"));
+  CHECK(has_warning(warnings, "Sockudo options not supported by this server, ignored: ",
+                    p + "[1].lambda_function"));
   CHECK(has_warning(warnings, p + "[1]: ", "skipped"));
   CHECK(has_warning(warnings, p + "[2].event_types: ", "receives nothing"));
   REQUIRE(c.apps[0].webhooks.size() == 2);  // the Lambda-only one is skipped
