@@ -297,15 +297,8 @@ std::vector<MemberView> Registry::members(std::string_view app_id, std::string_v
 
 std::optional<std::string_view> Registry::member_id(std::string_view app_id,
                                                     std::string_view channel, ConnId conn) const {
-  const Channel* ch = find_channel(app_id, channel);
-  if (ch == nullptr) {
-    return std::nullopt;
-  }
-  const auto it = ch->subscribers.find(conn);
-  if (it == ch->subscribers.end() || it->second == nullptr) {
-    return std::nullopt;
-  }
-  return std::string_view(it->second->first);
+  if (const auto m = member_of(app_id, channel, conn)) return m->user_id;
+  return std::nullopt;
 }
 
 std::optional<MemberView> Registry::member_of(std::string_view app_id, std::string_view channel,

@@ -11,45 +11,11 @@
 #include <string>
 #include <system_error>
 
+#include "protocol/json.hpp"
 #include "server/config_detail.hpp"
 
 namespace server::config_detail {
 namespace {
-
-// `text` as a JSON string literal: quotes, backslashes and control bytes escaped. toml++ has
-// already checked that the text is valid UTF-8, which passes through unchanged.
-void append_json_string(std::string& out, std::string_view text) {
-  out += '"';
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (byte < 0x20 || byte == 0x7f) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(byte));
-          out += escaped;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
 
 // A TOML float as a JSON number that stays a float (`5.0`, not `5`). TOML's nan and inf have no
 // JSON form: refused, naming the key.
@@ -75,7 +41,7 @@ template <typename T>
 void append_json_datetime(std::string& out, const T& value) {
   std::ostringstream text;
   text << value;
-  append_json_string(out, text.str());
+  protocol::append_json_string(out, text.str());
 }
 
 void append_json(std::string& out, const toml::node& node, const std::string& path) {
@@ -86,7 +52,7 @@ void append_json(std::string& out, const toml::node& node, const std::string& pa
       for (const auto& [key, value] : *node.as_table()) {
         if (!first) out += ',';
         first = false;
-        append_json_string(out, key.str());
+        protocol::append_json_string(out, key.str());
         out += ':';
         append_json(out, value, join_path(path, key.str()));
       }
@@ -105,7 +71,7 @@ void append_json(std::string& out, const toml::node& node, const std::string& pa
       break;
     }
     case toml::node_type::string:
-      append_json_string(out, node.as_string()->get());
+      protocol::append_json_string(out, node.as_string()->get());
       break;
     case toml::node_type::integer:
       out += std::to_string(node.as_integer()->get());

@@ -1,6 +1,7 @@
 // URL parsing of the config loader: `adapter.redis.url` / REDIS_URL (redis://, public
 // parse_redis_url) and webhook `url`s (http:// and https://, for the webhook sender).
 
+#include "protocol/percent.hpp"
 #include "server/config_detail.hpp"
 
 namespace server {
@@ -14,24 +15,7 @@ RedisUrl parse_redis_url(std::string_view url) {
         "supported)");
   }
   std::string_view rest = url.substr(scheme.size());
-  const auto decode = [](std::string_view s) {
-    std::string d;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-      const auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-      };
-      if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-        d.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-        i += 2;
-      } else {
-        d.push_back(s[i]);
-      }
-    }
-    return d;
-  };
+  const auto decode = [](std::string_view s) { return protocol::percent_decode(s); };
   // Credentials end at the last '@' before the path (a password may contain '@' unescaped).
   const std::size_t slash = rest.find('/');
   const std::string_view authority = rest.substr(0, slash);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "auth/api_request.hpp"
+#include "protocol/percent.hpp"
 #include "server/client_address.hpp"
 #include "server/clock.hpp"
 #include "server/http_api_routes.hpp"
@@ -77,27 +78,6 @@ std::vector<std::string> split_path(std::string_view path) {
   return parts;
 }
 
-// Decodes %XX in a path segment (channel names and user ids may be percent-encoded).
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 // A /proc/meminfo line's value in bytes ("MemTotal:  16318484 kB"); 0 when absent.
 std::uint64_t meminfo_bytes(const std::string& meminfo, std::string_view key) {
   const auto at = meminfo.find(key);
@@ -121,7 +101,7 @@ Response up(Worker& worker, const Request& req, std::optional<std::string_view> 
   };
   if (hub.draining.load()) return health(http::status::service_unavailable, "DRAINING");
   if (app_id) {
-    const AppRuntime* app = hub.app_by_id(percent_decode(*app_id));
+    const AppRuntime* app = hub.app_by_id(protocol::percent_decode(*app_id));
     if (app == nullptr) return from_error(req, ApiError::app_not_found);
     if (!app->app->enabled) return health(http::status::service_unavailable, "ERROR");
   } else {
@@ -225,16 +205,17 @@ void route(Worker& worker, AppRuntime* app, const Request& req, const auth::Quer
   } else if (n == 3 && parts[2] == "channels" && method == http::verb::get) {
     get_channels(worker, *app, req, params, std::move(respond));
   } else if (n == 4 && parts[2] == "channels" && method == http::verb::get) {
-    get_channel(worker, *app, req, params, percent_decode(parts[3]), std::move(respond));
+    get_channel(worker, *app, req, params, protocol::percent_decode(parts[3]), std::move(respond));
   } else if (n == 5 && parts[2] == "channels" && parts[4] == "users" && method == http::verb::get) {
-    get_users(worker, *app, req, percent_decode(parts[3]), std::move(respond));
+    get_users(worker, *app, req, protocol::percent_decode(parts[3]), std::move(respond));
   } else if (n == 5 && parts[2] == "users" && parts[4] == "terminate_connections" &&
              method == http::verb::post) {
-    respond(
-        post_terminate(worker, *app, req, percent_decode(parts[3]), WsError::terminated_by_app));
+    respond(post_terminate(worker, *app, req, protocol::percent_decode(parts[3]),
+                           WsError::terminated_by_app));
   } else if (n == 5 && parts[2] == "users" && parts[4] == "force_reconnect" &&
              method == http::verb::post) {
-    respond(post_terminate(worker, *app, req, percent_decode(parts[3]), WsError::force_reconnect));
+    respond(post_terminate(worker, *app, req, protocol::percent_decode(parts[3]),
+                           WsError::force_reconnect));
   } else {
     respond(make_response(req, http::status::not_found, "404 NOT FOUND", "text/plain"));
   }

@@ -1,4 +1,5 @@
 #include "protocol/json.hpp"
+#include "protocol/percent.hpp"
 
 #include <doctest/doctest.h>
 
@@ -60,4 +61,14 @@ TEST_CASE("protocol: append_user_id writes a numeric id as its token, others as 
   out += ',';
   protocol::append_user_id(out, "", true);  // never produced by the parser: stays valid JSON
   CHECK(out == R"(42,"42","a\"b","")");
+}
+
+TEST_CASE("protocol: percent_decode decodes %XX of either case and keeps anything else") {
+  CHECK(protocol::percent_decode("presence-a%2Fb") == "presence-a/b");
+  CHECK(protocol::percent_decode("%e2%82%ac%E2%82%AC") == "\xe2\x82\xac\xe2\x82\xac");
+  CHECK(protocol::percent_decode("a+b") == "a+b");  // not the query-string convention
+  CHECK(protocol::percent_decode("100%") == "100%");
+  CHECK(protocol::percent_decode("%4") == "%4");
+  CHECK(protocol::percent_decode("%zz%41") == "%zzA");
+  CHECK(protocol::percent_decode("") == "");
 }
