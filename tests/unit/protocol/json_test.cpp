@@ -1,10 +1,11 @@
 #include "protocol/json.hpp"
-#include "protocol/percent.hpp"
 
 #include <doctest/doctest.h>
 
 #include <string>
 #include <string_view>
+
+#include "protocol/percent.hpp"
 
 using namespace std::string_view_literals;
 
