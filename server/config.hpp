@@ -198,6 +198,14 @@ struct Config {
   /// cors.origin as configured (a string or an array). Contains "*" when any origin is allowed.
   /// With several origins a server should echo the request's Origin when it is listed here.
   std::vector<std::string> cors_origins{"*"};
+  /// cors.credentials: Access-Control-Allow-Credentials for a listed origin (never with "*",
+  /// as Sockudo).
+  bool cors_credentials = true;
+  /// cors.methods / cors.allowed_headers: the preflight's Access-Control-Allow-Methods /
+  /// -Headers (HTTP tokens, checked at load).
+  std::vector<std::string> cors_methods{"GET", "POST", "OPTIONS"};
+  std::vector<std::string> cors_allowed_headers{"Content-Type", "Authorization",
+                                                "X-Requested-With"};
   std::string path_prefix;  ///< optional WebSocket route prefix, "" = none
   bool metrics_enabled = true;
   std::string metrics_host = "127.0.0.1";

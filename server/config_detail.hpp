@@ -61,6 +61,8 @@ std::string in_quotes(std::string_view text);
 std::string_view trim(std::string_view s);
 /// ASCII case-insensitive equality.
 bool iequals(std::string_view a, std::string_view b);
+/// True when `s` is a non-empty HTTP token (RFC 9110 §5.6.2): a method or a header name.
+[[nodiscard]] bool is_http_token(std::string_view s);
 /// True when `prefix` can start a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*; "" too).
 [[nodiscard]] bool is_metric_prefix(std::string_view prefix);
 /// A whole non-negative number written as text ("12", " 5.0 ", "1e3"; trimmed), or nullopt.

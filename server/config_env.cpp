@@ -359,6 +359,27 @@ const EnvSetting env_table[] = {
        t.config.cors_origin = any ? "*" : origins.front();
        t.config.cors_origins = std::move(origins);
      }},
+    {{{"CORS_CREDENTIALS"}, {}, "cors.credentials"},
+     Phase::config,
+     [](T& t, const V& v) { t.config.cors_credentials = v.boolean(); }},
+    {{{"CORS_METHODS"}, {}, "cors.methods"},
+     Phase::config,
+     [](T& t, const V& v) {
+       std::vector<std::string> methods = v.list();
+       for (const auto& m : methods) {
+         if (!is_http_token(m)) fail(v.name, "expected a comma-separated list of HTTP methods");
+       }
+       t.config.cors_methods = std::move(methods);
+     }},
+    {{{"CORS_HEADERS"}, {}, "cors.allowed_headers"},
+     Phase::config,
+     [](T& t, const V& v) {
+       std::vector<std::string> headers = v.list();
+       for (const auto& h : headers) {
+         if (!is_http_token(h)) fail(v.name, "expected a comma-separated list of header names");
+       }
+       t.config.cors_allowed_headers = std::move(headers);
+     }},
     // ---- webhooks
     {{{"WEBHOOK_BATCHING_ENABLED"}, {}, "webhooks.batching.enabled"},
      Phase::config,

@@ -317,8 +317,14 @@ class Reader : FieldWalker {
         const bool any = std::find(origins.begin(), origins.end(), "*") != origins.end();
         config_.cors_origin = any ? "*" : origins.front();
         config_.cors_origins = std::move(origins);
-      } else if (k == "credentials" || k == "methods" || k == "allowed_headers") {
-        warn_unsupported(p);
+      } else if (k == "credentials") {
+        config_.cors_credentials = to_bool(v, p);
+      } else if (k == "methods" || k == "allowed_headers") {
+        std::vector<std::string> tokens = to_string_list(v, p);
+        for (const auto& t : tokens) {
+          if (!is_http_token(t)) fail_value(p, "a list of HTTP tokens", show(v));
+        }
+        (k == "methods" ? config_.cors_methods : config_.cors_allowed_headers) = std::move(tokens);
       } else {
         return false;
       }

@@ -100,6 +100,17 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+bool is_http_token(std::string_view s) {
+  constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
+  if (s.empty()) return false;
+  for (const char ch : s) {
+    const bool alnum =
+        (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+    if (!alnum && extra.find(ch) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
 bool is_metric_prefix(std::string_view prefix) {
   for (std::size_t i = 0; i < prefix.size(); ++i) {
     const char ch = prefix[i];

@@ -256,10 +256,11 @@ void apply_cors(const Config& config, std::string_view request_origin, Response&
     if (!request_origin.empty() && beast::iequals(o, request_origin)) listed = true;
   }
   if (any) {
-    res.set(http::field::access_control_allow_origin, "*");
+    res.set(http::field::access_control_allow_origin, "*");  // never with credentials
   } else if (listed) {
     res.set(http::field::access_control_allow_origin, request_origin);
     res.set(http::field::vary, "Origin");
+    if (config.cors_credentials) res.set(http::field::access_control_allow_credentials, "true");
   }
 }
 
@@ -277,9 +278,14 @@ void handle(Worker& worker, const Request& req, std::string_view peer, Responder
   if (req.method() == http::verb::options) {
     // CORS preflight.
     res = make_response(req, http::status::no_content, "", "text/plain");
-    res.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
-    res.set(http::field::access_control_allow_headers,
-            "Content-Type, Authorization, X-Requested-With");
+    const auto join = [](const std::vector<std::string>& items) {
+      std::string out;
+      for (const auto& i : items) out.append(out.empty() ? "" : ", ").append(i);
+      return out;
+    };
+    const Config& cfg = worker.hub().config();
+    res.set(http::field::access_control_allow_methods, join(cfg.cors_methods));
+    res.set(http::field::access_control_allow_headers, join(cfg.cors_allowed_headers));
     res.set(http::field::access_control_max_age, "86400");
   } else if (path == "/up" || path == "/") {
     res = up(worker, req, std::nullopt);

@@ -52,7 +52,7 @@ const group = new Group('http_api', {
     // Sockudo's metrics.prometheus.prefix.
     'metrics-prefix': () => serverConfig({ metrics: { enabled: true, host: '127.0.0.1', port: 0, prometheus: { prefix: 'myapp_' } } }),
     // Two allowed CORS origins.
-    cors: () => serverConfig({ cors: { origin: ['https://a.example.com', 'https://b.example.com'] } }),
+    cors: () => serverConfig({ cors: { origin: ['https://a.example.com', 'https://b.example.com'], methods: ['GET', 'POST', 'DELETE'], allowed_headers: ['Content-Type', 'X-Custom'] } }),
   },
 });
 const scenario = group.scenario.bind(group);
@@ -572,6 +572,7 @@ scenario('api-routes', 'unknown routes 404, OPTIONS preflight + CORS headers, /u
     });
     c.ok(pre.status === 204 || pre.status === 200, `preflight status ${pre.status}`);
     c.eq(pre.headers['access-control-allow-origin'], '*', 'preflight Access-Control-Allow-Origin (cors.origin default *)');
+    c.eq(pre.headers['access-control-allow-credentials'], undefined, 'no Access-Control-Allow-Credentials with origin * (as Sockudo)');
     const methods = (pre.headers['access-control-allow-methods'] || '').toUpperCase();
     c.ok(/\bPOST\b/.test(methods) && /\bGET\b/.test(methods), `Access-Control-Allow-Methods ${fmt(methods)}`);
     c.ok(/\bcontent-type\b/i.test(pre.headers['access-control-allow-headers'] || ''), `Access-Control-Allow-Headers ${fmt(pre.headers['access-control-allow-headers'])}`);
@@ -616,6 +617,10 @@ scenario(
       const p = await pre(origin);
       c.eq(p.headers['access-control-allow-origin'], origin, `preflight from ${origin}: Access-Control-Allow-Origin`);
       c.ok(/\borigin\b/i.test(p.headers.vary || ''), `preflight from ${origin}: Vary must name Origin (got ${fmt(p.headers.vary)})`);
+      // cors.credentials (default true) for a listed origin; cors.methods / allowed_headers.
+      c.eq(p.headers['access-control-allow-credentials'], 'true', `preflight from ${origin}: Access-Control-Allow-Credentials`);
+      c.eq(p.headers['access-control-allow-methods'], 'GET, POST, DELETE', 'preflight Access-Control-Allow-Methods (cors.methods)');
+      c.eq(p.headers['access-control-allow-headers'], 'Content-Type, X-Custom', 'preflight Access-Control-Allow-Headers (cors.allowed_headers)');
       const r = await signedHttp(ctx.port, { route: '/channels', headers: { origin } });
       c.eq([r.status, r.headers['access-control-allow-origin']], [200, origin], `GET /channels from ${origin}: status + Access-Control-Allow-Origin`);
     }

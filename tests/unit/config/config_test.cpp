@@ -227,8 +227,27 @@ TEST_CASE("config: the Sockudo sample config loads") {
   CHECK(warnings == std::vector<std::string>{
                         "Sockudo options not supported by this server, ignored: unix_socket, "
                         "app_manager.cache, cache.driver, cache.memory, "
-                        "cors.credentials, cors.methods, cors.allowed_headers, "
                         "http_api.accept_traffic, ssl.redirect_http"});
+}
+
+TEST_CASE("config: cors.credentials, cors.methods, cors.allowed_headers (HTTP tokens only)") {
+  const Config d = parse("{}");
+  CHECK(d.cors_credentials);
+  CHECK(d.cors_methods == std::vector<std::string>{"GET", "POST", "OPTIONS"});
+  CHECK(d.cors_allowed_headers ==
+        std::vector<std::string>{"Content-Type", "Authorization", "X-Requested-With"});
+  const Config c = parse(
+      R"({"cors": {"credentials": false, "methods": ["GET", "PATCH"], "allowed_headers": ["X-Key"]}})");
+  CHECK_FALSE(c.cors_credentials);
+  CHECK(c.cors_methods == std::vector<std::string>{"GET", "PATCH"});
+  CHECK(c.cors_allowed_headers == std::vector<std::string>{"X-Key"});
+  // A header value built from them must not be able to carry CR/LF or separators.
+  CHECK(error_of(R"({"cors": {"methods": ["GET\r\nX-Evil: 1"]}})").find("cors.methods") !=
+        std::string::npos);
+  CHECK(error_of(R"({"cors": {"allowed_headers": ["a b"]}})").find("cors.allowed_headers") !=
+        std::string::npos);
+  CHECK(error_of(R"({"cors": {"credentials": "maybe"}})").find("cors.credentials") !=
+        std::string::npos);
 }
 
 TEST_CASE("config: metrics.prometheus.prefix renames Sockudo's metrics; it must start a name") {

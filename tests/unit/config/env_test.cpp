@@ -147,6 +147,17 @@ const std::vector<Case>& cases() {
                 c.cors_origins ==
                     std::vector<std::string>{"https://a.example", "https://b.example"};
        }},
+      {{"CORS_CREDENTIALS"}, "false", [](const Config& c) { return !c.cors_credentials; }},
+      {{"CORS_METHODS"},
+       "GET, POST",
+       [](const Config& c) {
+         return c.cors_methods == std::vector<std::string>{"GET", "POST"};
+       }},
+      {{"CORS_HEADERS"},
+       "X-A,X-B",
+       [](const Config& c) {
+         return c.cors_allowed_headers == std::vector<std::string>{"X-A", "X-B"};
+       }},
       {{"WEBHOOK_BATCHING_ENABLED"},
        "false",
        [](const Config& c) { return !c.webhooks.batching_enabled; }},
