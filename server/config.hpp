@@ -169,6 +169,10 @@ struct SslConfig {
   std::string key_path;    ///< PEM private key file
   std::string ca_path;     ///< optional PEM file with extra chain certificates
   std::string passphrase;  ///< optional private key passphrase (never logged)
+  /// ssl.redirect_http: a plain listener on host:http_port answering every request with a 308
+  /// to https://<Host>:<port><target> (Sockudo's; only when TLS is on).
+  bool redirect_http = false;
+  std::uint16_t http_port = 80;  ///< ssl.http_port (0 = a free port, for tests)
 };
 
 struct Config {

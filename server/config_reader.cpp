@@ -345,8 +345,10 @@ class Reader : FieldWalker {
         ssl.ca_path = to_string(v, p);
       } else if (k == "passphrase") {
         ssl.passphrase = to_string(v, p);
-      } else if (k == "redirect_http" || k == "http_port") {
-        warn_unsupported(p);  // Sockudo's plain-HTTP redirect listener
+      } else if (k == "redirect_http") {
+        ssl.redirect_http = to_bool(v, p);
+      } else if (k == "http_port") {
+        ssl.http_port = to_port(v, p);
       } else {
         return false;
       }

@@ -18,6 +18,7 @@
 #include "server/log.hpp"
 #include "server/metrics.hpp"
 #include "server/net.hpp"
+#include "server/oneshot_http.hpp"
 #include "server/tls.hpp"
 #include "server/worker.hpp"
 
@@ -191,10 +192,31 @@ int main(int argc, char** argv) {
                 {{"port", std::to_string(hub.config().metrics_port)}, {"error", e.what()}});
     }
   }
+  std::unique_ptr<OneShotHttpServer> redirect;
+  if (tls && hub.config().ssl.redirect_http) {
+    try {
+      const std::uint16_t https_port = listener->port();
+      redirect = std::make_unique<OneShotHttpServer>(
+          hub.workers().front()->ioc(), hub.config().host, hub.config().ssl.http_port,
+          [https_port](const OneShotHttpServer::Request& req, OneShotHttpServer::Response& res) {
+            res.result(http::status::permanent_redirect);
+            res.set(http::field::location,
+                    https_location(req[http::field::host], req.target(), https_port));
+          });
+      log::info("http_redirect_listening", {{"host", hub.config().host},
+                                            {"port", std::to_string(redirect->port())},
+                                            {"https_port", std::to_string(https_port)}});
+    } catch (const std::exception& e) {
+      // As Sockudo: the redirect is a convenience; the TLS port serves without it.
+      log::warn("http_redirect_listen_failed",
+                {{"port", std::to_string(hub.config().ssl.http_port)}, {"error", e.what()}});
+    }
+  }
   hub.webhooks().start();
   for (auto& w : hub.workers()) w->start();
   listener->start();
   if (metrics) metrics->start();
+  if (redirect) redirect->start();
 
   // Graceful shutdown on SIGINT/SIGTERM: refuse new upgrades (503), close every socket with
   // 4200, wait for them to go (bounded by shutdown_grace), then stop the workers.
@@ -217,6 +239,7 @@ int main(int argc, char** argv) {
     hub.draining.store(true);
     listener->stop();
     if (metrics) metrics->stop();
+    if (redirect) redirect->stop();
     for (auto& w : hub.workers()) {
       net::post(w->ioc(), [wp = w.get()] { wp->close_all_for_shutdown(); });
     }

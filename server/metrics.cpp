@@ -16,56 +16,6 @@ namespace server {
 
 namespace {
 
-// One HTTP exchange on the metrics port: read a request, answer, close.
-class MetricsConnection : public std::enable_shared_from_this<MetricsConnection> {
- public:
-  MetricsConnection(Hub& hub, tcp::socket socket, std::uint16_t ws_port)
-      : hub_(hub), stream_(std::move(socket)), ws_port_(ws_port) {}
-
-  void run() {
-    stream_.expires_after(std::chrono::seconds(10));
-    http::async_read(stream_, buffer_, req_,
-                     [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
-                       if (!ec) self->respond();
-                     });
-  }
-
- private:
-  void respond() {
-    const std::string_view target = req_.target();
-    const std::string_view path = target.substr(0, target.find('?'));
-    res_.version(req_.version());
-    res_.keep_alive(false);
-    if (path == "/metrics") {
-      res_.result(http::status::ok);
-      res_.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-      res_.body() = render_metrics(hub_, ws_port_);
-    } else if (path == "/usage") {
-      // Where Soketi serves it (and its users' dashboards look): the main port's body.
-      res_.result(http::status::ok);
-      res_.set(http::field::content_type, "application/json");
-      res_.body() = http_api::usage_json();
-    } else {
-      res_.result(http::status::not_found);
-      res_.set(http::field::content_type, "text/plain");
-      res_.body() = "404 NOT FOUND";
-    }
-    res_.prepare_payload();
-    http::async_write(stream_, res_,
-                      [self = shared_from_this()](const boost::system::error_code&, std::size_t) {
-                        boost::system::error_code ec;
-                        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-                      });
-  }
-
-  Hub& hub_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  http::request<http::empty_body> req_;
-  http::response<http::string_body> res_;
-  std::uint16_t ws_port_;
-};
-
 class Writer {
  public:
   explicit Writer(std::string& out) : out_(out) {}
@@ -315,32 +265,33 @@ std::string render_metrics(Hub& hub, std::uint16_t port) {
 
 MetricsServer::MetricsServer(Hub& hub, net::io_context& ioc, const std::string& host,
                              std::uint16_t port, std::uint16_t ws_port)
-    : hub_(hub), acceptor_(ioc), ws_port_(ws_port) {
-  const tcp::endpoint ep{net::ip::make_address(host), port};
-  acceptor_.open(ep.protocol());
-  acceptor_.set_option(net::socket_base::reuse_address(true));
-  acceptor_.bind(ep);
-  acceptor_.listen();
-  port_ = acceptor_.local_endpoint().port();
-}
+    : http_(
+          ioc, host, port,
+          [&hub, ws_port](const OneShotHttpServer::Request& req, OneShotHttpServer::Response& res) {
+            const std::string_view target = req.target();
+            const std::string_view path = target.substr(0, target.find('?'));
+            if (path == "/metrics") {
+              res.result(http::status::ok);
+              res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+              res.body() = render_metrics(hub, ws_port);
+            } else if (path == "/usage") {
+              // Where Soketi serves it (and its users' dashboards look): the main port's body.
+              res.result(http::status::ok);
+              res.set(http::field::content_type, "application/json");
+              res.body() = http_api::usage_json();
+            } else {
+              res.result(http::status::not_found);
+              res.set(http::field::content_type, "text/plain");
+              res.body() = "404 NOT FOUND";
+            }
+          }) {}
 
 void MetricsServer::start() {
-  net::post(acceptor_.get_executor(), [this] { do_accept(); });
+  http_.start();
 }
 
 void MetricsServer::stop() {
-  net::post(acceptor_.get_executor(), [this] {
-    boost::system::error_code ec;
-    acceptor_.close(ec);
-  });
-}
-
-void MetricsServer::do_accept() {
-  acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
-    if (!acceptor_.is_open()) return;
-    if (!ec) std::make_shared<MetricsConnection>(hub_, std::move(socket), ws_port_)->run();
-    do_accept();
-  });
+  http_.stop();
 }
 
 }  // namespace server

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "server/net.hpp"
+#include "server/oneshot_http.hpp"
 
 namespace server {
 
@@ -23,17 +24,12 @@ class MetricsServer {
   /// Binds host:port on `ioc` (throws on failure). `ws_port` is the main port (the `port` label).
   MetricsServer(Hub& hub, net::io_context& ioc, const std::string& host, std::uint16_t port,
                 std::uint16_t ws_port);
-  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  [[nodiscard]] std::uint16_t port() const noexcept { return http_.port(); }
   void start();
   void stop();
 
  private:
-  void do_accept();
-
-  Hub& hub_;
-  tcp::acceptor acceptor_;
-  std::uint16_t port_;
-  std::uint16_t ws_port_;
+  OneShotHttpServer http_;
 };
 
 }  // namespace server

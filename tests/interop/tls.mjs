@@ -302,6 +302,52 @@ scenario('bad_files_fail_at_start', async () => {
   }
 });
 
+scenario('redirect_http', async () => {
+  // ssl.redirect_http: a plain listener that answers 308 to the same target on the TLS port,
+  // keeping the Host's name; the TLS port itself is unchanged.
+  const s = new ServerProcess(serverBin, tlsServerConfig({ redirect_http: true, http_port: 0 }));
+  const seen = new Promise((resolve) => {
+    s.onLine((line) => {
+      const m = /\bmsg=http_redirect_listening\b.*\bport=(\d+)/.exec(line);
+      if (m) resolve(Number(m[1]));
+    });
+  });
+  try {
+    const tlsPort = await s.start();
+    const httpPort = await withTimeout(seen, WAIT_MS, 'msg=http_redirect_listening');
+    const get = (headers) =>
+      withTimeout(
+        new Promise((resolve, reject) => {
+          const req = http.request({ host: '127.0.0.1', port: httpPort, path: '/apps/app-id/channels?x=1&y=%20', headers }, (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode, location: res.headers.location }));
+          });
+          req.on('error', reject);
+          req.end();
+        }),
+        WAIT_MS,
+        'the redirect response'
+      );
+    assertEq(await get({ host: `localhost:${httpPort}` }), { status: 308, location: `https://localhost:${tlsPort}/apps/app-id/channels?x=1&y=%20` }, 'redirect with Host localhost:port');
+    assertEq(await get({ host: 'example.com' }), { status: 308, location: `https://example.com:${tlsPort}/apps/app-id/channels?x=1&y=%20` }, 'redirect with a bare Host');
+    assertEq((await get({ host: 'evil.example/x@y' })).location, `https://localhost:${tlsPort}/apps/app-id/channels?x=1&y=%20`, 'a malformed Host is not echoed');
+    // The TLS port still answers.
+    const up = await withTimeout(
+      new Promise((resolve, reject) => {
+        https.get({ host: '127.0.0.1', port: tlsPort, path: '/up', servername: 'localhost' }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode));
+        }).on('error', reject);
+      }),
+      WAIT_MS,
+      'GET /up over TLS'
+    );
+    assertEq(up, 200, 'GET /up on the TLS port');
+  } finally {
+    await s.stop();
+  }
+});
+
 // ---------------------------------------------------------------- runner
 
 const server = new ServerProcess(serverBin, tlsServerConfig());

@@ -227,7 +227,12 @@ TEST_CASE("config: the Sockudo sample config loads") {
   CHECK(warnings == std::vector<std::string>{
                         "Sockudo options not supported by this server, ignored: unix_socket, "
                         "app_manager.cache, cache.driver, cache.memory, "
-                        "http_api.accept_traffic, ssl.redirect_http"});
+                        "http_api.accept_traffic"});
+  CHECK_FALSE(c.ssl.redirect_http);
+  const Config r = parse(R"({"ssl": {"redirect_http": true, "http_port": 8080}})");
+  CHECK(r.ssl.redirect_http);
+  CHECK(r.ssl.http_port == 8080);
+  CHECK(parse("{}").ssl.http_port == 80);
 }
 
 TEST_CASE("config: cors.credentials, cors.methods, cors.allowed_headers (HTTP tokens only)") {
