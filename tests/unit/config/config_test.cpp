@@ -11,31 +11,18 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/config/test_env.hpp"
+
 using server::App;
 using server::AppLimits;
 using server::Config;
 using server::ConfigError;
 
+using config_test::EnvScope;
+using config_test::g_env;
+using config_test::test_env;
+
 namespace {
-
-// The injected environment: tests fill it, `test_env` reads it.
-std::map<std::string, std::string, std::less<>> g_env;
-
-std::optional<std::string> test_env(std::string_view name) {
-  const auto it = g_env.find(name);
-  if (it == g_env.end()) {
-    return std::nullopt;
-  }
-  return it->second;
-}
-
-// Sets the injected environment for one scope.
-struct EnvScope {
-  EnvScope(std::initializer_list<std::pair<const std::string, std::string>> vars) { g_env = vars; }
-  EnvScope(const EnvScope&) = delete;
-  EnvScope& operator=(const EnvScope&) = delete;
-  ~EnvScope() { g_env.clear(); }
-};
 
 Config parse(std::string_view json, std::vector<std::string>* warnings_out = nullptr) {
   std::vector<std::string> warnings;

@@ -12,19 +12,16 @@
 
 #include "server/config.hpp"
 #include "server/config_detail.hpp"
+#include "tests/unit/config/test_env.hpp"
 
 using server::Config;
 using server::ConfigError;
 
+using config_test::EnvScope;
+using config_test::g_env;
+using config_test::test_env;
+
 namespace {
-
-std::map<std::string, std::string, std::less<>> g_env;
-
-std::optional<std::string> test_env(std::string_view name) {
-  const auto it = g_env.find(name);
-  if (it == g_env.end()) return std::nullopt;
-  return it->second;
-}
 
 Config with_env(std::map<std::string, std::string, std::less<>> vars,
                 std::string_view json = "{}") {

@@ -12,27 +12,17 @@
 #include <vector>
 
 #include "server/config.hpp"
+#include "tests/unit/config/test_env.hpp"
 
 using server::AppLimits;
 using server::Config;
 using server::ConfigError;
 
+using config_test::EnvScope;
+using config_test::g_env;
+using config_test::test_env;
+
 namespace {
-
-std::map<std::string, std::string, std::less<>> g_env;
-
-std::optional<std::string> test_env(std::string_view name) {
-  const auto it = g_env.find(name);
-  if (it == g_env.end()) return std::nullopt;
-  return it->second;
-}
-
-struct EnvScope {
-  EnvScope(std::initializer_list<std::pair<const std::string, std::string>> vars) { g_env = vars; }
-  EnvScope(const EnvScope&) = delete;
-  EnvScope& operator=(const EnvScope&) = delete;
-  ~EnvScope() { g_env.clear(); }
-};
 
 std::string data_file(const std::string& name) {
   return std::string(PUSHCORE_TEST_DATA_DIR) + "/sockudo/" + name;
