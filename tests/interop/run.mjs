@@ -91,6 +91,23 @@ scenario('private', 'private channel: SDK auth ok; wrong-secret auth -> pusher:e
   await ctx.subscribe(bad, `public-after-error-${RUN}`);
 });
 
+scenario('subscription-errors', "refused subscriptions reach channel.bind('pusher:subscription_error') with their cause (name too long, member too big)", async (ctx) => {
+  // Default limits: 200-byte channel names, 2 KB presence members (protocol.md §3.4 revised).
+  const big = await ctx.connected({ presence: { user_id: 'big', user_info: { blob: 'x'.repeat(4000) } }, name: 'big' });
+  const cases = [
+    { channel: `public-${'n'.repeat(200)}`, type: 'LimitReached', status: 4009, error: /^Channel error: Channel name too long/ },
+    { channel: `presence-big-${RUN}`, type: 'LimitReached', status: 4301, error: /^Channel error: Presence member data size/ },
+  ];
+  for (const k of cases) {
+    const s = await ctx.subscribe(big, k.channel, { wait: false });
+    const se = await s.events.waitFor((x) => x.event === 'pusher:subscription_error', `subscription_error for ${k.channel.slice(0, 24)}…`);
+    assertEq([se.data.type, se.data.status], [k.type, k.status], `subscription_error type/status (${fmt(se.data)})`);
+    assert(k.error.test(se.data.error), `subscription_error error ${fmt(se.data.error)}`);
+    assert(!s.channel.subscribed, 'channel marked subscribed after a refusal');
+  }
+  assertEq(big.pusher.connection.state, 'connected', 'state after the refusals');
+});
+
 scenario('presence', 'presence: members, member_added/removed, members.me, multi-socket user', async (ctx) => {
   const ch = `presence-room-${RUN}`;
   const c1 = await ctx.connected({ presence: { user_id: 'u1', user_info: { name: 'A' } }, name: 'c1(u1)' });
