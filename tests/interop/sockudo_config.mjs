@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Drop-in configs: pushcore started the way an operator replacing Sockudo or Soketi would start
-// it, driven by the real pusher-js client and the real `pusher` server SDK.
+// it, driven by the real pusher-js client, Laravel Echo (on pusher-js) and the real `pusher`
+// server SDK.
 //
 //   node sockudo_config.mjs --server /path/to/pushcore
 //
@@ -9,14 +10,16 @@
 //   parallel runs do not collide); the listen port comes from the env override PORT=0. The
 //   server must start with only the one "not supported" warning; pusher-js connects, subscribes
 //   to a public and a private channel (signed with the SDK) and receives an event published
-//   with the SDK on each.
+//   with the SDK on each; then Laravel Echo does the same with channel() / private() and
+//   listen('.greeting').
 // soketi-env / sockudo-env: no config file, only Soketi's SOKETI_* (resp. Sockudo's) environment
-//   variables (default app credentials, port, metrics port, ...); the same pusher-js drive.
+//   variables (default app credentials, port, metrics port, ...); the same pusher-js and Echo
+//   drives.
 // One line per scenario; exit code 1 when any fails.
 
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import PusherClient from 'pusher-js';
 import PusherServer from 'pusher';
@@ -42,7 +45,7 @@ function patch(text, from, to, what) {
   return text.split(from).join(to);
 }
 
-// Connects pusher-js, subscribes to a public and a private channel and receives one event
+// Connects pusher-js (then Laravel Echo, driveEcho), subscribes to a public and a private channel and receives one event
 // published with the SDK on each. `app` is {id, key, secret}; `port` the server's port.
 async function drive(port, app) {
   const sdk = new PusherServer({ appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(port), useTLS: false, timeout: 5_000 });
@@ -82,6 +85,56 @@ async function drive(port, app) {
   }
 }
 
+// Laravel Echo (tests/browser's copy: `scripts/setup.sh` installs it there) on pusher-js, the way
+// a Laravel app uses it: public and private channels, `.listen('.event')` for SDK events.
+async function loadEcho() {
+  const file = join(here, '..', 'browser', 'node_modules', 'laravel-echo', 'dist', 'echo.js');
+  return (await import(pathToFileURL(file).href)).default;
+}
+
+async function driveEcho(port, app) {
+  const Echo = await loadEcho();
+  const sdk = new PusherServer({ appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(port), useTLS: false, timeout: 5_000 });
+  const echo = new Echo({
+    broadcaster: 'pusher',
+    key: app.key,
+    cluster: 'mt1',
+    wsHost: '127.0.0.1',
+    wsPort: port,
+    forceTLS: false,
+    enabledTransports: ['ws'],
+    disableStats: true,
+    Pusher: PusherClient,
+    channelAuthorization: {
+      customHandler: ({ socketId, channelName }, callback) => {
+        try {
+          callback(null, sdk.authorizeChannel(socketId, channelName));
+        } catch (e) {
+          callback(e, null);
+        }
+      },
+    },
+  });
+  try {
+    for (const [kind, name] of [['channel', `echo-public-${RUN}`], ['private', `echo-${RUN}`]]) {
+      const got = new Inbox(`Echo ${kind}(${name})`);
+      const ch = kind === 'channel' ? echo.channel(name) : echo.private(name);
+      ch.subscribed(() => got.push({ subscribed: true }))
+        .error((e) => got.push({ error: e }))
+        .listen('.greeting', (data) => got.push({ data }));
+      const first = await got.waitFor(() => true, `Echo ${kind}() subscribed`);
+      if (!first.subscribed) throw new Error(`Echo ${kind}(${name}): ${JSON.stringify(first)}`);
+      const wire = kind === 'channel' ? name : `private-${name}`;
+      const response = await sdk.trigger(wire, 'greeting', { text: `hello ${wire}` });
+      if (response.status !== 200) throw new Error(`trigger ${wire}: HTTP ${response.status}`);
+      const ev = await got.waitFor((x) => x.data, `Echo listen('.greeting') on ${wire}`);
+      if (ev.data.text !== `hello ${wire}`) throw new Error(`Echo greeting on ${wire}: got ${JSON.stringify(ev.data)}`);
+    }
+  } finally {
+    echo.disconnect();
+  }
+}
+
 // The config warnings the server logged at start-up (after the listening line).
 async function startupWarnings(server) {
   await new Promise((resolve) => setTimeout(resolve, 200));
@@ -100,6 +153,7 @@ async function sockudoFile(fileName) {
     }
     if (!server.tail.some((l) => /\bmsg=listening\b/.test(l) && l.includes(fileName))) throw new Error('listening line does not name the config file');
     await drive(port, { id: 'app-id', key: 'app-key', secret: 'app-secret' });
+    await driveEcho(port, { id: 'app-id', key: 'app-key', secret: 'app-secret' });
   } catch (e) {
     e.serverTail = server.tail.slice(-15);
     throw e;
@@ -120,6 +174,7 @@ async function envOnly(label, env, app) {
     if (!listening.includes(`app_key=${app.key}`)) throw new Error('listening line does not name the env app key');
     if (listening.includes(app.secret)) throw new Error('the env app secret is logged');
     await drive(port, app);
+    await driveEcho(port, app);
   } catch (e) {
     e.serverTail = server.tail.slice(-15);
     throw e;
