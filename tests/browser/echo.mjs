@@ -7,6 +7,7 @@
 
 import Echo from 'laravel-echo';
 import Pusher from 'pusher-js';
+import PusherServer from 'pusher';
 
 import { APP, WAIT_MS, parseArgs, startStack, runScenarios, assertEq, Inbox, marker, withTimeout, fmt } from './lib.mjs';
 
@@ -135,6 +136,27 @@ scenario('echo-server-refused', 'Echo error(): a subscription the SERVER refuses
   echo.private('acme-orders').error((e) => errs.push({ e })).subscribed(() => errs.push({ ok: true }));
   const got = await errs.waitFor(() => true, 'error() or subscribed()');
   assertEq(got.e, { type: 'AuthError', error: 'Authentication error: Channel requires authentication', status: 401 }, `error() (${fmt(got)})`);
+});
+
+scenario('echo-server-limits', 'Echo error(): server refusals by limit reach error() with their cause (name too long 4009, member too big 4301)', async (ctx) => {
+  // Signed correctly by the app's secret (the `pusher` SDK), refused by the server's limits.
+  const sdk = new PusherServer({ appId: APP.id, key: APP.key, secret: APP.secret, host: '127.0.0.1', port: String(ctx.stack.port) });
+  const signing = {
+    channelAuthorization: {
+      customHandler: ({ socketId, channelName }, callback) => {
+        const presence = channelName.startsWith('presence-') ? { user_id: 'big', user_info: { blob: 'x'.repeat(4000) } } : undefined;
+        callback(null, sdk.authorizeChannel(socketId, channelName, presence));
+      },
+    },
+  };
+  const echo = makeEcho(ctx, ctx.tokens.alice, signing);
+  const errs = new Inbox('limit refusals');
+  echo.channel('n'.repeat(201)).error((e) => errs.push({ which: 'name', e })).subscribed(() => errs.push({ which: 'name', ok: true }));
+  echo.join('big-room').error((e) => errs.push({ which: 'member', e })).here(() => errs.push({ which: 'member', ok: true }));
+  const name = await errs.waitFor((x) => x.which === 'name', 'error() for the long name');
+  const member = await errs.waitFor((x) => x.which === 'member', 'error() for the big member');
+  assertEq([name.e && name.e.type, name.e && name.e.status], ['LimitReached', 4009], `name error (${fmt(name)})`);
+  assertEq([member.e && member.e.type, member.e && member.e.status], ['LimitReached', 4301], `member error (${fmt(member)})`);
 });
 
 scenario('echo-signin', 'Echo signin() then the SDK\'s sendToUser reaches that user via the Pusher client', async (ctx) => {
