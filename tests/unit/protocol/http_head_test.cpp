@@ -101,8 +101,9 @@ TEST_CASE("upgrade head: other methods and versions go to the general parser at 
 }
 
 TEST_CASE("upgrade head: X-Forwarded-For is kept as sent (trimmed)") {
-  const auto h =
-      parse_upgrade_head(with_header("x-forwarded-for:  10.0.0.1, 127.0.0.1 "), max_head);
+  // The result views the text it parsed: keep it alive.
+  const std::string text = with_header("x-forwarded-for:  10.0.0.1, 127.0.0.1 ");
+  const auto h = parse_upgrade_head(text, max_head);
   REQUIRE(h.status == Status::complete);
   CHECK(h.forwarded_for == "10.0.0.1, 127.0.0.1");
   CHECK(parse_upgrade_head(pusher_js, max_head).forwarded_for.empty());
