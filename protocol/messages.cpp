@@ -68,7 +68,31 @@ std::string watchlist_events_impl(const Strings& online_ids, const Strings& offl
   return out;
 }
 
+constexpr std::string_view frame_head = R"({"event":")";
+constexpr std::string_view v1_event = "pusher:";
+constexpr std::string_view v1_internal = "pusher_internal:";
+
 }  // namespace
+
+bool has_protocol_prefix(std::string_view frame_json) noexcept {
+  if (!frame_json.starts_with(frame_head)) return false;
+  const std::string_view name = frame_json.substr(frame_head.size());
+  return name.starts_with(v1_event) || name.starts_with(v1_internal);
+}
+
+std::string to_v2(std::string_view frame_json) {
+  if (!has_protocol_prefix(frame_json)) return std::string(frame_json);
+  const std::string_view name = frame_json.substr(frame_head.size());
+  const bool internal = name.starts_with(v1_internal);
+  const std::string_view from = internal ? v1_internal : v1_event;
+  const std::string_view to = internal ? "sockudo_internal:" : "sockudo:";
+  std::string out;
+  out.reserve(frame_json.size() + 2);
+  out += frame_head;
+  out += to;
+  out += name.substr(from.size());
+  return out;
+}
 
 std::string connection_established(std::string_view socket_id,
                                    std::uint64_t activity_timeout_seconds) {

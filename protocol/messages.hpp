@@ -15,6 +15,20 @@
 
 namespace protocol {
 
+/// Which Pusher-protocol dialect a connection speaks: V1 is Pusher protocol 7 (`pusher:` /
+/// `pusher_internal:` event prefixes); V2 is Sockudo's protocol 2 (`?protocol=2`), the same frames
+/// with `sockudo:` / `sockudo_internal:` prefixes. User events (`client-*`, API events) are the
+/// same bytes in both.
+enum class Dialect : std::uint8_t { v1, v2 };
+
+/// The V2 text of a frame built by this file: `{"event":"pusher:x"...` becomes
+/// `{"event":"sockudo:x"...` and `pusher_internal:` becomes `sockudo_internal:`; any other frame
+/// (user events) is returned unchanged. Every builder here starts with `{"event":"`, so only that
+/// prefix is looked at.
+[[nodiscard]] std::string to_v2(std::string_view frame_json);
+/// True when `to_v2(frame_json)` differs from `frame_json` (the frame names a protocol event).
+[[nodiscard]] bool has_protocol_prefix(std::string_view frame_json) noexcept;
+
 /// `{"event":"pusher:connection_established","data":"{\"socket_id\":\"1.2\",\"activity_timeout\":120}"}`
 [[nodiscard]] std::string connection_established(std::string_view socket_id,
                                                  std::uint64_t activity_timeout_seconds);

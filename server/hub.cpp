@@ -15,6 +15,11 @@ SharedFrame make_text_frame(std::string_view json) {
   return std::make_shared<const std::string>(protocol::make_frame(protocol::Opcode::text, json));
 }
 
+DialectFrames make_dialect_frames(std::string_view json) {
+  if (!protocol::has_protocol_prefix(json)) return make_text_frame(json);
+  return {make_text_frame(json), make_text_frame(protocol::to_v2(json))};
+}
+
 Hub::Hub(Config config) : config_(std::move(config)) {
   // Room for apps added by reloads (SIGHUP) without resizing per-worker arrays.
   app_capacity_ = config_.apps.size() + std::max<std::size_t>(64, config_.apps.size());
@@ -218,7 +223,7 @@ std::optional<channels::ConnId> Hub::conn_of_socket_locked(std::string_view text
   return it->second;
 }
 
-void Hub::fan_out(std::size_t app_index, std::string_view channel, const SharedFrame& frame,
+void Hub::fan_out(std::size_t app_index, std::string_view channel, const DialectFrames& frame,
                   channels::ConnId except, Worker* caller, std::shared_ptr<BroadcastTrack> track) {
   for (auto& w : workers_) {
     if (w.get() == caller) {
@@ -234,16 +239,19 @@ void Hub::fan_out(std::size_t app_index, std::string_view channel, const SharedF
   }
 }
 
-void Hub::send_to_connections(const std::vector<channels::ConnId>& conns, const SharedFrame& frame,
-                              Worker* caller) {
+void Hub::send_to_connections(const std::vector<channels::ConnId>& conns,
+                              const DialectFrames& frame, Worker* caller) {
+  const auto send = [](WsSession* s, const DialectFrames& f) {
+    s->enqueue(s->v2() && f.v2 ? f.v2 : f.v1);
+  };
   for (channels::ConnId id : conns) {
     Worker& w = worker_for(id);
     if (&w == caller) {
-      if (WsSession* s = w.find_session(id)) s->enqueue(frame);
+      if (WsSession* s = w.find_session(id)) send(s, frame);
       continue;
     }
-    net::post(w.ioc(), [wp = &w, id, frame] {
-      if (WsSession* s = wp->find_session(id)) s->enqueue(frame);
+    net::post(w.ioc(), [wp = &w, id, frame, send] {
+      if (WsSession* s = wp->find_session(id)) send(s, frame);
     });
   }
 }

@@ -142,12 +142,12 @@ class Hub {
   /// Any thread; may be called while holding state_mutex (it only posts and enqueues).
   /// `track` (API publishes): each worker reports its recipient count to it, and the last one
   /// records the broadcast latency.
-  void fan_out(std::size_t app_index, std::string_view channel, const SharedFrame& frame,
+  void fan_out(std::size_t app_index, std::string_view channel, const DialectFrames& frame,
                channels::ConnId except, Worker* caller,
                std::shared_ptr<BroadcastTrack> track = nullptr);
 
   /// Delivers a frame to specific connections (server-to-user, watchlists). Any thread.
-  void send_to_connections(const std::vector<channels::ConnId>& conns, const SharedFrame& frame,
+  void send_to_connections(const std::vector<channels::ConnId>& conns, const DialectFrames& frame,
                            Worker* caller);
 
   /// Closes specific connections with an error frame + close code. Any thread.
@@ -176,5 +176,8 @@ class Hub {
 
 /// Encodes a JSON text message as one unmasked WebSocket text frame.
 [[nodiscard]] SharedFrame make_text_frame(std::string_view json);
+/// A frame built by protocol/messages.hpp in both dialects: its V2 encoding only when it names a
+/// protocol event (`pusher:` → `sockudo:`), otherwise one frame for both.
+[[nodiscard]] DialectFrames make_dialect_frames(std::string_view json);
 
 }  // namespace server

@@ -119,7 +119,7 @@ bool LocalAdapter::presence_joined(const PresenceJoin& who, const channels::Join
     // made under the state mutex are always posted (never delivered inline), so every worker
     // receives them in decision order.
     hub_.fan_out(who.app_index, who.channel,
-                 make_text_frame(protocol::member_added(who.channel, who.user_id, who.user_info,
+                 make_dialect_frames(protocol::member_added(who.channel, who.user_id, who.user_info,
                                                         who.user_id_numeric)),
                  who.conn, nullptr);
   }
@@ -134,7 +134,7 @@ void LocalAdapter::left(std::size_t app_index, std::string_view channel, channel
     wh.member_event(app_index, "member_removed", channel, res.user_id, res.user_id_numeric);
     hub_.fan_out(
         app_index, channel,
-        make_text_frame(protocol::member_removed(channel, res.user_id, res.user_id_numeric)), conn,
+        make_dialect_frames(protocol::member_removed(channel, res.user_id, res.user_id_numeric)), conn,
         nullptr);
   }
   if (!protocol::classify_channel(channel).is_presence) {
@@ -150,7 +150,7 @@ void LocalAdapter::user_online_changed(std::size_t app_index, std::string_view u
   const auto watchers =
       hub_.registry().watcher_connections(hub_.app_at(app_index).app->id, user_id);
   if (watchers.empty()) return;
-  hub_.send_to_connections(watchers, make_text_frame(protocol::watchlist_event(user_id, online)),
+  hub_.send_to_connections(watchers, make_dialect_frames(protocol::watchlist_event(user_id, online)),
                            nullptr);
 }
 
@@ -167,7 +167,7 @@ void LocalAdapter::notify_watchers(std::size_t app_index, std::string_view user_
     std::lock_guard lock(hub_.state_mutex());
     watchers = hub_.registry().watcher_connections(hub_.app_at(app_index).app->id, user_id);
   }
-  if (!watchers.empty()) hub_.send_to_connections(watchers, make_text_frame(frame_json), nullptr);
+  if (!watchers.empty()) hub_.send_to_connections(watchers, make_dialect_frames(frame_json), nullptr);
 }
 
 }  // namespace server

@@ -478,7 +478,7 @@ void RedisAdapter::on_bus_message(std::string_view payload) {
       local_.deliver(app->index, e->target, std::move(e->payload), except, nullptr);
       break;
     case cluster::MsgType::member:
-      hub_.fan_out(app->index, e->target, make_text_frame(e->payload), except, nullptr);
+      hub_.fan_out(app->index, e->target, make_dialect_frames(e->payload), except, nullptr);
       break;
     case cluster::MsgType::watchlist:
       local_.notify_watchers(app->index, e->target, e->payload);

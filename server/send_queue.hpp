@@ -14,6 +14,17 @@ namespace server {
 /// queue it was fanned out to. Allocated once per publish, never per delivery.
 using SharedFrame = std::shared_ptr<const std::string>;
 
+/// A frame to fan out in both protocol dialects: `v1` for Pusher-protocol connections and `v2`
+/// for Sockudo protocol-2 connections (null: the same bytes, e.g. a user event). Each is encoded
+/// once per publish, never per delivery.
+struct DialectFrames {
+  SharedFrame v1;
+  SharedFrame v2;
+  DialectFrames(SharedFrame both) : v1(std::move(both)) {}  // NOLINT: implicit on purpose
+  DialectFrames(SharedFrame for_v1, SharedFrame for_v2)
+      : v1(std::move(for_v1)), v2(std::move(for_v2)) {}
+};
+
 /// What a push did: the frame is always queued (a push never drops).
 struct PushResult {
   bool over_budget;  ///< the queue exceeded its byte or message budget (frame still queued)

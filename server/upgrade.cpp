@@ -13,14 +13,15 @@ namespace server {
 
 namespace {
 
-bool parse_u8(std::string_view s) {
-  if (s.empty() || s.size() > 3) return false;
+std::optional<unsigned> parse_u8(std::string_view s) {
+  if (s.empty() || s.size() > 3) return std::nullopt;
   unsigned v = 0;
   for (char c : s) {
-    if (c < '0' || c > '9') return false;
+    if (c < '0' || c > '9') return std::nullopt;
     v = v * 10 + static_cast<unsigned>(c - '0');
   }
-  return v <= 255;
+  if (v > 255) return std::nullopt;
+  return v;
 }
 
 // Value of query parameter `key` in `target` (raw, not decoded); nullopt when absent.
@@ -65,7 +66,9 @@ std::variant<UpgradeInfo, UpgradeResponse> decide_upgrade(Worker& worker, const 
   if (!req.is_upgrade || req.key.empty() || req.version != "13") {
     return http_api::error_response(ApiError::upgrade_invalid, version, false);
   }
-  if (auto proto = query_param(req.target, "protocol"); proto && !parse_u8(*proto)) {
+  const auto proto = query_param(req.target, "protocol");
+  const auto proto_number = proto ? parse_u8(*proto) : std::nullopt;
+  if (proto && !proto_number) {
     return http_api::error_response(ApiError::upgrade_protocol_invalid, version, false);
   }
   const std::string_view path =
@@ -74,6 +77,7 @@ std::variant<UpgradeInfo, UpgradeResponse> decide_upgrade(Worker& worker, const 
   UpgradeInfo info;
   info.app_key = std::string(path.substr(5));
   info.origin = std::string(req.origin);
+  if (proto_number && *proto_number == 2) info.dialect = protocol::Dialect::v2;
   info.accept_key = auth::websocket_accept_key(req.key);
   info.remote =
       client_address(req.forwarded_for, std::move(remote), hub.config().ip_limits.ws_trust_hops);

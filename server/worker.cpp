@@ -237,15 +237,25 @@ void Worker::index_remove(std::size_t app_index, std::string_view channel, WsSes
 }
 
 std::size_t Worker::deliver(std::size_t app_index, std::string_view channel,
-                            const SharedFrame& frame, channels::ConnId except) {
+                            const DialectFrames& frame, channels::ConnId except) {
   auto& map = subs_[app_index];
   auto it = map.find(channel);
   if (it == map.end()) return 0;
   // Hot loop: a reference-count increment and a queue slot per subscriber, nothing else.
   std::size_t n = 0;
+  if (!frame.v2) {
+    // User events: the same bytes in both dialects.
+    for (WsSession* s : it->second) {
+      if (s->id() != except) {
+        s->enqueue(frame.v1);
+        ++n;
+      }
+    }
+    return n;
+  }
   for (WsSession* s : it->second) {
     if (s->id() != except) {
-      s->enqueue(frame);
+      s->enqueue(s->v2() ? frame.v2 : frame.v1);
       ++n;
     }
   }

@@ -35,6 +35,7 @@ std::size_t WsSession::app_index() const noexcept {
 
 void WsSession::start(UpgradeInfo info, std::string_view leftover) {
   remote_ = std::move(info.remote);
+  dialect_ = info.dialect;
   ip_tracked_ = info.ip_tracked;
   id_ = worker_.next_conn_id();
   worker_.add_session(std::static_pointer_cast<WsSession>(shared_from_this()));
@@ -99,9 +100,17 @@ bool WsSession::admit(const UpgradeInfo& info) {
   stats_->new_connections.fetch_add(1, std::memory_order_relaxed);
   sid_ = hub_.register_socket(id_);
   registered_ = true;
-  queue_json(protocol::connection_established(
+  send_json(protocol::connection_established(
       socket_id(), static_cast<std::uint64_t>(cfg.activity_timeout.count())));
   return true;
+}
+
+void WsSession::send_json(std::string_view json) {
+  if (dialect_ == protocol::Dialect::v2 && protocol::has_protocol_prefix(json)) {
+    queue_json(protocol::to_v2(json));
+  } else {
+    queue_json(json);
+  }
 }
 
 // ============================================================================================
@@ -133,7 +142,7 @@ void WsSession::on_message(std::string_view text) {
   }
   if (name == "ping") {
     ping_outstanding_ = false;
-    queue_json(protocol::pong());
+    send_json(protocol::pong());
   } else if (name == "pong") {
     ping_outstanding_ = false;
   } else if (name == "subscribe") {
@@ -173,7 +182,7 @@ void WsSession::on_slow_consumer() {
 // ============================================================================================
 
 void WsSession::send_error(int code, std::string_view message) {
-  queue_json(protocol::error(code, message));
+  send_json(protocol::error(code, message));
 }
 
 void WsSession::send_error(WsError why, std::string_view detail) {
@@ -187,7 +196,7 @@ void WsSession::close_with_error(WsError why) {
     close_frame_only(why);
     return;
   }
-  queue_json(protocol::error(protocol::to_int(e.code), e.message));
+  send_json(protocol::error(protocol::to_int(e.code), e.message));
   begin_close(protocol::to_uint(e.code), e.message);
 }
 
@@ -248,7 +257,7 @@ void WsSession::on_sweep(Clock::time_point now) {
   } else if (registered_ && now - last_activity() >= cfg.activity_timeout) {
     ping_outstanding_ = true;
     ping_sent_at_ = now;
-    queue_json(protocol::ping());
+    send_json(protocol::ping());
   }
   if (registered_ && app_->app->enable_user_authentication && !authorized_ &&
       now - connected_at_ >= cfg.user_authentication_timeout) {

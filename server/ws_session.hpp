@@ -38,6 +38,8 @@ struct UpgradeInfo {
   std::string remote;        ///< peer address, for logs and per-IP limits
   bool ip_over_cap = false;  ///< max_connections_per_ip reached: refuse with 4100
   bool ip_tracked = false;   ///< holds a per-IP slot (release it when the connection ends)
+  /// `?protocol=2` on the upgrade: Sockudo's protocol V2 (`sockudo:` prefixes).
+  protocol::Dialect dialect = protocol::Dialect::v1;
 };
 
 class WsSession final : public WsTransport {
@@ -76,6 +78,10 @@ class WsSession final : public WsTransport {
   void watchlist_ready(const std::string& user_id, const std::vector<std::string>& ids,
                        const std::optional<std::vector<bool>>& online_flags);
 
+  /// The dialect of this connection (fixed at the upgrade): which of a frame's two encodings
+  /// the fan-out gives it.
+  [[nodiscard]] bool v2() const noexcept { return dialect_ == protocol::Dialect::v2; }
+
   /// The worker moved this session to position `slot` of `channel`'s subscriber vector.
   void set_index_slot(std::string_view channel, std::uint32_t slot) noexcept;
 
@@ -100,6 +106,8 @@ class WsSession final : public WsTransport {
   void on_slow_consumer() override;
 
   // ---- admission, errors, teardown (ws_session.cpp) ----
+  /// Queues a frame built by protocol/messages.hpp in this connection's dialect.
+  void send_json(std::string_view json);
   /// The §1.2 checks in Sockudo's order; true when the connection is accepted.
   bool admit(const UpgradeInfo& info);
   /// pusher:error for a parse error of the protocol layer (its own code and message).
@@ -166,6 +174,7 @@ class WsSession final : public WsTransport {
   bool registered_ = false;  ///< in the worker's session table and the hub's socket map
   bool authorized_ = false;  ///< signed in, or completed a private/presence subscription
   bool ping_outstanding_ = false;
+  protocol::Dialect dialect_ = protocol::Dialect::v1;
   bool ip_tracked_ = false;               ///< holds a per-IP connection slot (IpLimiter)
   std::unique_ptr<std::string> user_id_;  ///< the signed-in user (null: none)
   std::vector<Subscription> subscriptions_;

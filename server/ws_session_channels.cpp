@@ -66,7 +66,7 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
     const bool too_long = channel.size() > app.limits.max_channel_name_length;
     const SubscriptionRefusal r = too_long ? SubscriptionRefusal{"LimitReached", 4009}
                                            : subscription_refusal(WsError::invalid_channel_name);
-    queue_json(protocol::subscription_error(channel, r.type, *err, r.status));
+    send_json(protocol::subscription_error(channel, r.type, *err, r.status));
     return;
   }
   const protocol::ChannelKind kind = protocol::classify_channel(channel);
@@ -125,7 +125,7 @@ void WsSession::subscribe_server_to_user(const std::string& channel) {
     refuse_subscription(channel, WsError::foreign_server_to_user);
     return;
   }
-  queue_json(protocol::subscription_succeeded(channel));
+  send_json(protocol::subscription_succeeded(channel));
 }
 
 void WsSession::subscribe_plain(const std::string& channel, bool authorized) {
@@ -138,7 +138,7 @@ void WsSession::subscribe_plain(const std::string& channel, bool authorized) {
     add_subscription(channel, std::string(), false);
   }
   if (authorized) authorized_ = true;
-  queue_json(protocol::subscription_succeeded(channel));
+  send_json(protocol::subscription_succeeded(channel));
   if (protocol::classify_channel(channel).is_cache) send_cache_state(channel);
 }
 
@@ -206,13 +206,13 @@ void WsSession::refuse_subscription(const std::string& channel, WsError why,
   const std::string message = error_message(why, detail);
   send_error(protocol::to_int(spec(why).code), message);
   const SubscriptionRefusal r = subscription_refusal(why);
-  queue_json(protocol::subscription_error(channel, r.type, message, r.status));
+  send_json(protocol::subscription_error(channel, r.type, message, r.status));
 }
 
 void WsSession::refuse_subscription(const std::string& channel, int code,
                                     std::string_view message) {
   send_error(code, message);
-  queue_json(protocol::subscription_error(channel, "ServerError", message, code));
+  send_json(protocol::subscription_error(channel, "ServerError", message, code));
 }
 
 std::vector<protocol::PresenceMember> WsSession::local_members(std::string_view channel) {
@@ -225,7 +225,7 @@ std::vector<protocol::PresenceMember> WsSession::local_members(std::string_view 
 
 void WsSession::presence_succeeded(const std::string& channel,
                                    const std::vector<protocol::PresenceMember>& members) {
-  queue_json(protocol::subscription_succeeded_presence(channel, members));
+  send_json(protocol::subscription_succeeded_presence(channel, members));
   if (protocol::classify_channel(channel).is_cache) send_cache_state(channel);
 }
 
@@ -257,9 +257,9 @@ void WsSession::send_cache_state(const std::string& channel) {
     }
   }
   if (cached) {
-    queue_json(*cached);
+    send_json(*cached);
   } else {
-    queue_json(protocol::cache_miss(channel));
+    send_json(protocol::cache_miss(channel));
     hub_.webhooks().channel_event(app_->index, "cache_miss", channel);
   }
 }
@@ -369,7 +369,7 @@ void WsSession::handle_client_event(std::string_view event, std::string_view cha
 
 void WsSession::refuse_client_event(std::string_view channel, WsError why,
                                     std::string_view detail) {
-  queue_json(
+  send_json(
       protocol::error(protocol::to_int(spec(why).code), error_message(why, detail), channel));
 }
 

@@ -95,8 +95,8 @@ void WsSession::handle_signin(std::string_view data_raw) {
   }
   user_id_ = std::make_unique<std::string>(uid);
   authorized_ = true;
-  queue_json(protocol::signin_success(sd.value->user_data));
-  if (watch && !watchlist.empty() && !pending) queue_json(watchlist_frame(online, offline));
+  send_json(protocol::signin_success(sd.value->user_data));
+  if (watch && !watchlist.empty() && !pending) send_json(watchlist_frame(online, offline));
 }
 
 void WsSession::watchlist_ready(const std::string& user_id, const std::vector<std::string>& ids,
@@ -113,7 +113,7 @@ void WsSession::watchlist_ready(const std::string& user_id, const std::vector<st
       (hub_.registry().is_online(app_->app->id, w) ? online : offline).push_back(w);
     }
   }
-  queue_json(watchlist_frame(online, offline));
+  send_json(watchlist_frame(online, offline));
 }
 
 }  // namespace server
