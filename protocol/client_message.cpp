@@ -350,6 +350,10 @@ Result<SubscribeData> parse_subscribe_data(std::string_view data_raw) {
   SubscribeData out;
   bool has_channel = false;
   const ScanResult scan = scan_object_or_wrapped(data_raw, [&](const Field& f) {
+    if (f.key == "rewind") {
+      out.rewind_raw.emplace(f.raw);
+      return;
+    }
     if (f.type != od::json_type::string) {
       if (f.key == "channel") has_channel = false;
       if (f.key == "auth") out.auth.reset();

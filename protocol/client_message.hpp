@@ -75,6 +75,8 @@ struct SubscribeData {
   std::string channel;                      ///< `data.channel`.
   std::optional<std::string> auth;          ///< `data.auth` when it is a string.
   std::optional<std::string> channel_data;  ///< `data.channel_data` when it is a string.
+  /// Raw JSON of `data.rewind` (protocol V2: a count, or `{count, seconds}`), when present.
+  std::optional<std::string> rewind_raw;
 };
 
 /// Parses `pusher:subscribe` data (§3.4). Errors (4000):

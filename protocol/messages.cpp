@@ -80,6 +80,23 @@ bool has_protocol_prefix(std::string_view frame_json) noexcept {
   return name.starts_with(v1_event) || name.starts_with(v1_internal);
 }
 
+std::string with_identity(std::string_view frame_json, std::string_view message_id,
+                          std::string_view stream_id, std::uint64_t serial) {
+  std::string out;
+  out.reserve(frame_json.size() + 112);
+  out.append(frame_json.substr(0, frame_json.empty() ? 0 : frame_json.size() - 1));
+  out += R"(,"message_id":)";
+  append_json_string(out, message_id);
+  if (!stream_id.empty()) {
+    out += R"(,"stream_id":)";
+    append_json_string(out, stream_id);
+    out += R"(,"serial":)";
+    out += std::to_string(serial);
+  }
+  out.push_back('}');
+  return out;
+}
+
 std::string to_v2(std::string_view frame_json) {
   if (!has_protocol_prefix(frame_json)) return std::string(frame_json);
   const std::string_view name = frame_json.substr(frame_head.size());

@@ -26,6 +26,11 @@ enum class Dialect : std::uint8_t { v1, v2 };
 /// (user events) is returned unchanged. Every builder here starts with `{"event":"`, so only that
 /// prefix is looked at.
 [[nodiscard]] std::string to_v2(std::string_view frame_json);
+/// A channel message with Sockudo's V2 identity fields appended (after `data` / `user_id`, in
+/// Sockudo's order): `...,"message_id":"<id>","stream_id":"<stream>","serial":N}`. An empty
+/// `stream_id` leaves stream_id and serial out (a direct frame's own message_id).
+[[nodiscard]] std::string with_identity(std::string_view frame_json, std::string_view message_id,
+                                        std::string_view stream_id = {}, std::uint64_t serial = 0);
 /// True when `to_v2(frame_json)` differs from `frame_json` (the frame names a protocol event).
 [[nodiscard]] bool has_protocol_prefix(std::string_view frame_json) noexcept;
 

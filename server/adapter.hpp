@@ -80,14 +80,11 @@ class Adapter {
   virtual void broadcast(std::size_t app_index, std::string_view channel,
                          const std::shared_ptr<const std::string>& frame, channels::ConnId except,
                          Worker* caller) = 0;
-  /// Client events: like broadcast, also to other nodes, where `except_socket_id` is excluded.
+  /// Client events (their JSON): to every subscriber except `except`, also on other nodes,
+  /// where `except_socket_id` is excluded (empty: nobody, a V2 sender that wants its echo).
   virtual void broadcast_client_event(std::size_t app_index, std::string_view channel,
-                                      const std::shared_ptr<const std::string>& frame,
-                                      channels::ConnId except, std::string_view except_socket_id,
-                                      Worker* caller) {
-    (void)except_socket_id;
-    broadcast(app_index, channel, frame, except, caller);
-  }
+                                      std::string_view json, channels::ConnId except,
+                                      std::string_view except_socket_id, Worker* caller) = 0;
   // ---- queries (HTTP API) -------------------------------------------------------------------
   // Each query calls `done` exactly once. A local answer (LocalAdapter, or a clustered adapter
   // that cannot ask the cluster right now) is given inline on the calling thread; a clustered

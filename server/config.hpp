@@ -175,6 +175,27 @@ struct SslConfig {
   std::uint16_t http_port = 80;  ///< ssl.http_port (0 = a free port, for tests)
 };
 
+/// Sockudo's protocol-V2 message features (docs/PROTOCOL_V2.md).
+struct V2Settings {
+  /// `connection_recovery`: channel messages get message_id / stream_id / serial (V2 frames) and
+  /// are kept in a per-channel replay buffer for `resume` and `rewind`.
+  bool recovery_enabled = false;
+  std::chrono::seconds recovery_buffer_ttl{120};  ///< connection_recovery.buffer_ttl_seconds
+  std::uint64_t recovery_max_buffer_size = 100;   ///< connection_recovery.max_buffer_size
+  /// Upper bound of the replay buffers' frame bytes over all channels (pushcore's own key
+  /// `connection_recovery.max_memory_mb`): past it a channel's oldest messages go first.
+  std::uint64_t recovery_max_bytes = 64ull << 20;
+  /// `idempotency`: a publish with an idempotency key seen within `ttl` is answered like the
+  /// first one and not delivered again.
+  bool idempotency_enabled = true;
+  std::chrono::seconds idempotency_ttl{120};
+  std::uint64_t idempotency_max_key_length = 128;
+  /// `echo_control`: a V2 connection receives its own client events unless it connected with
+  /// `echo_messages=false` (default_echo_messages when absent). V1 never does.
+  bool echo_control_enabled = true;
+  bool default_echo_messages = true;
+};
+
 struct Config {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6001;  ///< 0 = pick a free port (tests)
@@ -226,6 +247,7 @@ struct Config {
   std::vector<App> apps;
   bool embedded_default = false;  ///< true when no --config was given
   SslConfig ssl;                  ///< `ssl` (TLS on the main port)
+  V2Settings v2;                  ///< `connection_recovery`, `idempotency`, `echo_control`
 };
 
 /// Thrown for any invalid configuration; what() names the key and the problem.

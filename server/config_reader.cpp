@@ -103,6 +103,12 @@ class Reader : FieldWalker {
         read_send_queue(v, p);
       } else if (k == "websocket") {
         read_websocket(v, p);
+      } else if (k == "connection_recovery") {
+        read_connection_recovery(v, p);
+      } else if (k == "idempotency") {
+        read_idempotency(v, p);
+      } else if (k == "echo_control") {
+        read_echo_control(v, p);
       } else if (k == "cache") {
         read_cache(v, p);
       } else if (k == "channel_limits") {
@@ -223,6 +229,54 @@ class Reader : FieldWalker {
                  k == "auto_ping" || k == "ping_interval" || k == "idle_timeout" ||
                  k == "compression") {
         warn_unsupported(p);
+      } else {
+        return false;
+      }
+      return true;
+    });
+  }
+
+  void read_connection_recovery(dom::element value, std::string_view path) {
+    V2Settings& v2 = config_.v2;
+    for_each_field(value, path, [&v2](std::string_view k, dom::element v, const std::string& p) {
+      if (k == "enabled") {
+        v2.recovery_enabled = to_bool(v, p);
+      } else if (k == "buffer_ttl_seconds") {
+        v2.recovery_buffer_ttl = to_seconds(v, p, 1);
+      } else if (k == "max_buffer_size") {
+        v2.recovery_max_buffer_size = to_uint(v, p, 1, 1'000'000);
+      } else if (k == "max_memory_mb") {
+        v2.recovery_max_bytes = to_uint(v, p, 1, 1'048'576) << 20;
+      } else {
+        return false;
+      }
+      return true;
+    });
+  }
+
+  void read_idempotency(dom::element value, std::string_view path) {
+    V2Settings& v2 = config_.v2;
+    for_each_field(value, path, [&v2](std::string_view k, dom::element v, const std::string& p) {
+      if (k == "enabled") {
+        v2.idempotency_enabled = to_bool(v, p);
+      } else if (k == "ttl_seconds") {
+        v2.idempotency_ttl = to_seconds(v, p, 1);
+      } else if (k == "max_key_length") {
+        v2.idempotency_max_key_length = to_uint(v, p, 1, 4096);
+      } else {
+        return false;
+      }
+      return true;
+    });
+  }
+
+  void read_echo_control(dom::element value, std::string_view path) {
+    V2Settings& v2 = config_.v2;
+    for_each_field(value, path, [&v2](std::string_view k, dom::element v, const std::string& p) {
+      if (k == "enabled") {
+        v2.echo_control_enabled = to_bool(v, p);
+      } else if (k == "default_echo_messages") {
+        v2.default_echo_messages = to_bool(v, p);
       } else {
         return false;
       }

@@ -72,6 +72,13 @@ enum class WsError : std::uint8_t {
   signin_invalid,
   user_id_too_long,  ///< detail: the limit
   watchlist_too_long,
+  // ---- protocol V2 (docs/PROTOCOL_V2.md): error frame, stays open ----------------------------
+  recovery_disabled,    ///< resume while connection_recovery is off
+  resume_no_positions,  ///< resume with an empty position map
+  resume_invalid,       ///< detail: what is wrong with the resume data
+  rewind_v1,            ///< rewind asked on a protocol-7 connection
+  rewind_disabled,      ///< detail: "'<channel>'" (no replay buffer to rewind from)
+  rewind_invalid,       ///< rewind value is not a positive count / {count, seconds}
 };
 
 enum class Delivery : std::uint8_t { error_frame, error_and_close, close_only };
@@ -84,7 +91,7 @@ struct WsErrorSpec {
 };
 
 using protocol::CloseCode;
-inline constexpr std::array<WsErrorSpec, 39> ws_error_table{{
+inline constexpr std::array<WsErrorSpec, 45> ws_error_table{{
     {WsError::app_not_found, CloseCode::app_not_found, Delivery::error_and_close,
      "Application does not exist"},
     {WsError::app_disabled, CloseCode::app_disabled, Delivery::error_and_close,
@@ -157,6 +164,18 @@ inline constexpr std::array<WsErrorSpec, 39> ws_error_table{{
      "Authentication error: User id exceeds maximum length of "},
     {WsError::watchlist_too_long, CloseCode::watchlist_limit_exceeded, Delivery::error_frame,
      "Watchlist limit exceeded"},
+    {WsError::recovery_disabled, CloseCode::client_event_error, Delivery::error_frame,
+     "Connection recovery is not enabled"},
+    {WsError::resume_no_positions, CloseCode::watchlist_limit_exceeded, Delivery::error_frame,
+     "No channel recovery positions provided"},
+    {WsError::resume_invalid, CloseCode::invalid_message_format, Delivery::error_frame,
+     "Invalid message format: "},
+    {WsError::rewind_v1, CloseCode::channel_error, Delivery::error_frame,
+     "Channel error: Channel rewind is only supported on protocol V2"},
+    {WsError::rewind_disabled, CloseCode::channel_error, Delivery::error_frame,
+     "Channel error: Channel rewind is disabled by policy for channel "},
+    {WsError::rewind_invalid, CloseCode::invalid_message_format, Delivery::error_frame,
+     "Invalid message format: Invalid rewind option in subscription data"},
 }};
 
 /// The row of `e` (the table is in enum order; the unit test checks that).
@@ -244,6 +263,9 @@ enum class ApiError : std::uint8_t {
   invalid_channel_name,  ///< detail: the validator's message (whole text)
   encrypted_multi_channel,
   event_data_too_large,  ///< detail: "N bytes) exceeds limit (M bytes)"
+  idempotency_key_empty,
+  idempotency_key_too_long,  ///< detail: the limit
+  idempotency_in_progress,   ///< a retry while the first request is unanswered (+ Retry-After: 1)
   // ---- queries ----------------------------------------------------------------------------------
   user_count_needs_presence_prefix,  ///< GET /channels?info=user_count over non-presence channels
   user_count_needs_presence,         ///< GET /channels/{non-presence}?info=user_count
@@ -257,7 +279,7 @@ struct ApiErrorSpec {
   std::string_view message;  ///< whole text, or the prefix a detail completes
 };
 
-inline constexpr std::array<ApiErrorSpec, 28> api_error_table{{
+inline constexpr std::array<ApiErrorSpec, 31> api_error_table{{
     {ApiError::malformed_request, 400, "invalid_input", "Malformed HTTP request"},
     {ApiError::body_too_large, 413, "payload_too_large",
      "Request body exceeds the configured limit"},
@@ -289,6 +311,11 @@ inline constexpr std::array<ApiErrorSpec, 28> api_error_table{{
     {ApiError::encrypted_multi_channel, 400, "invalid_input",
      "An event to an encrypted channel must have exactly one channel"},
     {ApiError::event_data_too_large, 413, "payload_too_large", "Event data size ("},
+    {ApiError::idempotency_key_empty, 400, "invalid_input", "Idempotency key must not be empty"},
+    {ApiError::idempotency_key_too_long, 400, "invalid_input",
+     "Idempotency key exceeds maximum length of "},
+    {ApiError::idempotency_in_progress, 503, "backpressure",
+     "Idempotent publish is still in progress"},
     {ApiError::user_count_needs_presence_prefix, 400, "invalid_input",
      "user_count is only available for presence channels. Use filter_by_prefix=presence-"},
     {ApiError::user_count_needs_presence, 400, "invalid_input",

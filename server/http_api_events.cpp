@@ -7,6 +7,7 @@
 #include "protocol/json.hpp"
 #include "protocol/socket_id.hpp"
 #include "server/http_api_routes.hpp"
+#include "server/http_response.hpp"
 #include "server/hub.hpp"
 
 namespace server::http_api::detail {
@@ -119,6 +120,56 @@ simdjson::dom::parser& json_parser() {
   return parser;
 }
 
+/// Sockudo's idempotency for a publish: the key (the body's `idempotency_key` when `body_key`
+/// is given, else the `X-Idempotency-Key` header) is claimed before publishing. Returns true when
+/// the request is answered here (a retry: the first answer; or a refusal), with `respond`
+/// untouched otherwise but wrapped so that the first answer is kept for the retries.
+bool idempotent(Hub& hub, AppRuntime& app, const Request& req,
+                std::optional<std::string_view> body_key, Responder& respond) {
+  IdempotencyCache* cache = hub.idempotency();
+  if (cache == nullptr) return false;
+  std::optional<std::string> key;
+  if (body_key) {
+    key = std::string(*body_key);
+  } else if (auto h = req.find("X-Idempotency-Key"); h != req.end()) {
+    key = std::string(h->value());
+  }
+  if (!key) return false;
+  if (key->empty()) {
+    respond(from_error(req, ApiError::idempotency_key_empty));
+    return true;
+  }
+  const std::uint64_t max = hub.config().v2.idempotency_max_key_length;
+  if (key->size() > max) {
+    respond(from_error(req, Refusal(ApiError::idempotency_key_too_long, std::to_string(max))));
+    return true;
+  }
+  const std::string& app_id = app.app->id;
+  auto claim = cache->claim(app_id, *key);
+  switch (claim.state) {
+    case IdempotencyCache::Claim::State::answered:
+      respond(json_ok(req, std::move(claim.body)));
+      return true;
+    case IdempotencyCache::Claim::State::in_progress: {
+      Response res = from_error(req, ApiError::idempotency_in_progress);
+      res.set(http::field::retry_after, "1");
+      respond(std::move(res));
+      return true;
+    }
+    case IdempotencyCache::Claim::State::fresh:
+      break;
+  }
+  respond = [cache, app_id, k = std::move(*key), inner = std::move(respond)](Response res) {
+    if (res.result() == http::status::ok) {
+      cache->complete(app_id, k, res.body());
+    } else {
+      cache->release(app_id, k);  // refused: a retry may still publish
+    }
+    inner(std::move(res));
+  };
+  return false;
+}
+
 }  // namespace
 
 void post_events(Worker& worker, AppRuntime& app, const Request& req, Responder respond) {
@@ -131,6 +182,11 @@ void post_events(Worker& worker, AppRuntime& app, const Request& req, Responder 
   EventItem item;
   if (auto err = parse_event(hub, app, root, item)) {
     respond(from_error(req, *err));
+    return;
+  }
+  std::string_view body_key;
+  const bool has_body_key = root["idempotency_key"].get(body_key) == simdjson::SUCCESS;
+  if (idempotent(hub, app, req, has_body_key ? std::optional(body_key) : std::nullopt, respond)) {
     return;
   }
   if (auto limited =
@@ -196,6 +252,8 @@ void post_batch_events(Worker& worker, AppRuntime& app, const Request& req, Resp
       return;
     }
   }
+  // Sockudo: a batch's own key is the X-Idempotency-Key header.
+  if (idempotent(hub, app, req, std::nullopt, respond)) return;
   // A batch counts each of its events, all or nothing.
   if (auto limited =
           take_rate(worker, app, app.backend_events, app.app->limits.max_backend_events_per_second,

@@ -25,6 +25,14 @@ Hub::Hub(Config config) : config_(std::move(config)) {
   app_capacity_ = config_.apps.size() + std::max<std::size_t>(64, config_.apps.size());
   apps_ = std::make_unique<std::unique_ptr<AppRuntime>[]>(app_capacity_);
   broadcast_latency_ = std::make_unique<BroadcastLatency>(app_capacity_);
+  if (config_.v2.recovery_enabled) {
+    replay_ = std::make_unique<ReplayBuffer>(config_.v2.recovery_max_buffer_size,
+                                             config_.v2.recovery_buffer_ttl,
+                                             config_.v2.recovery_max_bytes);
+  }
+  if (config_.v2.idempotency_enabled) {
+    idempotency_ = std::make_unique<IdempotencyCache>(config_.v2.idempotency_ttl, 1'000'000);
+  }
   for (std::size_t i = 0; i < config_.apps.size(); ++i) {
     auto rt = std::make_unique<AppRuntime>();
     rt->app = &config_.apps[i];

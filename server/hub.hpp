@@ -20,7 +20,9 @@
 #include "server/broadcast_latency.hpp"
 #include "server/config.hpp"
 #include "server/errors.hpp"
+#include "server/idempotency.hpp"
 #include "server/rate_limit.hpp"
+#include "server/replay_buffer.hpp"
 #include "server/send_queue.hpp"
 #include "server/webhooks.hpp"
 
@@ -134,6 +136,11 @@ class Hub {
   [[nodiscard]] Adapter& adapter() noexcept { return *adapter_; }
   /// Webhook sender (thread-safe emit, never blocks).
   [[nodiscard]] Webhooks& webhooks() noexcept { return *webhooks_; }
+  /// Protocol V2 message identity and replay buffers; null unless connection_recovery is
+  /// enabled. Any thread.
+  [[nodiscard]] ReplayBuffer* replay() noexcept { return replay_.get(); }
+  /// Idempotency keys of HTTP publishes; null when idempotency is disabled. Any thread.
+  [[nodiscard]] IdempotencyCache* idempotency() noexcept { return idempotency_.get(); }
   /// sockudo_broadcast_latency_ms (server/broadcast_latency.hpp). Any thread.
   [[nodiscard]] BroadcastLatency& broadcast_latency() noexcept { return *broadcast_latency_; }
 
@@ -166,6 +173,8 @@ class Hub {
   std::unique_ptr<Adapter> adapter_;
   std::unique_ptr<Webhooks> webhooks_;
   std::unique_ptr<BroadcastLatency> broadcast_latency_;
+  std::unique_ptr<ReplayBuffer> replay_;
+  std::unique_ptr<IdempotencyCache> idempotency_;
   std::unique_ptr<IpLimiter> ip_limiter_;
   std::unique_ptr<IpLimiter> api_limiter_;
 

@@ -37,13 +37,39 @@ void LocalAdapter::deliver(std::size_t app_index, std::string_view channel, std:
   }
   if (kind.is_cache) {
     std::lock_guard lock(hub_.state_mutex());
-    hub_.registry().set_cached(app.app->id, channel, std::move(json),
+    hub_.registry().set_cached(app.app->id, channel, json,
                                std::chrono::steady_clock::now() + hub_.config().cache_ttl);
   }
-  hub_.fan_out(app_index, channel, frame, except, caller,
-               std::make_shared<BroadcastTrack>(hub_.broadcast_latency(), app_index,
+  auto track = std::make_shared<BroadcastTrack>(hub_.broadcast_latency(), app_index,
                                                 broadcast_channel_type(channel),
-                                                static_cast<int>(hub_.workers().size())));
+                                                static_cast<int>(hub_.workers().size()));
+  if (ReplayBuffer* replay = hub_.replay()) {
+    // Recovery on: the message gets its serial and identity; V1 keeps its bytes.
+    replay->publish(app_index, channel, json, [&](const DialectFrames& frames) {
+      hub_.fan_out(app_index, channel, frames, except, caller, track);
+    });
+    return;
+  }
+  hub_.fan_out(app_index, channel, frame, except, caller, std::move(track));
+}
+
+void LocalAdapter::deliver_client_event(std::size_t app_index, std::string_view channel,
+                                        std::string_view json, channels::ConnId except,
+                                        Worker* caller) {
+  if (ReplayBuffer* replay = hub_.replay()) {
+    replay->publish(app_index, channel, json, [&](const DialectFrames& frames) {
+      hub_.fan_out(app_index, channel, frames, except, caller);
+    });
+    return;
+  }
+  hub_.fan_out(app_index, channel, make_text_frame(json), except, caller);
+}
+
+void LocalAdapter::broadcast_client_event(std::size_t app_index, std::string_view channel,
+                                          std::string_view json, channels::ConnId except,
+                                          std::string_view except_socket_id, Worker* caller) {
+  (void)except_socket_id;
+  deliver_client_event(app_index, channel, json, except, caller);
 }
 
 void LocalAdapter::broadcast(std::size_t app_index, std::string_view channel,
@@ -120,7 +146,7 @@ bool LocalAdapter::presence_joined(const PresenceJoin& who, const channels::Join
     // receives them in decision order.
     hub_.fan_out(who.app_index, who.channel,
                  make_dialect_frames(protocol::member_added(who.channel, who.user_id, who.user_info,
-                                                        who.user_id_numeric)),
+                                                            who.user_id_numeric)),
                  who.conn, nullptr);
   }
   return false;
@@ -134,8 +160,8 @@ void LocalAdapter::left(std::size_t app_index, std::string_view channel, channel
     wh.member_event(app_index, "member_removed", channel, res.user_id, res.user_id_numeric);
     hub_.fan_out(
         app_index, channel,
-        make_dialect_frames(protocol::member_removed(channel, res.user_id, res.user_id_numeric)), conn,
-        nullptr);
+        make_dialect_frames(protocol::member_removed(channel, res.user_id, res.user_id_numeric)),
+        conn, nullptr);
   }
   if (!protocol::classify_channel(channel).is_presence) {
     wh.channel_event(app_index, "subscription_count", channel, std::nullopt,
@@ -150,8 +176,8 @@ void LocalAdapter::user_online_changed(std::size_t app_index, std::string_view u
   const auto watchers =
       hub_.registry().watcher_connections(hub_.app_at(app_index).app->id, user_id);
   if (watchers.empty()) return;
-  hub_.send_to_connections(watchers, make_dialect_frames(protocol::watchlist_event(user_id, online)),
-                           nullptr);
+  hub_.send_to_connections(
+      watchers, make_dialect_frames(protocol::watchlist_event(user_id, online)), nullptr);
 }
 
 bool LocalAdapter::users_online(std::size_t app_index, std::vector<std::string> user_ids,
@@ -167,7 +193,8 @@ void LocalAdapter::notify_watchers(std::size_t app_index, std::string_view user_
     std::lock_guard lock(hub_.state_mutex());
     watchers = hub_.registry().watcher_connections(hub_.app_at(app_index).app->id, user_id);
   }
-  if (!watchers.empty()) hub_.send_to_connections(watchers, make_dialect_frames(frame_json), nullptr);
+  if (!watchers.empty())
+    hub_.send_to_connections(watchers, make_dialect_frames(frame_json), nullptr);
 }
 
 }  // namespace server

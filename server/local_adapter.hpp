@@ -17,6 +17,9 @@ class LocalAdapter final : public Adapter {
   void broadcast(std::size_t app_index, std::string_view channel,
                  const std::shared_ptr<const std::string>& frame, channels::ConnId except,
                  Worker* caller) override;
+  void broadcast_client_event(std::size_t app_index, std::string_view channel,
+                              std::string_view json, channels::ConnId except,
+                              std::string_view except_socket_id, Worker* caller) override;
   /// Queries: `done` runs inline with the local registry's answer.
   void query_channel(std::size_t app_index, std::string_view channel, CountsCallback done) override;
   void query_users(std::size_t app_index, std::string_view channel, UsersCallback done) override;
@@ -47,6 +50,10 @@ class LocalAdapter final : public Adapter {
   /// subscribers; stores it first on a cache channel. Any thread.
   void deliver(std::size_t app_index, std::string_view channel, std::string json,
                channels::ConnId except, Worker* caller);
+  /// Delivers a client event (its JSON) to this node's subscribers of (app, channel) except
+  /// `except`, with its V2 identity when recovery is on. Any thread.
+  void deliver_client_event(std::size_t app_index, std::string_view channel, std::string_view json,
+                            channels::ConnId except, Worker* caller);
   /// Sends a watchlist event (its JSON) to every local watcher of `user_id`. Any thread, not
   /// under the state mutex.
   void notify_watchers(std::size_t app_index, std::string_view user_id,

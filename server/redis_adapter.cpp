@@ -432,20 +432,12 @@ void RedisAdapter::broadcast(std::size_t app_index, std::string_view channel,
 }
 
 void RedisAdapter::broadcast_client_event(std::size_t app_index, std::string_view channel,
-                                          const std::shared_ptr<const std::string>& frame,
-                                          channels::ConnId except,
+                                          std::string_view json, channels::ConnId except,
                                           std::string_view except_socket_id, Worker* caller) {
-  local_.broadcast(app_index, channel, frame, except, caller);
-  // The frame is header + JSON; other nodes get the JSON (they build their own frame).
-  const std::string& f = *frame;
-  std::size_t header = 2;
-  const auto len7 = static_cast<unsigned char>(f.size() > 1 ? f[1] : 0) & 0x7f;
-  if (len7 == 126) header = 4;
-  if (len7 == 127) header = 10;
-  if (f.size() < header) return;
+  local_.deliver_client_event(app_index, channel, json, except, caller);
   publish_envelope(
       cluster::encode({cluster::MsgType::event, node_id_, hub_.app_at(app_index).app->id,
-                       std::string(channel), f.substr(header), std::string(except_socket_id)}));
+                       std::string(channel), std::string(json), std::string(except_socket_id)}));
 }
 
 void RedisAdapter::terminate_user(std::size_t app_index, std::string_view user_id, WsError why) {

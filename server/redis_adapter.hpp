@@ -44,9 +44,8 @@ class RedisAdapter final : public Adapter {
                  const std::shared_ptr<const std::string>& frame, channels::ConnId except,
                  Worker* caller) override;
   void broadcast_client_event(std::size_t app_index, std::string_view channel,
-                              const std::shared_ptr<const std::string>& frame,
-                              channels::ConnId except, std::string_view except_socket_id,
-                              Worker* caller) override;
+                              std::string_view json, channels::ConnId except,
+                              std::string_view except_socket_id, Worker* caller) override;
   /// Queries: one script each, aggregated over the live nodes; `done` runs on the adapter
   /// thread when the reply arrives. This node's local answer instead (inline when Redis is known
   /// to be unreachable or the adapter queue is full; on the adapter thread when the reply is an

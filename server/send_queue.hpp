@@ -20,9 +20,12 @@ using SharedFrame = std::shared_ptr<const std::string>;
 struct DialectFrames {
   SharedFrame v1;
   SharedFrame v2;
+  /// The channel serial of a recovery-enabled channel message (0: none). A connection that was
+  /// just given a replay up to serial N skips live copies of serials <= N.
+  std::uint64_t serial = 0;
   DialectFrames(SharedFrame both) : v1(std::move(both)) {}  // NOLINT: implicit on purpose
-  DialectFrames(SharedFrame for_v1, SharedFrame for_v2)
-      : v1(std::move(for_v1)), v2(std::move(for_v2)) {}
+  DialectFrames(SharedFrame for_v1, SharedFrame for_v2, std::uint64_t serial_ = 0)
+      : v1(std::move(for_v1)), v2(std::move(for_v2)), serial(serial_) {}
 };
 
 /// What a push did: the frame is always queued (a push never drops).

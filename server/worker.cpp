@@ -255,6 +255,10 @@ std::size_t Worker::deliver(std::size_t app_index, std::string_view channel,
   }
   for (WsSession* s : it->second) {
     if (s->id() != except) {
+      // Just replayed (resume / rewind): this serial may already be in its queue.
+      if (s->replay_guarded() && frame.serial != 0 && s->skip_replayed(channel, frame.serial)) {
+        continue;
+      }
       s->enqueue(s->v2() ? frame.v2 : frame.v1);
       ++n;
     }
@@ -310,6 +314,13 @@ void Worker::sweep() {
   if (index_ == 0 && ++sweeps_ % 240 == 0) {
     std::lock_guard lock(hub_.state_mutex());
     (void)hub_.registry().purge_expired(now);
+  }
+  // ... and expired replay-buffer messages (connection recovery), every ~5 s.
+  if (index_ == 0 && sweeps_ % 20 == 0 && hub_.replay() != nullptr) {
+    hub_.replay()->prune([this](std::size_t app_index, std::string_view channel) {
+      std::lock_guard lock(hub_.state_mutex());
+      return hub_.registry().subscription_count(hub_.app_at(app_index).app->id, channel) > 0;
+    });
   }
   // Sessions may leave the table during on_sweep (close): iterate over a snapshot. A removed
   // session stays alive in graveyard_ until this handler returns.

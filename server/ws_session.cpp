@@ -36,6 +36,7 @@ std::size_t WsSession::app_index() const noexcept {
 void WsSession::start(UpgradeInfo info, std::string_view leftover) {
   remote_ = std::move(info.remote);
   dialect_ = info.dialect;
+  echo_messages_ = info.dialect == protocol::Dialect::v2 && info.echo_messages;
   ip_tracked_ = info.ip_tracked;
   id_ = worker_.next_conn_id();
   worker_.add_session(std::static_pointer_cast<WsSession>(shared_from_this()));
@@ -106,11 +107,15 @@ bool WsSession::admit(const UpgradeInfo& info) {
 }
 
 void WsSession::send_json(std::string_view json) {
-  if (dialect_ == protocol::Dialect::v2 && protocol::has_protocol_prefix(json)) {
-    queue_json(protocol::to_v2(json));
-  } else {
+  if (dialect_ != protocol::Dialect::v2) {
     queue_json(json);
+    return;
   }
+  // V2: Sockudo gives every direct frame but ping/pong its own message_id.
+  const bool heartbeat = json == protocol::ping() || json == protocol::pong();
+  const std::string with_id =
+      heartbeat ? std::string(json) : protocol::with_identity(json, uuid_v4());
+  queue_json(protocol::has_protocol_prefix(with_id) ? protocol::to_v2(with_id) : with_id);
 }
 
 // ============================================================================================
@@ -151,6 +156,8 @@ void WsSession::on_message(std::string_view text) {
     handle_unsubscribe(msg.data_raw);
   } else if (name == "signin") {
     handle_signin(msg.data_raw);
+  } else if (name == "resume") {
+    handle_resume(msg.data_raw);
   }
 }
 
@@ -259,6 +266,7 @@ void WsSession::on_sweep(Clock::time_point now) {
     ping_sent_at_ = now;
     send_json(protocol::ping());
   }
+  if (recovery_ && recovery_->resuming && now >= recovery_->resume_deadline) finish_resume(true);
   if (registered_ && app_->app->enable_user_authentication && !authorized_ &&
       now - connected_at_ >= cfg.user_authentication_timeout) {
     close_with_error(WsError::signin_timeout);

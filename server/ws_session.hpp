@@ -40,6 +40,8 @@ struct UpgradeInfo {
   bool ip_tracked = false;   ///< holds a per-IP slot (release it when the connection ends)
   /// `?protocol=2` on the upgrade: Sockudo's protocol V2 (`sockudo:` prefixes).
   protocol::Dialect dialect = protocol::Dialect::v1;
+  /// `echo_messages` (echo_control): a V2 connection receives its own client events.
+  bool echo_messages = true;
 };
 
 class WsSession final : public WsTransport {
@@ -81,6 +83,12 @@ class WsSession final : public WsTransport {
   /// The dialect of this connection (fixed at the upgrade): which of a frame's two encodings
   /// the fan-out gives it.
   [[nodiscard]] bool v2() const noexcept { return dialect_ == protocol::Dialect::v2; }
+
+  /// True while a replay guard is set (Worker::deliver then asks skip_replayed).
+  [[nodiscard]] bool replay_guarded() const noexcept { return replay_guarded_; }
+  /// A live copy of a message this connection was just replayed: serial <= the replay's last
+  /// of `channel`. A live serial past it lifts the channel's guard.
+  [[nodiscard]] bool skip_replayed(std::string_view channel, std::uint64_t serial);
 
   /// The worker moved this session to position `slot` of `channel`'s subscriber vector.
   void set_index_slot(std::string_view channel, std::uint32_t slot) noexcept;
@@ -157,6 +165,44 @@ class WsSession final : public WsTransport {
   void add_subscription(const std::string& channel, std::string member_id, bool presence,
                         bool member_id_numeric = false);
 
+  // ---- protocol V2 recovery and rewind (ws_session_recovery.cpp) ----
+  /// Sends subscription_succeeded (`json`), in V2 with recovery on carrying the channel's
+  /// position (stream_id, serial) so the client can resume from it, then serves a pending
+  /// resume or rewind of the channel.
+  void send_subscribed(const std::string& channel, std::string json);
+  void handle_resume(std::string_view data_raw);
+  /// A subscribe's `rewind` (V2, replay buffer on): noted for after subscription_succeeded;
+  /// false (error sent, no subscription) when it cannot be served.
+  bool accept_rewind(const std::string& channel, std::string_view rewind_raw);
+  /// One channel of a resume (subscribed): replays or fails it, appending its report.
+  void resume_channel(const std::string& channel, const std::optional<std::string>& stream_id,
+                      std::uint64_t serial);
+  /// Sends resume_success once no channel of the resume waits for its subscription.
+  void finish_resume(bool deadline_passed);
+  /// The rewind of a new subscription: history, then rewind_complete.
+  void rewind_channel(const std::string& channel);
+  /// Protocol V2 state of a connection that asked for a resume or rewind (allocated then).
+  struct Recovery {
+    /// channel -> serial of the last message replayed to this connection
+    std::vector<std::pair<std::string, std::uint64_t>> guards;
+    struct Position {
+      std::string channel;
+      std::optional<std::string> stream_id;
+      std::uint64_t serial = 0;
+    };
+    std::vector<Position> pending;  ///< resume positions waiting for their subscription
+    std::string recovered, failed;  ///< resume_success's arrays so far (JSON members)
+    bool resuming = false;
+    Clock::time_point resume_deadline{};
+    struct Rewind {
+      std::string channel;
+      std::uint64_t count = 0;
+      std::optional<std::uint64_t> seconds;
+    };
+    std::vector<Rewind> rewinds;  ///< rewinds waiting for their subscription_succeeded
+  };
+  [[nodiscard]] Recovery& recovery();
+
   // ---- sign-in (ws_session_signin.cpp) ----
   void handle_signin(std::string_view data_raw);
   [[nodiscard]] const std::string& user_id() const noexcept {
@@ -175,6 +221,9 @@ class WsSession final : public WsTransport {
   bool authorized_ = false;  ///< signed in, or completed a private/presence subscription
   bool ping_outstanding_ = false;
   protocol::Dialect dialect_ = protocol::Dialect::v1;
+  bool echo_messages_ = false;  ///< V2 with echo_messages: receives its own client events
+  bool replay_guarded_ = false;
+  std::unique_ptr<Recovery> recovery_;
   bool ip_tracked_ = false;               ///< holds a per-IP connection slot (IpLimiter)
   std::unique_ptr<std::string> user_id_;  ///< the signed-in user (null: none)
   std::vector<Subscription> subscriptions_;

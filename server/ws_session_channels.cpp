@@ -69,6 +69,7 @@ void WsSession::handle_subscribe(std::string_view data_raw) {
     send_json(protocol::subscription_error(channel, r.type, *err, r.status));
     return;
   }
+  if (sd.value->rewind_raw && !accept_rewind(channel, *sd.value->rewind_raw)) return;
   const protocol::ChannelKind kind = protocol::classify_channel(channel);
   if (kind.requires_auth() &&
       !check_channel_auth(channel, kind, sd.value->auth, sd.value->channel_data)) {
@@ -138,7 +139,7 @@ void WsSession::subscribe_plain(const std::string& channel, bool authorized) {
     add_subscription(channel, std::string(), false);
   }
   if (authorized) authorized_ = true;
-  send_json(protocol::subscription_succeeded(channel));
+  send_subscribed(channel, protocol::subscription_succeeded(channel));
   if (protocol::classify_channel(channel).is_cache) send_cache_state(channel);
 }
 
@@ -225,7 +226,7 @@ std::vector<protocol::PresenceMember> WsSession::local_members(std::string_view 
 
 void WsSession::presence_succeeded(const std::string& channel,
                                    const std::vector<protocol::PresenceMember>& members) {
-  send_json(protocol::subscription_succeeded_presence(channel, members));
+  send_subscribed(channel, protocol::subscription_succeeded_presence(channel, members));
   if (protocol::classify_channel(channel).is_cache) send_cache_state(channel);
 }
 
@@ -360,17 +361,17 @@ void WsSession::handle_client_event(std::string_view event, std::string_view cha
     ev.time_ms = unix_ms();
     hub_.webhooks().emit(app_->index, std::move(ev));
   }
-  // Relayed byte for byte to everyone else in the channel (V1 never echoes to the sender).
+  // Relayed byte for byte to everyone else in the channel; V1 never echoes to the sender, a V2
+  // sender gets its own event back unless it connected with echo_messages=false (Sockudo).
   hub_.adapter().broadcast_client_event(
       app_->index, channel,
-      make_text_frame(protocol::client_event(event, channel, data_raw, user_id, user_id_numeric)),
-      id_, socket_id(), &worker_);
+      protocol::client_event(event, channel, data_raw, user_id, user_id_numeric),
+      echo_messages_ ? 0 : id_, echo_messages_ ? std::string() : socket_id(), &worker_);
 }
 
 void WsSession::refuse_client_event(std::string_view channel, WsError why,
                                     std::string_view detail) {
-  send_json(
-      protocol::error(protocol::to_int(spec(why).code), error_message(why, detail), channel));
+  send_json(protocol::error(protocol::to_int(spec(why).code), error_message(why, detail), channel));
 }
 
 }  // namespace server

@@ -875,3 +875,30 @@ TEST_CASE("config: rate_limiter trust_hops and api_rate_limit (Sockudo's RateLim
   CHECK(warnings ==
         std::vector<std::string>{"rate_limiter.api_rate_limit.burst: unknown key, ignored"});
 }
+
+TEST_CASE("config: Sockudo's V2 sections connection_recovery, idempotency, echo_control") {
+  const Config defaults = parse(R"({})");
+  CHECK_FALSE(defaults.v2.recovery_enabled);
+  CHECK(defaults.v2.recovery_buffer_ttl == std::chrono::seconds(120));
+  CHECK(defaults.v2.recovery_max_buffer_size == 100);
+  CHECK(defaults.v2.idempotency_enabled);
+  CHECK(defaults.v2.idempotency_ttl == std::chrono::seconds(120));
+  CHECK(defaults.v2.idempotency_max_key_length == 128);
+  CHECK(defaults.v2.echo_control_enabled);
+  CHECK(defaults.v2.default_echo_messages);
+  const Config c = parse(R"({
+    "connection_recovery": {"enabled": true, "buffer_ttl_seconds": 30, "max_buffer_size": 500,
+                            "max_memory_mb": 8},
+    "idempotency": {"enabled": false, "ttl_seconds": 60, "max_key_length": 32},
+    "echo_control": {"enabled": true, "default_echo_messages": false}})");
+  CHECK(c.v2.recovery_enabled);
+  CHECK(c.v2.recovery_buffer_ttl == std::chrono::seconds(30));
+  CHECK(c.v2.recovery_max_buffer_size == 500);
+  CHECK(c.v2.recovery_max_bytes == 8ull << 20);
+  CHECK_FALSE(c.v2.idempotency_enabled);
+  CHECK(c.v2.idempotency_ttl == std::chrono::seconds(60));
+  CHECK(c.v2.idempotency_max_key_length == 32);
+  CHECK_FALSE(c.v2.default_echo_messages);
+  CHECK_THROWS_AS(parse(R"({"connection_recovery": {"max_buffer_size": 0}})"), ConfigError);
+  CHECK_THROWS_AS(parse(R"({"connection_recovery": {"buffer_ttl_seconds": 0}})"), ConfigError);
+}

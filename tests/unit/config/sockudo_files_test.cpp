@@ -242,11 +242,8 @@ TEST_CASE("sockudo files: config.toml and config.json load, values apply, one wa
           "cleanup",
           "delta_compression",
           "tag_filtering",
-          "idempotency",
           "ephemeral",
-          "echo_control",
           "event_name_filtering",
-          "connection_recovery",
           "websocket.max_message_size",
           "websocket.ping_interval",
           "websocket.compression"}) {

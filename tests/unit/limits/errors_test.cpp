@@ -15,7 +15,7 @@ TEST_CASE("the error table is in enum order, one row per situation") {
   for (std::size_t i = 0; i < server::ws_error_table.size(); ++i) {
     CHECK(static_cast<std::size_t>(server::ws_error_table[i].error) == i);
   }
-  CHECK(static_cast<std::size_t>(WsError::watchlist_too_long) + 1 == server::ws_error_table.size());
+  CHECK(static_cast<std::size_t>(WsError::rewind_invalid) + 1 == server::ws_error_table.size());
 }
 
 TEST_CASE("every row: code, delivery, message") {
@@ -88,6 +88,17 @@ TEST_CASE("every row: code, delivery, message") {
       {WsError::user_id_too_long, 4009, Delivery::error_frame,
        "Authentication error: User id exceeds maximum length of "},
       {WsError::watchlist_too_long, 4302, Delivery::error_frame, "Watchlist limit exceeded"},
+      {WsError::recovery_disabled, 4301, Delivery::error_frame,
+       "Connection recovery is not enabled"},
+      {WsError::resume_no_positions, 4302, Delivery::error_frame,
+       "No channel recovery positions provided"},
+      {WsError::resume_invalid, 4000, Delivery::error_frame, "Invalid message format: "},
+      {WsError::rewind_v1, 4300, Delivery::error_frame,
+       "Channel error: Channel rewind is only supported on protocol V2"},
+      {WsError::rewind_disabled, 4300, Delivery::error_frame,
+       "Channel error: Channel rewind is disabled by policy for channel "},
+      {WsError::rewind_invalid, 4000, Delivery::error_frame,
+       "Invalid message format: Invalid rewind option in subscription data"},
   };
   REQUIRE(std::size(rows) == server::ws_error_table.size());
   std::set<WsError> seen;
@@ -164,6 +175,11 @@ TEST_CASE("every HTTP row: status, code, message") {
       {ApiError::encrypted_multi_channel, 400, "invalid_input",
        "An event to an encrypted channel must have exactly one channel"},
       {ApiError::event_data_too_large, 413, "payload_too_large", "Event data size ("},
+      {ApiError::idempotency_key_empty, 400, "invalid_input", "Idempotency key must not be empty"},
+      {ApiError::idempotency_key_too_long, 400, "invalid_input",
+       "Idempotency key exceeds maximum length of "},
+      {ApiError::idempotency_in_progress, 503, "backpressure",
+       "Idempotent publish is still in progress"},
       {ApiError::user_count_needs_presence_prefix, 400, "invalid_input",
        "user_count is only available for presence channels. Use filter_by_prefix=presence-"},
       {ApiError::user_count_needs_presence, 400, "invalid_input",

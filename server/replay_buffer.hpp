@@ -1,0 +1,124 @@
+#pragma once
+// Protocol V2 message identity and connection recovery (docs/PROTOCOL_V2.md): every channel
+// message gets a message_id, and a serial within its channel's stream_id; the last messages of
+// each channel are kept (count, age and a global byte cap) for `resume` and `rewind`. Node-local:
+// a stream lives as long as this process keeps it (a restart or an idle expiry starts a new
+// stream id, and clients then resubscribe). Thread-safe (sharded locks).
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "server/send_queue.hpp"
+
+namespace server {
+
+/// One kept message: its two encodings (V1 without identity, V2 with) shared with the fan-out.
+struct ReplayEntry {
+  std::uint64_t serial = 0;
+  std::int64_t at_ms = 0;  ///< steady clock, when it was published
+  std::string message_id;
+  DialectFrames frames{nullptr};
+};
+
+/// A channel's position: the stream and the serial of its newest message (0: none yet).
+struct StreamPosition {
+  std::string stream_id;
+  std::uint64_t serial = 0;
+};
+
+/// What a resume position finds.
+struct ReplayLookup {
+  enum class Status : std::uint8_t {
+    recovered,       ///< `entries` are the messages after the position, oldest first
+    expired,         ///< the position is older than the buffer holds (or no stream is kept)
+    stream_reset,    ///< the channel's stream is another one
+    window_exceeded  ///< more missed messages than max_buffer_size allows to replay
+  };
+  Status status = Status::expired;
+  std::vector<ReplayEntry> entries;
+  std::optional<std::string> current_stream_id;
+  std::optional<std::uint64_t> oldest_serial, newest_serial;
+};
+
+/// Where the replay buffers stand (metrics, /usage).
+struct ReplayStats {
+  std::uint64_t channels = 0, messages = 0, bytes = 0, evicted_for_memory = 0;
+};
+
+class ReplayBuffer {
+ public:
+  ReplayBuffer(std::uint64_t max_per_channel, std::chrono::seconds ttl, std::uint64_t max_bytes);
+
+  /// Assigns the next serial of (app, channel) to the message `json` (a frame of
+  /// protocol/messages.hpp), keeps both encodings, and calls `send` with them while the
+  /// channel's lock is held, so every worker receives a channel's messages in serial order.
+  /// `send` may only enqueue or post (never take this buffer's locks).
+  void publish(std::size_t app_index, std::string_view channel, std::string_view json,
+               const std::function<void(const DialectFrames&)>& send);
+
+  /// The current position of (app, channel), starting its stream when it has none (what a V2
+  /// subscription_succeeded announces).
+  [[nodiscard]] StreamPosition position(std::size_t app_index, std::string_view channel);
+
+  /// The messages after `serial` of stream `stream_id` (none given: the current stream), at
+  /// most `max_replay` of them.
+  [[nodiscard]] ReplayLookup after(std::size_t app_index, std::string_view channel,
+                                   const std::optional<std::string>& stream_id,
+                                   std::uint64_t serial, std::uint64_t max_replay);
+
+  /// What a rewind gets: the newest messages asked for, oldest first.
+  struct Rewind {
+    std::vector<ReplayEntry> entries;
+    bool truncated_by_limit = false;      ///< more matching messages than were asked for
+    bool truncated_by_retention = false;  ///< older asked-for messages are no longer kept
+  };
+  /// The newest `count` messages, only those of the last `seconds` when set (rewind).
+  [[nodiscard]] Rewind latest(std::size_t app_index, std::string_view channel, std::uint64_t count,
+                              std::optional<std::uint64_t> seconds);
+
+  /// Drops messages older than the TTL and forgets channels idle for a TTL with nothing kept,
+  /// unless `occupied(app_index, channel)` (called without this buffer's locks) says the
+  /// channel still has subscribers here: their clients hold its stream id.
+  void prune(const std::function<bool(std::size_t, std::string_view)>& occupied);
+
+  [[nodiscard]] ReplayStats stats();
+
+ private:
+  struct Channel {
+    std::string stream_id;
+    std::uint64_t next_serial = 1;
+    std::deque<ReplayEntry> entries;
+    std::int64_t touched_ms = 0;
+  };
+  struct Shard {
+    std::mutex mutex;
+    std::unordered_map<std::string, Channel> channels;
+  };
+  static constexpr std::size_t shard_count = 64;
+
+  static std::string key(std::size_t app_index, std::string_view channel);
+  Shard& shard_of(const std::string& key);
+  void pop_front(Channel& c);
+  static std::uint64_t bytes_of(const ReplayEntry& e);
+
+  std::uint64_t max_per_channel_;
+  std::int64_t ttl_ms_;
+  std::uint64_t max_bytes_;
+  std::atomic<std::uint64_t> bytes_{0};
+  std::atomic<std::uint64_t> evicted_for_memory_{0};
+  Shard shards_[shard_count];
+};
+
+/// A random UUID v4 as text (message ids, stream ids). Any thread.
+[[nodiscard]] std::string uuid_v4();
+
+}  // namespace server

@@ -1,0 +1,387 @@
+// WsSession, part 4: Sockudo protocol V2 connection recovery (`resume`) and `rewind`, served
+// from the node's replay buffers (server/replay_buffer.hpp, docs/PROTOCOL_V2.md).
+#include <simdjson.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+
+#include "protocol/json.hpp"
+#include "protocol/messages.hpp"
+#include "server/hub.hpp"
+#include "server/worker.hpp"
+#include "server/ws_session.hpp"
+
+namespace server {
+
+namespace {
+
+/// How long resume positions of channels not yet subscribed wait for their subscribe (protected
+/// channels subscribe after their authorization round trip, after the resume).
+constexpr auto resume_wait = std::chrono::seconds(10);
+/// Positions one resume may name.
+constexpr std::size_t max_resume_positions = 100;
+
+simdjson::dom::parser& json_parser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+/// A serial as a JSON number or a decimal string.
+std::optional<std::uint64_t> serial_of(simdjson::dom::element e) {
+  std::uint64_t u = 0;
+  if (e.get(u) == simdjson::SUCCESS) return u;
+  std::int64_t i = 0;
+  if (e.get(i) == simdjson::SUCCESS) return i < 0 ? std::nullopt : std::optional(std::uint64_t(i));
+  std::string_view s;
+  if (e.get(s) == simdjson::SUCCESS && !s.empty() && s.size() < 20 &&
+      s.find_first_not_of("0123456789") == std::string_view::npos) {
+    return std::stoull(std::string(s));
+  }
+  return std::nullopt;
+}
+
+void append_opt_string(std::string& out, const std::optional<std::string>& v) {
+  if (v) {
+    protocol::append_json_string(out, *v);
+  } else {
+    out += "null";
+  }
+}
+
+void append_opt_uint(std::string& out, std::optional<std::uint64_t> v) {
+  out += v ? std::to_string(*v) : std::string("null");
+}
+
+/// resume_failed's fields (also a member of resume_success's `failed`).
+struct Failure {
+  std::string_view code, reason;
+  std::optional<std::string> expected_stream_id, current_stream_id;
+  std::optional<std::uint64_t> oldest, newest;
+};
+
+std::string failure_json(std::string_view channel, const Failure& f) {
+  std::string out = R"({"channel":)";
+  protocol::append_json_string(out, channel);
+  out += R"(,"code":)";
+  protocol::append_json_string(out, f.code);
+  out += R"(,"reason":)";
+  protocol::append_json_string(out, f.reason);
+  out += R"(,"expected_stream_id":)";
+  append_opt_string(out, f.expected_stream_id);
+  out += R"(,"current_stream_id":)";
+  append_opt_string(out, f.current_stream_id);
+  out += R"(,"oldest_available_serial":)";
+  append_opt_uint(out, f.oldest);
+  out += R"(,"newest_available_serial":)";
+  append_opt_uint(out, f.newest);
+  out.push_back('}');
+  return out;
+}
+
+void append_member(std::string& list, const std::string& item) {
+  if (!list.empty()) list.push_back(',');
+  list += item;
+}
+
+}  // namespace
+
+WsSession::Recovery& WsSession::recovery() {
+  if (!recovery_) recovery_ = std::make_unique<Recovery>();
+  return *recovery_;
+}
+
+bool WsSession::skip_replayed(std::string_view channel, std::uint64_t serial) {
+  if (!recovery_) return false;
+  auto& guards = recovery_->guards;
+  for (auto it = guards.begin(); it != guards.end(); ++it) {
+    if (it->first != channel) continue;
+    if (serial <= it->second) return true;
+    guards.erase(it);  // live has moved past the replay
+    replay_guarded_ = !guards.empty();
+    return false;
+  }
+  return false;
+}
+
+void WsSession::send_subscribed(const std::string& channel, std::string json) {
+  ReplayBuffer* replay = hub_.replay();
+  if (v2() && replay != nullptr) {
+    // The client keeps the position of every channel frame with a serial: announcing the
+    // channel's current one lets it resume even if no message arrived before a disconnect.
+    const StreamPosition pos = replay->position(app_->index, channel);
+    queue_json(
+        protocol::to_v2(protocol::with_identity(json, uuid_v4(), pos.stream_id, pos.serial)));
+  } else {
+    send_json(json);
+  }
+  if (!recovery_) return;
+  Recovery& r = *recovery_;
+  for (std::size_t i = 0; i < r.rewinds.size(); ++i) {
+    if (r.rewinds[i].channel == channel) {
+      rewind_channel(channel);
+      break;
+    }
+  }
+  for (std::size_t i = 0; i < r.pending.size(); ++i) {
+    if (r.pending[i].channel != channel) continue;
+    Recovery::Position p = std::move(r.pending[i]);
+    r.pending.erase(r.pending.begin() + static_cast<std::ptrdiff_t>(i));
+    resume_channel(p.channel, p.stream_id, p.serial);
+    finish_resume(false);
+    break;
+  }
+}
+
+// ============================================================================================
+// resume
+// ============================================================================================
+
+void WsSession::handle_resume(std::string_view data_raw) {
+  ReplayBuffer* replay = hub_.replay();
+  if (replay == nullptr) {
+    send_error(WsError::recovery_disabled);
+    return;
+  }
+  simdjson::dom::element root;
+  std::string inner;
+  if (json_parser().parse(data_raw).get(root) != simdjson::SUCCESS) {
+    send_error(WsError::resume_invalid, "Invalid resume data JSON");
+    return;
+  }
+  if (root.is_string()) {  // the client sends data as a JSON string
+    inner = std::string(root.get_string().value());
+    if (json_parser().parse(inner).get(root) != simdjson::SUCCESS) {
+      send_error(WsError::resume_invalid, "Invalid resume data JSON");
+      return;
+    }
+  }
+  std::vector<Recovery::Position> positions;
+  simdjson::dom::object map;
+  bool legacy = false;
+  if (root["channel_positions"].get(map) != simdjson::SUCCESS) {
+    if (root["channel_serials"].get(map) != simdjson::SUCCESS) {
+      send_error(WsError::resume_invalid,
+                 "Missing channel_positions or channel_serials in resume data");
+      return;
+    }
+    legacy = true;
+  }
+  for (auto [channel, value] : map) {
+    if (positions.size() == max_resume_positions) {
+      send_error(WsError::resume_invalid, "Too many channel positions in resume data");
+      return;
+    }
+    Recovery::Position p;
+    p.channel = std::string(channel);
+    std::optional<std::uint64_t> serial;
+    if (legacy) {
+      serial = serial_of(value);
+    } else if (value.is_object()) {
+      simdjson::dom::element e;
+      if (value["serial"].get(e) == simdjson::SUCCESS) serial = serial_of(e);
+      std::string_view sid;
+      if (value["stream_id"].get(sid) == simdjson::SUCCESS) p.stream_id = std::string(sid);
+    }
+    if (!serial) {
+      send_error(WsError::resume_invalid, "Invalid serial in resume data for " + p.channel);
+      return;
+    }
+    p.serial = *serial;
+    positions.push_back(std::move(p));
+  }
+  if (positions.empty()) {
+    send_error(WsError::resume_no_positions);
+    return;
+  }
+  Recovery& r = recovery();
+  if (r.resuming) finish_resume(true);  // a new resume replaces one still waiting
+  r.resuming = true;
+  r.recovered.clear();
+  r.failed.clear();
+  r.resume_deadline = Clock::now() + resume_wait;
+  for (Recovery::Position& p : positions) {
+    if (find_subscription(p.channel) != nullptr) {
+      resume_channel(p.channel, p.stream_id, p.serial);
+    } else {
+      // Not subscribed (yet): a protected channel subscribes after its authorization; a resume
+      // never delivers what a subscribe would refuse, so it waits for the subscription.
+      r.pending.push_back(std::move(p));
+    }
+  }
+  finish_resume(false);
+}
+
+void WsSession::resume_channel(const std::string& channel,
+                               const std::optional<std::string>& stream_id, std::uint64_t serial) {
+  ReplayBuffer& replay = *hub_.replay();
+  Recovery& r = recovery();
+  const std::uint64_t max_replay = hub_.config().v2.recovery_max_buffer_size;
+  ReplayLookup found = replay.after(app_->index, channel, stream_id, serial, max_replay);
+  if (found.status == ReplayLookup::Status::recovered) {
+    std::string item = R"({"channel":)";
+    protocol::append_json_string(item, channel);
+    item += R"(,"source":"hot","replayed":)" + std::to_string(found.entries.size());
+    item += R"(,"position":)";
+    if (found.entries.empty()) {
+      item += "null";
+    } else {
+      const ReplayEntry& last = found.entries.back();
+      item += R"({"stream_id":)";
+      append_opt_string(item, found.current_stream_id);
+      item += R"(,"serial":)" + std::to_string(last.serial) + R"(,"last_message_id":)";
+      protocol::append_json_string(item, last.message_id);
+      item.push_back('}');
+      for (const ReplayEntry& e : found.entries) {
+        enqueue(v2() && e.frames.v2 ? e.frames.v2 : e.frames.v1);
+      }
+      // Live copies of these serials may still be on their way to this worker: skip them.
+      bool updated = false;
+      for (auto& g : r.guards) {
+        if (g.first == channel) {
+          g.second = std::max(g.second, last.serial);
+          updated = true;
+        }
+      }
+      if (!updated) r.guards.emplace_back(channel, last.serial);
+      replay_guarded_ = true;
+    }
+    item.push_back('}');
+    append_member(r.recovered, item);
+    return;
+  }
+  Failure f;
+  f.expected_stream_id = stream_id;
+  f.current_stream_id = found.current_stream_id;
+  f.oldest = found.oldest_serial;
+  f.newest = found.newest_serial;
+  switch (found.status) {
+    case ReplayLookup::Status::stream_reset:
+      f.code = "stream_reset";
+      f.reason = "stream_id_mismatch";
+      break;
+    case ReplayLookup::Status::window_exceeded:
+      f.code = "position_expired";
+      f.reason = "recovery_window_exceeded";
+      break;
+    default:
+      f.code = "position_expired";
+      f.reason = "hot_replay_expired_and_durable_history_disabled";
+      break;
+  }
+  const std::string data = failure_json(channel, f);
+  // Sockudo names the channel on the frame; the client reads it inside data: both.
+  std::string frame = R"({"event":"pusher:resume_failed","channel":)";
+  protocol::append_json_string(frame, channel);
+  frame += R"(,"data":)";
+  protocol::append_json_string(frame, data);
+  frame.push_back('}');
+  send_json(frame);
+  append_member(r.failed, data);
+}
+
+void WsSession::finish_resume(bool deadline_passed) {
+  if (!recovery_ || !recovery_->resuming) return;
+  Recovery& r = *recovery_;
+  if (!r.pending.empty() && !deadline_passed) return;
+  for (const Recovery::Position& p : r.pending) {
+    Failure f;
+    f.code = "continuity_unverifiable";
+    f.reason = "channel_not_subscribed";
+    f.expected_stream_id = p.stream_id;
+    append_member(r.failed, failure_json(p.channel, f));
+  }
+  r.pending.clear();
+  r.resuming = false;
+  const std::string data = R"({"recovered":[)" + r.recovered + R"(],"failed":[)" + r.failed + "]}";
+  std::string frame = R"({"event":"pusher:resume_success","data":)";
+  protocol::append_json_string(frame, data);
+  frame.push_back('}');
+  send_json(frame);
+  r.recovered.clear();
+  r.failed.clear();
+}
+
+// ============================================================================================
+// rewind
+// ============================================================================================
+
+bool WsSession::accept_rewind(const std::string& channel, std::string_view rewind_raw) {
+  if (!v2()) {
+    send_error(WsError::rewind_v1);
+    return false;
+  }
+  if (hub_.replay() == nullptr) {
+    send_error(WsError::rewind_disabled, "'" + channel + "'");
+    return false;
+  }
+  simdjson::dom::element root;
+  if (json_parser().parse(rewind_raw).get(root) != simdjson::SUCCESS) {
+    send_error(WsError::rewind_invalid);
+    return false;
+  }
+  Recovery::Rewind want;
+  want.channel = channel;
+  if (root.is_object()) {
+    simdjson::dom::element e;
+    std::optional<std::uint64_t> count, seconds;
+    if (root["count"].get(e) == simdjson::SUCCESS) count = serial_of(e);
+    if (root["seconds"].get(e) == simdjson::SUCCESS) seconds = serial_of(e);
+    if (!seconds && root["duration_seconds"].get(e) == simdjson::SUCCESS) seconds = serial_of(e);
+    if (count && *count > 0) {
+      want.count = *count;
+    } else if (seconds && *seconds > 0) {
+      want.seconds = seconds;
+      want.count = UINT64_MAX;
+    } else {
+      send_error(WsError::rewind_invalid);
+      return false;
+    }
+  } else {
+    const auto count = serial_of(root);
+    if (!count || *count == 0) {
+      send_error(WsError::rewind_invalid);
+      return false;
+    }
+    want.count = *count;
+  }
+  // The buffer keeps at most max_buffer_size messages per channel: that is what a rewind gets.
+  want.count = std::min<std::uint64_t>(want.count, hub_.config().v2.recovery_max_buffer_size);
+  Recovery& r = recovery();
+  std::erase_if(r.rewinds, [&](const Recovery::Rewind& w) { return w.channel == channel; });
+  r.rewinds.push_back(want);
+  return true;
+}
+
+void WsSession::rewind_channel(const std::string& channel) {
+  Recovery& r = recovery();
+  auto it = std::find_if(r.rewinds.begin(), r.rewinds.end(),
+                         [&](const Recovery::Rewind& w) { return w.channel == channel; });
+  if (it == r.rewinds.end()) return;
+  const Recovery::Rewind want = *it;
+  r.rewinds.erase(it);
+  ReplayBuffer::Rewind got = hub_.replay()->latest(app_->index, channel, want.count, want.seconds);
+  for (const ReplayEntry& e : got.entries) enqueue(e.frames.v2 ? e.frames.v2 : e.frames.v1);
+  if (!got.entries.empty()) {
+    std::uint64_t last = got.entries.back().serial;
+    bool updated = false;
+    for (auto& g : r.guards) {
+      if (g.first == channel) {
+        g.second = std::max(g.second, last);
+        updated = true;
+      }
+    }
+    if (!updated) r.guards.emplace_back(channel, last);
+    replay_guarded_ = true;
+  }
+  const bool complete = !got.truncated_by_limit && !got.truncated_by_retention;
+  std::string frame = R"({"event":"pusher:rewind_complete","channel":)";
+  protocol::append_json_string(frame, channel);
+  frame += R"(,"data":{"historical_count":)" + std::to_string(got.entries.size()) +
+           R"(,"live_count":0,"complete":)" + (complete ? "true" : "false") +
+           R"(,"truncated_by_retention":)" + (got.truncated_by_retention ? "true" : "false") +
+           R"(,"truncated_by_limit":)" + (got.truncated_by_limit ? "true" : "false") + "}}";
+  send_json(frame);
+}
+
+}  // namespace server
