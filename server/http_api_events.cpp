@@ -146,8 +146,10 @@ bool idempotent(Hub& hub, AppRuntime& app, const Request& req,
   }
   const std::string& app_id = app.app->id;
   auto claim = cache->claim(app_id, *key);
+  hub.v2_counters().add(V2Counters::Kind::idem_publish, app.index);
   switch (claim.state) {
     case IdempotencyCache::Claim::State::answered:
+      hub.v2_counters().add(V2Counters::Kind::idem_duplicate, app.index);
       respond(json_ok(req, std::move(claim.body)));
       return true;
     case IdempotencyCache::Claim::State::in_progress: {

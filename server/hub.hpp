@@ -139,6 +139,8 @@ class Hub {
   /// Protocol V2 message identity and replay buffers; null unless connection_recovery is
   /// enabled. Any thread.
   [[nodiscard]] ReplayBuffer* replay() noexcept { return replay_.get(); }
+  /// Resumes and idempotent publishes, for the metrics. Any thread.
+  [[nodiscard]] V2Counters& v2_counters() noexcept { return v2_counters_; }
   /// Idempotency keys of HTTP publishes; null when idempotency is disabled. Any thread.
   [[nodiscard]] IdempotencyCache* idempotency() noexcept { return idempotency_.get(); }
   /// sockudo_broadcast_latency_ms (server/broadcast_latency.hpp). Any thread.
@@ -175,6 +177,7 @@ class Hub {
   std::unique_ptr<BroadcastLatency> broadcast_latency_;
   std::unique_ptr<ReplayBuffer> replay_;
   std::unique_ptr<IdempotencyCache> idempotency_;
+  V2Counters v2_counters_;
   std::unique_ptr<IpLimiter> ip_limiter_;
   std::unique_ptr<IpLimiter> api_limiter_;
 

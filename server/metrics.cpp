@@ -36,6 +36,52 @@ class Writer {
   std::string& out_;
 };
 
+std::string escape_label(std::string_view v);
+
+// Protocol V2: replay buffers (connection recovery) and the counters of resumes / idempotency.
+void append_v2(Writer& w, Hub& hub, std::string_view port_label) {
+  if (ReplayBuffer* replay = hub.replay()) {
+    const ReplayStats s = replay->stats();
+    w.header("sockudo_replay_buffer_channels", "gauge", "Channels with a replay stream");
+    w.sample("sockudo_replay_buffer_channels", port_label, static_cast<double>(s.channels));
+    w.header("sockudo_replay_buffer_messages", "gauge", "Messages kept for connection recovery");
+    w.sample("sockudo_replay_buffer_messages", port_label, static_cast<double>(s.messages));
+    w.header("sockudo_replay_buffer_bytes", "gauge", "Bytes of the kept messages' frames");
+    w.sample("sockudo_replay_buffer_bytes", port_label, static_cast<double>(s.bytes));
+    w.header("sockudo_replay_buffer_evicted_total", "counter",
+             "Messages dropped early by connection_recovery.max_memory_mb");
+    w.sample("sockudo_replay_buffer_evicted_total", port_label,
+             static_cast<double>(s.evicted_for_memory));
+  }
+  const auto rows = hub.v2_counters().rows();
+  struct Family {
+    V2Counters::Kind kind;
+    std::string_view name, help, label;
+  };
+  static constexpr Family families[] = {
+      {V2Counters::Kind::recovery_success, "sockudo_history_recovery_success_total",
+       "Total number of successful recovery attempts", "source"},
+      {V2Counters::Kind::recovery_failure, "sockudo_history_recovery_failures_total",
+       "Total number of failed recovery attempts", "code"},
+      {V2Counters::Kind::idem_publish, "sockudo_idempotency_publish_total",
+       "Total number of publish requests that included an idempotency key", ""},
+      {V2Counters::Kind::idem_duplicate, "sockudo_idempotency_duplicates_total",
+       "Total number of duplicate publishes caught by idempotency deduplication", ""},
+  };
+  for (const Family& f : families) {
+    bool header = false;
+    for (const auto& r : rows) {
+      if (r.kind != f.kind) continue;
+      if (!header) w.header(f.name, "counter", f.help);
+      header = true;
+      std::string labels = "app_id=\"" + escape_label(hub.app_at(r.app_index).app->id) + "\"";
+      if (!port_label.empty()) labels.append(",").append(port_label);
+      if (!f.label.empty()) labels.append(",").append(f.label).append("=\"").append(escape_label(r.label)).append("\"");
+      w.sample(f.name, labels, static_cast<double>(r.count));
+    }
+  }
+}
+
 std::string escape_label(std::string_view v) {
   std::string out;
   for (char c : v) {
@@ -257,6 +303,7 @@ std::string render_metrics(Hub& hub, std::uint16_t port) {
   hub.broadcast_latency().render(
       out, "sockudo_broadcast_latency_ms", port_label,
       [&](std::size_t a) { return escape_label(hub.app_at(a).app->id); });
+  append_v2(w, hub, port_label);
   hub.adapter().append_metrics(out, port_label);  // cluster adapter samples, if any
   if (hub.config().metrics_prefix != "sockudo_")
     out = with_prefix(out, hub.config().metrics_prefix);

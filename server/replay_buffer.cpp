@@ -204,6 +204,22 @@ void ReplayBuffer::prune(const std::function<bool(std::size_t, std::string_view)
   }
 }
 
+void V2Counters::add(Kind kind, std::size_t app_index, std::string_view label) {
+  std::lock_guard lock(mutex_);
+  for (Row& r : rows_) {
+    if (r.kind == kind && r.app_index == app_index && r.label == label) {
+      ++r.count;
+      return;
+    }
+  }
+  rows_.push_back({kind, app_index, std::string(label), 1});
+}
+
+std::vector<V2Counters::Row> V2Counters::rows() {
+  std::lock_guard lock(mutex_);
+  return rows_;
+}
+
 ReplayStats ReplayBuffer::stats() {
   ReplayStats s;
   for (Shard& sh : shards_) {

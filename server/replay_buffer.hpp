@@ -118,6 +118,28 @@ class ReplayBuffer {
   Shard shards_[shard_count];
 };
 
+/// Counters of the V2 features, per app (and a label: recovery source / failure code). Low-rate
+/// events (resumes, keyed publishes), so one mutex. Rendered by server/metrics.cpp with
+/// Sockudo's names: sockudo_history_recovery_success_total{source},
+/// sockudo_history_recovery_failures_total{code}, sockudo_idempotency_publish_total,
+/// sockudo_idempotency_duplicates_total.
+class V2Counters {
+ public:
+  enum class Kind : std::uint8_t { recovery_success, recovery_failure, idem_publish, idem_duplicate };
+  void add(Kind kind, std::size_t app_index, std::string_view label = {});
+  struct Row {
+    Kind kind;
+    std::size_t app_index;
+    std::string label;
+    std::uint64_t count;
+  };
+  [[nodiscard]] std::vector<Row> rows();
+
+ private:
+  std::mutex mutex_;
+  std::vector<Row> rows_;
+};
+
 /// A random UUID v4 as text (message ids, stream ids). Any thread.
 [[nodiscard]] std::string uuid_v4();
 

@@ -248,6 +248,7 @@ void WsSession::resume_channel(const std::string& channel,
     }
     item.push_back('}');
     append_member(r.recovered, item);
+    hub_.v2_counters().add(V2Counters::Kind::recovery_success, app_->index, "hot");
     return;
   }
   Failure f;
@@ -278,6 +279,7 @@ void WsSession::resume_channel(const std::string& channel,
   frame.push_back('}');
   send_json(frame);
   append_member(r.failed, data);
+  hub_.v2_counters().add(V2Counters::Kind::recovery_failure, app_->index, f.code);
 }
 
 void WsSession::finish_resume(bool deadline_passed) {
@@ -290,6 +292,7 @@ void WsSession::finish_resume(bool deadline_passed) {
     f.reason = "channel_not_subscribed";
     f.expected_stream_id = p.stream_id;
     append_member(r.failed, failure_json(p.channel, f));
+    hub_.v2_counters().add(V2Counters::Kind::recovery_failure, app_->index, f.code);
   }
   r.pending.clear();
   r.resuming = false;
