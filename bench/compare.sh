@@ -20,6 +20,8 @@
 #   --server-cpus LIST  taskset CPU list for the server (0); "" = no pinning
 #   --bench-cpus LIST   taskset CPU list for the bench (1); "" = no pinning
 #   --port-a / --port-b PORT     ports for started servers (6201 / 6301)
+#   --args-a / --args-b "OPTS"   extra pushcore-bench options for side A / B only (e.g.
+#                       --args-b "--protocol 2" to compare the two protocols on one server)
 #   --quiet-wait S      before each run, wait up to S seconds for the machine to be idle
 #                       (other processes below 0.15 CPU over 1 s) (60; 0 = don't wait)
 # Environment: BUILD (build directory, default /work/build-bench), WORKERS (pushcore workers).
@@ -38,6 +40,8 @@ BENCH_CPUS="1"
 PORT_A=6201
 PORT_B=6301
 QUIET_WAIT=60
+ARGS_A=""
+ARGS_B=""
 
 usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
@@ -54,6 +58,8 @@ while [ $# -gt 0 ]; do
         --port-a) PORT_A="$2"; shift 2 ;;
         --port-b) PORT_B="$2"; shift 2 ;;
         --quiet-wait) QUIET_WAIT="$2"; shift 2 ;;
+        --args-a) ARGS_A="$2"; shift 2 ;;
+        --args-b) ARGS_B="$2"; shift 2 ;;
         -h|--help) usage 0 ;;
         --) shift; break ;;
         *) POS+=("$1"); shift ;;
@@ -146,12 +152,13 @@ BPIN=()
 echo "compare.sh: ${BENCH_ARGS[*]} -- $LABEL_A ($SPEC_A) vs $LABEL_B ($SPEC_B), $RUNS runs each -> $OUT" >&2
 for run in $(seq 1 "$RUNS"); do
     for side in A B; do
-        if [ "$side" = A ]; then spec="$SPEC_A"; label="$LABEL_A"; port="$PORT_A"
-        else spec="$SPEC_B"; label="$LABEL_B"; port="$PORT_B"; fi
+        if [ "$side" = A ]; then spec="$SPEC_A"; label="$LABEL_A"; port="$PORT_A"; extra="$ARGS_A"
+        else spec="$SPEC_B"; label="$LABEL_B"; port="$PORT_B"; extra="$ARGS_B"; fi
+        read -r -a extra_args <<< "$extra"
         wait_quiet
         start_server "$spec" "$port"
         echo "compare.sh: run $run/$RUNS $label (pid $SPID, port $SPORT)" >&2
-        "${BPIN[@]}" "$BENCH" "${BENCH_ARGS[@]}" --port "$SPORT" --server-pid "$SPID" \
+        "${BPIN[@]}" "$BENCH" "${BENCH_ARGS[@]}" "${extra_args[@]}" --port "$SPORT" --server-pid "$SPID" \
             --label "$label" --json "$OUT" --quiet || echo "compare.sh: bench exited $?" >&2
         stop_server
     done

@@ -23,7 +23,12 @@ constexpr std::string_view kInternal = "pusher_internal:";
 }  // namespace
 
 void Engine::on_message(Conn& c, std::string_view msg, std::uint64_t now) {
-  const std::string_view ev = event_name(msg);
+  std::string_view ev = event_name(msg);
+  std::string v1_name;  // protocol 2: sockudo:x / sockudo_internal:x read as pusher:x / ...
+  if (ev.starts_with("sockudo")) {
+    v1_name = "pusher" + std::string(ev.substr(7));
+    ev = v1_name;
+  }
   if (ev == o_.event_name) {
     on_delivery(c, msg, now);
   } else if (ev.substr(0, 7) == "client-") {

@@ -140,6 +140,7 @@ Output:
   --quiet                no live progress line
   --check                exit 1 unless deliveries arrived with no losses, duplicates or errors
   --event NAME           event name to publish (bench)
+  --protocol P           7 (Pusher, default) or 2 (Sockudo protocol V2: sockudo: prefixes)
   -h, --help             this text
 
 Server CPU and RSS are read from /proc/PID of --server-pid before and after each phase: CPU
@@ -252,7 +253,7 @@ ParseStatus parse_options(int argc, const char* const* argv, Options& o, std::st
         "--duration",    "--warmup",       "--timeout",    "--procs",       "--src-addrs",
         "--concurrency", "--churners",     "--cycle-rate", "--watchers",    "--event-rate",
         "--slow-share",  "--slow-rcvbuf",  "--json",       "--event",       "--max-rss-growth-kb",
-        "--sample-every", "--port2"};
+        "--sample-every", "--port2", "--protocol"};
     if (std::find(std::begin(valued), std::end(valued), a) == std::end(valued)) {
       error = "unknown option '" + std::string(a) + "' (see --help)";
       return ParseStatus::error;
@@ -339,6 +340,9 @@ ParseStatus parse_options(int argc, const char* const* argv, Options& o, std::st
       if (!parse_uint<std::uint32_t>(v, o.slow_rcvbuf, 1, u32max)) return bad("bytes");
     } else if (a == "--json") {
       o.json_path = v;
+    } else if (a == "--protocol") {
+      if (v != "7" && v != "2") return bad("7 (Pusher) or 2 (Sockudo V2)");
+      o.protocol = v == "2" ? 2 : 7;
     } else if (a == "--event") {
       if (v.empty() || v.find_first_of(" \"\\") != std::string_view::npos) {
         return bad("an event name");

@@ -70,6 +70,8 @@ struct Options {
   bool check = false;
   bool tls = false;  ///< --tls: TLS to the server (bench/io.hpp)
   std::string event_name = "bench";
+  /// --protocol: 7 (Pusher) or 2 (Sockudo V2; the server's frames use sockudo: prefixes).
+  int protocol = 7;
   std::vector<std::string> argv;  ///< the exact command, for the report
   std::uint32_t tag = 0;          ///< run tag in channel names and user ids (set at start)
 };
