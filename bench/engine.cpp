@@ -121,8 +121,7 @@ Engine::Engine(const Options& o, Loop& loop, std::uint32_t shard, std::uint32_t 
   joins_leaves_.assign(o_.channels, 0);
   ce_sent_.assign(o_.channels, 0);
   const std::string h = o_.host + ":" + std::to_string(o_.port);
-  upgrade_ = "GET /app/" + o_.app_key +
-             "?protocol=" + std::to_string(o_.protocol) +
+  upgrade_ = "GET /app/" + o_.app_key + "?protocol=" + std::to_string(o_.protocol) +
              "&client=pushcore-bench&version=1.0&flash=false HTTP/1.1\r\nHost: " + h +
              "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
              "dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";

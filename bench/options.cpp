@@ -246,14 +246,14 @@ ParseStatus parse_options(int argc, const char* const* argv, Options& o, std::st
       return ParseStatus::error;
     }
     static constexpr std::string_view valued[] = {
-        "--host",        "--port",         "--app-id",     "--app-key",     "--app-secret",
-        "--server-pid",  "--label",        "-n",           "--subscribers", "-c",
-        "--channels",    "--channel-type", "--payload",    "--rate",        "--pub-rate",
-        "--inflight",    "--pub-conns",    "--batch",      "--window",      "-d",
-        "--duration",    "--warmup",       "--timeout",    "--procs",       "--src-addrs",
-        "--concurrency", "--churners",     "--cycle-rate", "--watchers",    "--event-rate",
-        "--slow-share",  "--slow-rcvbuf",  "--json",       "--event",       "--max-rss-growth-kb",
-        "--sample-every", "--port2", "--protocol"};
+        "--host",         "--port",         "--app-id",     "--app-key",     "--app-secret",
+        "--server-pid",   "--label",        "-n",           "--subscribers", "-c",
+        "--channels",     "--channel-type", "--payload",    "--rate",        "--pub-rate",
+        "--inflight",     "--pub-conns",    "--batch",      "--window",      "-d",
+        "--duration",     "--warmup",       "--timeout",    "--procs",       "--src-addrs",
+        "--concurrency",  "--churners",     "--cycle-rate", "--watchers",    "--event-rate",
+        "--slow-share",   "--slow-rcvbuf",  "--json",       "--event",       "--max-rss-growth-kb",
+        "--sample-every", "--port2",        "--protocol"};
     if (std::find(std::begin(valued), std::end(valued), a) == std::end(valued)) {
       error = "unknown option '" + std::string(a) + "' (see --help)";
       return ParseStatus::error;

@@ -76,7 +76,8 @@ void append_v2(Writer& w, Hub& hub, std::string_view port_label) {
       header = true;
       std::string labels = "app_id=\"" + escape_label(hub.app_at(r.app_index).app->id) + "\"";
       if (!port_label.empty()) labels.append(",").append(port_label);
-      if (!f.label.empty()) labels.append(",").append(f.label).append("=\"").append(escape_label(r.label)).append("\"");
+      if (!f.label.empty())
+        labels.append(",").append(f.label).append("=\"").append(escape_label(r.label)).append("\"");
       w.sample(f.name, labels, static_cast<double>(r.count));
     }
   }

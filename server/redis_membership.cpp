@@ -76,8 +76,9 @@ void RedisAdapter::presence_join(const PresenceJoin& who, bool local_first, Memb
     // No cluster: this node decides alone (docs/CLUSTER.md, "Redis outage").
     if (local_first) {
       emit_member_webhook(app_index, "member_added", ch, uid, numeric);
-      hub_.fan_out(app_index, ch, make_dialect_frames(protocol::member_added(ch, uid, info, numeric)),
-                   joiner, nullptr);
+      hub_.fan_out(app_index, ch,
+                   make_dialect_frames(protocol::member_added(ch, uid, info, numeric)), joiner,
+                   nullptr);
     }
     cb(std::nullopt);
   };
@@ -119,8 +120,8 @@ void RedisAdapter::presence_left(std::size_t app_index, std::string_view channel
                numeric = user_id_numeric] {
     if (!state_ready()) {
       emit_member_webhook(app_index, "member_removed", ch, uid, numeric);
-      hub_.fan_out(app_index, ch, make_dialect_frames(protocol::member_removed(ch, uid, numeric)), 0,
-                   nullptr);
+      hub_.fan_out(app_index, ch, make_dialect_frames(protocol::member_removed(ch, uid, numeric)),
+                   0, nullptr);
       return;
     }
     if (seq <= synced_seq_) return;

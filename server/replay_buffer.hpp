@@ -125,7 +125,12 @@ class ReplayBuffer {
 /// sockudo_idempotency_duplicates_total.
 class V2Counters {
  public:
-  enum class Kind : std::uint8_t { recovery_success, recovery_failure, idem_publish, idem_duplicate };
+  enum class Kind : std::uint8_t {
+    recovery_success,
+    recovery_failure,
+    idem_publish,
+    idem_duplicate
+  };
   void add(Kind kind, std::size_t app_index, std::string_view label = {});
   struct Row {
     Kind kind;

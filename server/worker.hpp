@@ -137,8 +137,8 @@ class Worker {
 
   /// Enqueues `frame` (its V2 encoding to V2 sessions, when it has one) on every local
   /// subscriber of (app, channel) except `except`; returns how many got it.
-  std::size_t deliver(std::size_t app_index, std::string_view channel,
-                      const DialectFrames& frame, channels::ConnId except);
+  std::size_t deliver(std::size_t app_index, std::string_view channel, const DialectFrames& frame,
+                      channels::ConnId except);
 
   /// Cork: remember that `s` has queued output; one posted flush per burst writes them all.
   void mark_dirty(std::shared_ptr<WsTransport> s);

@@ -177,6 +177,8 @@ class WsSession final : public WsTransport {
   /// One channel of a resume (subscribed): replays or fails it, appending its report.
   void resume_channel(const std::string& channel, const std::optional<std::string>& stream_id,
                       std::uint64_t serial);
+  /// Notes that `channel` was replayed up to `serial` (Worker::deliver then skips live copies).
+  void guard_replayed(const std::string& channel, std::uint64_t serial);
   /// Sends resume_success once no channel of the resume waits for its subscription.
   void finish_resume(bool deadline_passed);
   /// The rewind of a new subscription: history, then rewind_complete.

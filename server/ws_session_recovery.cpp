@@ -91,6 +91,20 @@ WsSession::Recovery& WsSession::recovery() {
   return *recovery_;
 }
 
+void WsSession::guard_replayed(const std::string& channel, std::uint64_t serial) {
+  // Live copies of the replayed serials may still be on their way to this worker: skip them.
+  auto& guards = recovery().guards;
+  for (auto& g : guards) {
+    if (g.first == channel) {
+      g.second = std::max(g.second, serial);
+      replay_guarded_ = true;
+      return;
+    }
+  }
+  guards.emplace_back(channel, serial);
+  replay_guarded_ = true;
+}
+
 bool WsSession::skip_replayed(std::string_view channel, std::uint64_t serial) {
   if (!recovery_) return false;
   auto& guards = recovery_->guards;
@@ -235,16 +249,7 @@ void WsSession::resume_channel(const std::string& channel,
       for (const ReplayEntry& e : found.entries) {
         enqueue(v2() && e.frames.v2 ? e.frames.v2 : e.frames.v1);
       }
-      // Live copies of these serials may still be on their way to this worker: skip them.
-      bool updated = false;
-      for (auto& g : r.guards) {
-        if (g.first == channel) {
-          g.second = std::max(g.second, last.serial);
-          updated = true;
-        }
-      }
-      if (!updated) r.guards.emplace_back(channel, last.serial);
-      replay_guarded_ = true;
+      guard_replayed(channel, last.serial);
     }
     item.push_back('}');
     append_member(r.recovered, item);
@@ -365,18 +370,7 @@ void WsSession::rewind_channel(const std::string& channel) {
   r.rewinds.erase(it);
   ReplayBuffer::Rewind got = hub_.replay()->latest(app_->index, channel, want.count, want.seconds);
   for (const ReplayEntry& e : got.entries) enqueue(e.frames.v2 ? e.frames.v2 : e.frames.v1);
-  if (!got.entries.empty()) {
-    std::uint64_t last = got.entries.back().serial;
-    bool updated = false;
-    for (auto& g : r.guards) {
-      if (g.first == channel) {
-        g.second = std::max(g.second, last);
-        updated = true;
-      }
-    }
-    if (!updated) r.guards.emplace_back(channel, last);
-    replay_guarded_ = true;
-  }
+  if (!got.entries.empty()) guard_replayed(channel, got.entries.back().serial);
   const bool complete = !got.truncated_by_limit && !got.truncated_by_retention;
   std::string frame = R"({"event":"pusher:rewind_complete","channel":)";
   protocol::append_json_string(frame, channel);

@@ -13,7 +13,6 @@
 
 import { readFileSync, existsSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
@@ -24,6 +23,7 @@ import {
   sharedSecret, withTimeout,
 } from './lib.mjs';
 import { PushcoreProcess } from '../common/testkit.mjs';
+import { Proxy } from '../common/proxy.mjs';
 
 const TOTAL_DEADLINE_MS = 80_000;
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -77,60 +77,6 @@ function pushcoreConfig() {
 
 // ---------------------------------------------------------------- TCP proxy (page <-> pushcore)
 
-// `cut()` destroys every proxied connection and holds new ones (accepted, not forwarded) until
-// `release()`. Same behaviour as the one in tests/interop/sockudo_v2.mjs.
-class Proxy {
-  constructor(target) {
-    this.target = target;
-    this.pairs = new Set();
-    this.waiting = [];
-    this.hold = false;
-    this.accepted = 0;
-    this.server = net.createServer((client) => {
-      this.accepted += 1;
-      client.on('error', () => client.destroy());
-      if (this.hold) this.waiting.push(client);
-      else this.forward(client);
-    });
-  }
-  async listen() {
-    await new Promise((r) => this.server.listen(0, '127.0.0.1', r));
-    return this.server.address().port;
-  }
-  forward(client) {
-    const upstream = net.connect(this.target, '127.0.0.1');
-    const pair = { client, upstream };
-    this.pairs.add(pair);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      this.pairs.delete(pair);
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-    client.pipe(upstream);
-    upstream.pipe(client);
-  }
-  cut() {
-    this.hold = true;
-    for (const { client, upstream } of this.pairs) {
-      client.destroy();
-      upstream.destroy();
-    }
-    this.pairs.clear();
-  }
-  release() {
-    this.hold = false;
-    for (const c of this.waiting.splice(0)) {
-      if (!c.destroyed) this.forward(c);
-    }
-  }
-  close() {
-    this.cut();
-    for (const c of this.waiting.splice(0)) c.destroy();
-    this.server.close();
-  }
-}
 
 // ---------------------------------------------------------------- page server
 

@@ -11,13 +11,12 @@
 // test lets them through), while the pusher SDK keeps publishing: every missed event must arrive
 // once, in order, before the live ones. One line per scenario; exit code 1 when any fails.
 
-import net from 'node:net';
-
 import WebSocket from 'ws';
 import PusherServer from 'pusher';
 
 import { assert, assertEq, fmt, Inbox, pollUntil, RUN, sleep, withTimeout } from './harness.mjs';
 import { PushcoreProcess } from '../common/testkit.mjs';
+import { Proxy } from '../common/proxy.mjs';
 
 Inbox.prototype.next = function next(pred = () => true, ms = undefined) {
   return this.waitFor(pred, 'event', ms);
@@ -67,57 +66,6 @@ function config({ recovery = {}, ...top } = {}) {
 const sdkFor = (port) =>
   new PusherServer({ appId: APP.id, key: APP.key, secret: APP.secret, host: '127.0.0.1', port: String(port), useTLS: false, timeout: 5_000 });
 
-// A TCP proxy: `cut()` destroys every proxied connection; while `hold` is set, new connections
-// wait (not forwarded) until `release()`.
-class Proxy {
-  constructor(target) {
-    this.target = target;
-    this.pairs = new Set();
-    this.waiting = [];
-    this.hold = false;
-    this.accepted = 0;
-    this.server = net.createServer((client) => {
-      this.accepted += 1;
-      if (this.hold) this.waiting.push(client);
-      else this.forward(client);
-    });
-  }
-  async listen() {
-    await new Promise((r) => this.server.listen(0, '127.0.0.1', r));
-    return this.server.address().port;
-  }
-  forward(client) {
-    const upstream = net.connect(this.target, '127.0.0.1');
-    const pair = { client, upstream };
-    this.pairs.add(pair);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      this.pairs.delete(pair);
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-    client.pipe(upstream);
-    upstream.pipe(client);
-  }
-  cut() {
-    this.hold = true;
-    for (const { client, upstream } of this.pairs) {
-      client.destroy();
-      upstream.destroy();
-    }
-    this.pairs.clear();
-  }
-  release() {
-    this.hold = false;
-    for (const c of this.waiting.splice(0)) this.forward(c);
-  }
-  close() {
-    this.cut();
-    for (const c of this.waiting.splice(0)) c.destroy();
-    this.server.close();
-  }
-}
 
 // A connected client. `sdk` signs private/presence subscriptions (the app's backend).
 function connect(port, sdk, { userId, echo, recovery = true } = {}) {

@@ -176,13 +176,16 @@ TEST_CASE("protocol: V2 dialect renames protocol events, never user events") {
   using protocol::has_protocol_prefix;
   using protocol::to_v2;
   CHECK(to_v2(protocol::pong()) == R"({"event":"sockudo:pong"})");
-  CHECK(to_v2(protocol::connection_established("1.2", 120)) ==
-        R"({"event":"sockudo:connection_established","data":"{\"socket_id\":\"1.2\",\"activity_timeout\":120}"})");
+  CHECK(
+      to_v2(protocol::connection_established("1.2", 120)) ==
+      R"({"event":"sockudo:connection_established","data":"{\"socket_id\":\"1.2\",\"activity_timeout\":120}"})");
   CHECK(to_v2(protocol::subscription_succeeded("c")) ==
         R"({"event":"sockudo_internal:subscription_succeeded","channel":"c","data":"{}"})");
-  CHECK(to_v2(protocol::member_removed("presence-c", "7", true)) ==
-        R"({"event":"sockudo_internal:member_removed","channel":"presence-c","data":"{\"user_id\":7}"})");
-  CHECK(to_v2(protocol::error(4009, "x")) == R"({"event":"sockudo:error","data":{"code":4009,"message":"x"}})");
+  CHECK(
+      to_v2(protocol::member_removed("presence-c", "7", true)) ==
+      R"({"event":"sockudo_internal:member_removed","channel":"presence-c","data":"{\"user_id\":7}"})");
+  CHECK(to_v2(protocol::error(4009, "x")) ==
+        R"({"event":"sockudo:error","data":{"code":4009,"message":"x"}})");
   // User events keep their bytes: one encoding serves both dialects.
   const std::string user = protocol::api_event("my-event", "c", "d");
   CHECK_FALSE(has_protocol_prefix(user));

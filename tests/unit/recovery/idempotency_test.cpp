@@ -1,9 +1,9 @@
+#include "server/idempotency.hpp"
+
 #include <doctest/doctest.h>
 
 #include <chrono>
 #include <thread>
-
-#include "server/idempotency.hpp"
 
 using server::IdempotencyCache;
 using State = IdempotencyCache::Claim::State;

@@ -1,3 +1,5 @@
+#include "server/replay_buffer.hpp"
+
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -6,7 +8,6 @@
 #include <vector>
 
 #include "protocol/messages.hpp"
-#include "server/replay_buffer.hpp"
 
 using server::DialectFrames;
 using server::ReplayBuffer;
