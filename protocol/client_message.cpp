@@ -517,4 +517,103 @@ Result<UserData> parse_user_data(std::string_view user_data) {
   return out;
 }
 
+// ---- Sockudo protocol V2 -----------------------------------------------------------------------
+
+namespace {
+
+simdjson::dom::parser& dom_parser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+/// A serial or count: a non-negative JSON integer or a decimal string of one.
+std::optional<std::uint64_t> uint_of(simdjson::dom::element e) {
+  std::uint64_t u = 0;
+  if (e.get(u) == simdjson::SUCCESS) return u;
+  std::string_view s;
+  if (e.get(s) != simdjson::SUCCESS || s.empty() || s.size() > 19 ||
+      s.find_first_not_of("0123456789") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::uint64_t v = 0;
+  for (char c : s) v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  return v;
+}
+
+Error resume_error(std::string_view what) {
+  return Error{error_codes::invalid_message_format, "Invalid message format: " + std::string(what)};
+}
+
+}  // namespace
+
+Result<std::vector<ResumePosition>> parse_resume_data(std::string_view data_raw,
+                                                      std::size_t max_positions) {
+  simdjson::dom::element root;
+  std::string inner;
+  if (dom_parser().parse(data_raw).get(root) != simdjson::SUCCESS) {
+    return resume_error("Invalid resume data JSON");
+  }
+  if (root.is_string()) {  // the client sends data as a JSON string
+    inner = std::string(root.get_string().value());
+    if (dom_parser().parse(inner).get(root) != simdjson::SUCCESS) {
+      return resume_error("Invalid resume data JSON");
+    }
+  }
+  if (!root.is_object()) return resume_error("Invalid resume data JSON");
+  simdjson::dom::object map;
+  bool legacy = false;
+  if (root["channel_positions"].get(map) != simdjson::SUCCESS) {
+    if (root["channel_serials"].get(map) != simdjson::SUCCESS) {
+      return resume_error("Missing channel_positions or channel_serials in resume data");
+    }
+    legacy = true;
+  }
+  std::vector<ResumePosition> out;
+  for (auto [channel, value] : map) {
+    if (out.size() == max_positions) {
+      return resume_error("Too many channel positions in resume data");
+    }
+    ResumePosition p;
+    p.channel = std::string(channel);
+    std::optional<std::uint64_t> serial;
+    if (legacy) {
+      serial = uint_of(value);
+    } else if (value.is_object()) {
+      simdjson::dom::element e;
+      if (value["serial"].get(e) == simdjson::SUCCESS) serial = uint_of(e);
+      std::string_view sid;
+      if (value["stream_id"].get(sid) == simdjson::SUCCESS) p.stream_id = std::string(sid);
+    }
+    if (!serial) return resume_error("Invalid serial in resume data for " + p.channel);
+    p.serial = *serial;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::optional<RewindRequest> parse_rewind(std::string_view rewind_raw) {
+  simdjson::dom::element root;
+  if (dom_parser().parse(rewind_raw).get(root) != simdjson::SUCCESS) return std::nullopt;
+  RewindRequest want;
+  if (!root.is_object()) {
+    const auto count = uint_of(root);
+    if (!count || *count == 0) return std::nullopt;
+    want.count = *count;
+    return want;
+  }
+  simdjson::dom::element e;
+  std::optional<std::uint64_t> count, seconds;
+  if (root["count"].get(e) == simdjson::SUCCESS) count = uint_of(e);
+  if (root["seconds"].get(e) == simdjson::SUCCESS) seconds = uint_of(e);
+  if (!seconds && root["duration_seconds"].get(e) == simdjson::SUCCESS) seconds = uint_of(e);
+  if (count && *count > 0) {
+    want.count = *count;
+  } else if (seconds && *seconds > 0) {
+    want.seconds = seconds;
+  } else {
+    return std::nullopt;
+  }
+  return want;
+}
+
 }  // namespace protocol

@@ -5,6 +5,7 @@
 /// given; a syntax error anywhere (even in a part that is not otherwise read) is an error.
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -132,5 +133,31 @@ struct UserData {
 /// - not an object, `id` missing, not a string or empty:
 ///   "Authentication error: Missing 'id' field in user_data"
 [[nodiscard]] Result<UserData> parse_user_data(std::string_view user_data);
+
+// ---- Sockudo protocol V2 -----------------------------------------------------------------------
+
+/// One channel position of a `resume` (docs/PROTOCOL_V2.md).
+struct ResumePosition {
+  std::string channel;
+  std::optional<std::string> stream_id;  ///< unset: the legacy `channel_serials` form
+  std::uint64_t serial = 0;
+};
+
+/// Parses `resume` data (an object, or a JSON string holding it): `{"channel_positions":
+/// {"<ch>":{"serial":N,"stream_id":"..","last_message_id":".."}}}` or the legacy
+/// `{"channel_serials":{"<ch>":N}}`; a serial may be a number or a decimal string. An empty map
+/// gives an empty list. Errors (4000, "Invalid message format: ..."): bad JSON, neither map, a
+/// position without a valid serial, more than `max_positions` positions.
+[[nodiscard]] Result<std::vector<ResumePosition>> parse_resume_data(std::string_view data_raw,
+                                                                    std::size_t max_positions);
+
+/// A subscribe's `rewind`: the newest `count` messages, or those of the last `seconds`.
+struct RewindRequest {
+  std::uint64_t count = 0;               ///< 0 with `seconds` set: no count limit
+  std::optional<std::uint64_t> seconds;  ///< `seconds` / `duration_seconds`
+};
+/// Parses the raw JSON of `rewind`: a positive integer (or decimal string), or an object with a
+/// positive `count` (wins) or `seconds` / `duration_seconds`. nullopt for anything else.
+[[nodiscard]] std::optional<RewindRequest> parse_rewind(std::string_view rewind_raw);
 
 }  // namespace protocol

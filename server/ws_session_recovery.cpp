@@ -1,11 +1,10 @@
 // WsSession, part 4: Sockudo protocol V2 connection recovery (`resume`) and `rewind`, served
 // from the node's replay buffers (server/replay_buffer.hpp, docs/PROTOCOL_V2.md).
-#include <simdjson.h>
-
 #include <algorithm>
 #include <climits>
 #include <cstdint>
 
+#include "protocol/client_message.hpp"
 #include "protocol/json.hpp"
 #include "protocol/messages.hpp"
 #include "server/hub.hpp"
@@ -21,25 +20,6 @@ namespace {
 constexpr auto resume_wait = std::chrono::seconds(10);
 /// Positions one resume may name.
 constexpr std::size_t max_resume_positions = 100;
-
-simdjson::dom::parser& json_parser() {
-  thread_local simdjson::dom::parser parser;
-  return parser;
-}
-
-/// A serial as a JSON number or a decimal string.
-std::optional<std::uint64_t> serial_of(simdjson::dom::element e) {
-  std::uint64_t u = 0;
-  if (e.get(u) == simdjson::SUCCESS) return u;
-  std::int64_t i = 0;
-  if (e.get(i) == simdjson::SUCCESS) return i < 0 ? std::nullopt : std::optional(std::uint64_t(i));
-  std::string_view s;
-  if (e.get(s) == simdjson::SUCCESS && !s.empty() && s.size() < 20 &&
-      s.find_first_not_of("0123456789") == std::string_view::npos) {
-    return std::stoull(std::string(s));
-  }
-  return std::nullopt;
-}
 
 void append_opt_string(std::string& out, const std::optional<std::string>& v) {
   if (v) {
@@ -157,53 +137,12 @@ void WsSession::handle_resume(std::string_view data_raw) {
     send_error(WsError::recovery_disabled);
     return;
   }
-  simdjson::dom::element root;
-  std::string inner;
-  if (json_parser().parse(data_raw).get(root) != simdjson::SUCCESS) {
-    send_error(WsError::resume_invalid, "Invalid resume data JSON");
+  auto parsed = protocol::parse_resume_data(data_raw, max_resume_positions);
+  if (!parsed) {
+    send_error(parsed.code, parsed.message);
     return;
   }
-  if (root.is_string()) {  // the client sends data as a JSON string
-    inner = std::string(root.get_string().value());
-    if (json_parser().parse(inner).get(root) != simdjson::SUCCESS) {
-      send_error(WsError::resume_invalid, "Invalid resume data JSON");
-      return;
-    }
-  }
-  std::vector<Recovery::Position> positions;
-  simdjson::dom::object map;
-  bool legacy = false;
-  if (root["channel_positions"].get(map) != simdjson::SUCCESS) {
-    if (root["channel_serials"].get(map) != simdjson::SUCCESS) {
-      send_error(WsError::resume_invalid,
-                 "Missing channel_positions or channel_serials in resume data");
-      return;
-    }
-    legacy = true;
-  }
-  for (auto [channel, value] : map) {
-    if (positions.size() == max_resume_positions) {
-      send_error(WsError::resume_invalid, "Too many channel positions in resume data");
-      return;
-    }
-    Recovery::Position p;
-    p.channel = std::string(channel);
-    std::optional<std::uint64_t> serial;
-    if (legacy) {
-      serial = serial_of(value);
-    } else if (value.is_object()) {
-      simdjson::dom::element e;
-      if (value["serial"].get(e) == simdjson::SUCCESS) serial = serial_of(e);
-      std::string_view sid;
-      if (value["stream_id"].get(sid) == simdjson::SUCCESS) p.stream_id = std::string(sid);
-    }
-    if (!serial) {
-      send_error(WsError::resume_invalid, "Invalid serial in resume data for " + p.channel);
-      return;
-    }
-    p.serial = *serial;
-    positions.push_back(std::move(p));
-  }
+  std::vector<protocol::ResumePosition>& positions = *parsed;
   if (positions.empty()) {
     send_error(WsError::resume_no_positions);
     return;
@@ -214,13 +153,13 @@ void WsSession::handle_resume(std::string_view data_raw) {
   r.recovered.clear();
   r.failed.clear();
   r.resume_deadline = Clock::now() + resume_wait;
-  for (Recovery::Position& p : positions) {
+  for (protocol::ResumePosition& p : positions) {
     if (find_subscription(p.channel) != nullptr) {
       resume_channel(p.channel, p.stream_id, p.serial);
     } else {
       // Not subscribed (yet): a protected channel subscribes after its authorization; a resume
       // never delivers what a subscribe would refuse, so it waits for the subscription.
-      r.pending.push_back(std::move(p));
+      r.pending.push_back({std::move(p.channel), std::move(p.stream_id), p.serial});
     }
   }
   finish_resume(false);
@@ -323,36 +262,15 @@ bool WsSession::accept_rewind(const std::string& channel, std::string_view rewin
     send_error(WsError::rewind_disabled, "'" + channel + "'");
     return false;
   }
-  simdjson::dom::element root;
-  if (json_parser().parse(rewind_raw).get(root) != simdjson::SUCCESS) {
+  const auto parsed = protocol::parse_rewind(rewind_raw);
+  if (!parsed) {
     send_error(WsError::rewind_invalid);
     return false;
   }
   Recovery::Rewind want;
   want.channel = channel;
-  if (root.is_object()) {
-    simdjson::dom::element e;
-    std::optional<std::uint64_t> count, seconds;
-    if (root["count"].get(e) == simdjson::SUCCESS) count = serial_of(e);
-    if (root["seconds"].get(e) == simdjson::SUCCESS) seconds = serial_of(e);
-    if (!seconds && root["duration_seconds"].get(e) == simdjson::SUCCESS) seconds = serial_of(e);
-    if (count && *count > 0) {
-      want.count = *count;
-    } else if (seconds && *seconds > 0) {
-      want.seconds = seconds;
-      want.count = UINT64_MAX;
-    } else {
-      send_error(WsError::rewind_invalid);
-      return false;
-    }
-  } else {
-    const auto count = serial_of(root);
-    if (!count || *count == 0) {
-      send_error(WsError::rewind_invalid);
-      return false;
-    }
-    want.count = *count;
-  }
+  want.count = parsed->count != 0 ? parsed->count : UINT64_MAX;
+  want.seconds = parsed->seconds;
   // The buffer keeps at most max_buffer_size messages per channel: that is what a rewind gets.
   want.count = std::min<std::uint64_t>(want.count, hub_.config().v2.recovery_max_buffer_size);
   Recovery& r = recovery();

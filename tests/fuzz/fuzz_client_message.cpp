@@ -1,7 +1,8 @@
 // libFuzzer target: the Pusher client message parser (protocol/client_message.*) and every
 // payload helper a WebSocket session applies to what it returns, in the session's order:
 // event/channel/data, subscribe data, presence channel_data, unsubscribe, sign-in data and
-// user_data, channel name rules. Both the copying and the in-place (padded) entry points.
+// user_data, channel name rules, and protocol V2's resume data and rewind values. Both the copying
+// and the in-place (padded) entry points.
 
 #include <cstdint>
 #include <cstdlib>
@@ -34,6 +35,14 @@ void use_payload(const protocol::ClientMessage& msg) {
     check(sd.code != 0 && !sd.message.empty());
   }
   (void)parse_unsubscribe_channel(msg.data_raw);
+  if (auto rp = parse_resume_data(msg.data_raw, 100)) {
+    check(rp->size() <= 100);
+  } else {
+    check(rp.code == 4000 && !rp.message.empty());
+  }
+  if (auto sd2 = parse_subscribe_data(msg.data_raw); sd2 && sd2->rewind_raw) {
+    if (auto rw = parse_rewind(*sd2->rewind_raw)) check(rw->count > 0 || rw->seconds.has_value());
+  }
   if (auto si = parse_signin_data(msg.data_raw)) {
     if (auto ud = parse_user_data(si->user_data)) check(!ud->id.empty());
   }

@@ -456,3 +456,48 @@ TEST_CASE("protocol: parse_user_data") {
         std::string_view(e.message).starts_with("Authentication error: Invalid user_data JSON: "));
   }
 }
+
+TEST_CASE("protocol V2: resume data, as the client sends it and Sockudo's legacy form") {
+  auto r = protocol::parse_resume_data(
+      R"("{\"channel_positions\":{\"a\":{\"stream_id\":\"s1\",\"serial\":7,\"last_message_id\":\"m\"},\"b\":{\"serial\":\"12\"}}}")",
+      100);
+  REQUIRE(r);
+  REQUIRE(r->size() == 2);
+  CHECK((*r)[0].channel == "a");
+  CHECK((*r)[0].stream_id == "s1");
+  CHECK((*r)[0].serial == 7);
+  CHECK((*r)[1].stream_id == std::nullopt);
+  CHECK((*r)[1].serial == 12);
+  r = protocol::parse_resume_data(R"({"channel_serials":{"c":3}})", 100);
+  REQUIRE(r);
+  CHECK((*r)[0].serial == 3);
+  r = protocol::parse_resume_data(R"({"channel_positions":{}})", 100);
+  REQUIRE(r);
+  CHECK(r->empty());
+  for (const char* bad :
+       {"", "nope", "[]", R"({"x":1})", R"({"channel_positions":{"a":{}}})",
+        R"({"channel_positions":{"a":{"serial":-1}}})",
+        R"({"channel_positions":{"a":{"serial":"1x"}}})", R"({"channel_serials":{"a":1.5}})"}) {
+    CAPTURE(bad);
+    const auto e = protocol::parse_resume_data(bad, 100);
+    CHECK_FALSE(e);
+    CHECK(e.code == 4000);
+    CHECK(e.message.starts_with("Invalid message format: "));
+  }
+  CHECK_FALSE(protocol::parse_resume_data(R"({"channel_serials":{"a":1,"b":2}})", 1));
+}
+
+TEST_CASE("protocol V2: rewind values") {
+  CHECK(protocol::parse_rewind("10")->count == 10);
+  CHECK(protocol::parse_rewind(R"("5")")->count == 5);
+  CHECK(protocol::parse_rewind(R"({"count":3,"seconds":9})")->count == 3);
+  const auto s = protocol::parse_rewind(R"({"seconds":30})");
+  REQUIRE(s);
+  CHECK(s->count == 0);
+  CHECK(s->seconds == 30);
+  CHECK(protocol::parse_rewind(R"({"duration_seconds":4})")->seconds == 4);
+  for (const char* bad : {"0", "-1", "1.5", "true", "{}", R"({"count":0})", "[1]", "x"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(protocol::parse_rewind(bad));
+  }
+}
