@@ -17,6 +17,7 @@ namespace {
 /// One validated event of /events or /batch_events, ready to publish.
 struct EventItem {
   PublishRequest request;
+  std::optional<std::string> idempotency_key;  ///< the item's `idempotency_key`, if a string
   std::vector<std::string_view> info;
   std::string info_raw;
 };
@@ -89,6 +90,13 @@ std::optional<Refusal> parse_event(Hub& hub, AppRuntime& app, simdjson::dom::ele
   std::string_view info;
   if (obj["info"].get(info) == simdjson::SUCCESS) {
     out.info_raw = std::string(info);
+  }
+  std::string_view key;
+  if (hub.idempotency() != nullptr && obj["idempotency_key"].get(key) == simdjson::SUCCESS) {
+    if (key.empty()) return ApiError::idempotency_key_empty;
+    const std::uint64_t max = hub.config().v2.idempotency_max_key_length;
+    if (key.size() > max) return Refusal(ApiError::idempotency_key_too_long, std::to_string(max));
+    out.idempotency_key = std::string(key);
   }
   return std::nullopt;
 }
@@ -186,9 +194,10 @@ void post_events(Worker& worker, AppRuntime& app, const Request& req, Responder 
     respond(from_error(req, *err));
     return;
   }
-  std::string_view body_key;
-  const bool has_body_key = root["idempotency_key"].get(body_key) == simdjson::SUCCESS;
-  if (idempotent(hub, app, req, has_body_key ? std::optional(body_key) : std::nullopt, respond)) {
+  if (idempotent(hub, app, req,
+                 item.idempotency_key ? std::optional<std::string_view>(*item.idempotency_key)
+                                      : std::nullopt,
+                 respond)) {
     return;
   }
   if (auto limited =
@@ -264,7 +273,19 @@ void post_batch_events(Worker& worker, AppRuntime& app, const Request& req, Resp
     return;
   }
   bool any_info = false;
+  IdempotencyCache* keys = hub.idempotency();
   for (auto& item : *items) {
+    // An item's own key (Sockudo): a retried item is skipped; its `batch` slot stays `{}`.
+    if (keys != nullptr && item.idempotency_key) {
+      hub.v2_counters().add(V2Counters::Kind::idem_publish, app.index);
+      if (keys->claim(app.app->id, *item.idempotency_key).state !=
+          IdempotencyCache::Claim::State::fresh) {
+        hub.v2_counters().add(V2Counters::Kind::idem_duplicate, app.index);
+        item.info_raw.clear();
+        continue;
+      }
+      keys->complete(app.app->id, *item.idempotency_key, "{\"ok\":true}");
+    }
     hub.adapter().publish(item.request, &worker);
     any_info = any_info || !item.info_raw.empty();
   }

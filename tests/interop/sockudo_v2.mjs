@@ -345,8 +345,18 @@ scenario('idempotency: a publish retried three times with its key is delivered o
     const res = await sdk.post({ path: '/events', body: { name: 'pay', channels: [ch.name], data: '{"amount":2}' } });
     assertEq(res.status, 200, 'no key: plain publish');
     await ch.inbox.next((m) => m.event === 'pay' && m.data.amount === 2);
+    // batch_events: the batch's key is the X-Idempotency-Key header; an item's own key skips
+    // that item when retried (Sockudo).
+    const batch = { batch: [{ name: 'pay', channel: ch.name, data: '{"amount":3}', idempotency_key: `item-${RUN}` }] };
+    for (let i = 0; i < 2; i += 1) {
+      const r = await sdk.post({ path: '/batch_events', body: batch });
+      assertEq(r.status, 200, 'batch item retry answered');
+    }
+    await ch.inbox.next((m) => m.event === 'pay' && m.data.amount === 3);
+    const empty = await sdk.post({ path: '/events', body: { ...body, idempotency_key: '' } }).catch((e) => e);
+    assertEq(empty.status, 400, 'empty key refused');
     await sleep(200);
-    assertEq(events(ch.inbox, 'pay').map((d) => d.amount), [1, 2], 'delivered once each');
+    assertEq(events(ch.inbox, 'pay').map((d) => d.amount), [1, 2, 3], 'delivered once each');
   } finally {
     client.disconnect();
   }
