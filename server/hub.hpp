@@ -123,6 +123,11 @@ class Hub {
   /// code may only enqueue frames (enqueue never tears a session down synchronously).
   [[nodiscard]] std::mutex& state_mutex() noexcept { return state_mutex_; }
   [[nodiscard]] channels::Registry& registry() noexcept { return registry_; }
+  /// Presence member decisions made so far on this node (member_added / member_removed fanned
+  /// out by the local adapter). Caller must hold state_mutex. A joiner notes the value when it
+  /// reads its member list; `next_member_decision` numbers a new member event.
+  [[nodiscard]] std::uint64_t member_decisions() const noexcept { return member_decisions_; }
+  std::uint64_t next_member_decision() noexcept { return ++member_decisions_; }
 
   /// Registers a new connection and returns its unique pusher socket id. Locks state_mutex.
   protocol::SocketId register_socket(channels::ConnId id);
@@ -183,6 +188,7 @@ class Hub {
 
   std::mutex state_mutex_;
   channels::Registry registry_;
+  std::uint64_t member_decisions_ = 0;  ///< guarded by state_mutex_
   std::unordered_map<protocol::SocketId, channels::ConnId, protocol::SocketIdHash> sockets_;
 };
 

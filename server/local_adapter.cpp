@@ -144,10 +144,10 @@ bool LocalAdapter::presence_joined(const PresenceJoin& who, const channels::Join
     // member_added reaches the others before the joiner's subscription_succeeded. Decisions
     // made under the state mutex are always posted (never delivered inline), so every worker
     // receives them in decision order.
-    hub_.fan_out(who.app_index, who.channel,
-                 make_dialect_frames(protocol::member_added(who.channel, who.user_id, who.user_info,
-                                                            who.user_id_numeric)),
-                 who.conn, nullptr);
+    DialectFrames frames = make_dialect_frames(
+        protocol::member_added(who.channel, who.user_id, who.user_info, who.user_id_numeric));
+    frames.member_decision = hub_.next_member_decision();
+    hub_.fan_out(who.app_index, who.channel, frames, who.conn, nullptr);
   }
   return false;
 }
@@ -158,10 +158,10 @@ void LocalAdapter::left(std::size_t app_index, std::string_view channel, channel
   Webhooks& wh = hub_.webhooks();
   if (res.member_removed) {
     wh.member_event(app_index, "member_removed", channel, res.user_id, res.user_id_numeric);
-    hub_.fan_out(
-        app_index, channel,
-        make_dialect_frames(protocol::member_removed(channel, res.user_id, res.user_id_numeric)),
-        conn, nullptr);
+    DialectFrames frames =
+        make_dialect_frames(protocol::member_removed(channel, res.user_id, res.user_id_numeric));
+    frames.member_decision = hub_.next_member_decision();
+    hub_.fan_out(app_index, channel, frames, conn, nullptr);
   }
   if (!protocol::classify_channel(channel).is_presence) {
     wh.channel_event(app_index, "subscription_count", channel, std::nullopt,

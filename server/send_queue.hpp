@@ -23,6 +23,9 @@ struct DialectFrames {
   /// The channel serial of a recovery-enabled channel message (0: none). A connection that was
   /// just given a replay up to serial N skips live copies of serials <= N.
   std::uint64_t serial = 0;
+  /// A presence member event decided under the state mutex as decision N (Hub's counter; 0: not
+  /// one). A connection whose member list was read at decision >= N already shows it: skipped.
+  std::uint64_t member_decision = 0;
   DialectFrames(SharedFrame both) : v1(std::move(both)) {}  // NOLINT: implicit on purpose
   DialectFrames(SharedFrame for_v1, SharedFrame for_v2, std::uint64_t serial_ = 0)
       : v1(std::move(for_v1)), v2(std::move(for_v2)), serial(serial_) {}

@@ -259,6 +259,10 @@ std::size_t Worker::deliver(std::size_t app_index, std::string_view channel,
       if (s->replay_guarded() && frame.serial != 0 && s->skip_replayed(channel, frame.serial)) {
         continue;
       }
+      // A member event its member list already showed (joined while the event was in flight).
+      if (frame.member_decision != 0 && s->member_event_known(channel, frame.member_decision)) {
+        continue;
+      }
       s->enqueue(s->v2() ? frame.v2 : frame.v1);
       ++n;
     }

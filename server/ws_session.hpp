@@ -90,6 +90,10 @@ class WsSession final : public WsTransport {
   /// of `channel`. A live serial past it lifts the channel's guard.
   [[nodiscard]] bool skip_replayed(std::string_view channel, std::uint64_t serial);
 
+  /// A member event decided as `decision` that this connection's member list of `channel`
+  /// already reflects (it was read at a later decision): not to be delivered.
+  [[nodiscard]] bool member_event_known(std::string_view channel, std::uint64_t decision);
+
   /// The worker moved this session to position `slot` of `channel`'s subscriber vector.
   void set_index_slot(std::string_view channel, std::uint32_t slot) noexcept;
 
@@ -103,6 +107,9 @@ class WsSession final : public WsTransport {
     /// `user_id` as that number.
     bool member_id_numeric = false;
     std::uint32_t slot = 0;  ///< position in the worker's subscriber vector of this channel
+    /// Presence: the hub's member decision count when this connection's member list was read
+    /// (member events decided up to it are already in the list).
+    std::uint64_t member_decision = 0;
   };
 
   // ---- the transport's hooks (ws_session.cpp) ----
@@ -163,7 +170,7 @@ class WsSession final : public WsTransport {
   /// Records a new subscription on this thread: the session's list, the worker's fan-out index
   /// and the app's counter (the registry is updated by the caller).
   void add_subscription(const std::string& channel, std::string member_id, bool presence,
-                        bool member_id_numeric = false);
+                        bool member_id_numeric = false, std::uint64_t member_decision = 0);
 
   // ---- protocol V2 recovery and rewind (ws_session_recovery.cpp) ----
   /// Sends subscription_succeeded (`json`), in V2 with recovery on carrying the channel's

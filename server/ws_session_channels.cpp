@@ -40,10 +40,16 @@ void WsSession::set_index_slot(std::string_view channel, std::uint32_t slot) noe
 }
 
 void WsSession::add_subscription(const std::string& channel, std::string member_id, bool presence,
-                                 bool member_id_numeric) {
+                                 bool member_id_numeric, std::uint64_t member_decision) {
   stats_->subscriptions.fetch_add(1, std::memory_order_relaxed);
   const std::uint32_t slot = worker_.index_add(app_->index, channel, this);
-  subscriptions_.push_back({channel, std::move(member_id), presence, member_id_numeric, slot});
+  subscriptions_.push_back(
+      {channel, std::move(member_id), presence, member_id_numeric, slot, member_decision});
+}
+
+bool WsSession::member_event_known(std::string_view channel, std::uint64_t decision) {
+  const Subscription* sub = find_subscription(channel);
+  return sub != nullptr && sub->member_decision >= decision;
 }
 
 // ============================================================================================
@@ -178,6 +184,7 @@ void WsSession::subscribe_presence(const std::string& channel, const std::string
   // The member's kept id type: its first join's (protocol §5.1), maybe not this socket's.
   bool kept_numeric = who.user_id_numeric;
   std::vector<protocol::PresenceMember> members;
+  std::uint64_t member_decision = 0;
   {
     std::lock_guard lock(hub_.state_mutex());
     auto& reg = hub_.registry();
@@ -192,12 +199,16 @@ void WsSession::subscribe_presence(const std::string& channel, const std::string
       pending = hub_.adapter().presence_joined(who, &res, std::move(done));
     }
     if (!full && !pending) members = local_members(channel);
+    // Member events decided up to now are in `members`; later ones reach this connection.
+    member_decision = hub_.member_decisions();
   }
   if (full) {
     refuse_subscription(channel, WsError::presence_full);
     return;
   }
-  if (!existing) add_subscription(channel, pd.value->user_id, true, kept_numeric);
+  if (!existing) {
+    add_subscription(channel, pd.value->user_id, true, kept_numeric, pending ? 0 : member_decision);
+  }
   authorized_ = true;
   if (!pending) presence_succeeded(channel, members);
 }
