@@ -22,6 +22,14 @@ struct EventItem {
   std::string info_raw;
 };
 
+/// Sockudo's rules for an idempotency key: not empty, at most idempotency.max_key_length.
+std::optional<Refusal> check_idempotency_key(Hub& hub, std::string_view key) {
+  if (key.empty()) return ApiError::idempotency_key_empty;
+  const std::uint64_t max = hub.config().v2.idempotency_max_key_length;
+  if (key.size() > max) return Refusal(ApiError::idempotency_key_too_long, std::to_string(max));
+  return std::nullopt;
+}
+
 std::optional<Refusal> parse_event(Hub& hub, AppRuntime& app, simdjson::dom::element obj,
                                    EventItem& out) {
   const AppLimits& lim = app.app->limits;
@@ -93,9 +101,7 @@ std::optional<Refusal> parse_event(Hub& hub, AppRuntime& app, simdjson::dom::ele
   }
   std::string_view key;
   if (hub.idempotency() != nullptr && obj["idempotency_key"].get(key) == simdjson::SUCCESS) {
-    if (key.empty()) return ApiError::idempotency_key_empty;
-    const std::uint64_t max = hub.config().v2.idempotency_max_key_length;
-    if (key.size() > max) return Refusal(ApiError::idempotency_key_too_long, std::to_string(max));
+    if (auto bad = check_idempotency_key(hub, key)) return bad;
     out.idempotency_key = std::string(key);
   }
   return std::nullopt;
@@ -143,13 +149,8 @@ bool idempotent(Hub& hub, AppRuntime& app, const Request& req,
     key = std::string(h->value());
   }
   if (!key) return false;
-  if (key->empty()) {
-    respond(from_error(req, ApiError::idempotency_key_empty));
-    return true;
-  }
-  const std::uint64_t max = hub.config().v2.idempotency_max_key_length;
-  if (key->size() > max) {
-    respond(from_error(req, Refusal(ApiError::idempotency_key_too_long, std::to_string(max))));
+  if (auto bad = check_idempotency_key(hub, *key)) {  // the header (body keys: parse_event)
+    respond(from_error(req, *bad));
     return true;
   }
   const std::string& app_id = app.app->id;

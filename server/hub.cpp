@@ -11,15 +11,6 @@
 
 namespace server {
 
-SharedFrame make_text_frame(std::string_view json) {
-  return std::make_shared<const std::string>(protocol::make_frame(protocol::Opcode::text, json));
-}
-
-DialectFrames make_dialect_frames(std::string_view json) {
-  if (!protocol::has_protocol_prefix(json)) return make_text_frame(json);
-  return {make_text_frame(json), make_text_frame(protocol::to_v2(json))};
-}
-
 Hub::Hub(Config config) : config_(std::move(config)) {
   // Room for apps added by reloads (SIGHUP) without resizing per-worker arrays.
   app_capacity_ = config_.apps.size() + std::max<std::size_t>(64, config_.apps.size());
@@ -250,7 +241,7 @@ void Hub::fan_out(std::size_t app_index, std::string_view channel, const Dialect
 void Hub::send_to_connections(const std::vector<channels::ConnId>& conns,
                               const DialectFrames& frame, Worker* caller) {
   const auto send = [](WsSession* s, const DialectFrames& f) {
-    s->enqueue(s->v2() && f.v2 ? f.v2 : f.v1);
+    s->enqueue(f.for_dialect(s->v2()));
   };
   for (channels::ConnId id : conns) {
     Worker& w = worker_for(id);

@@ -192,10 +192,4 @@ class Hub {
   std::unordered_map<protocol::SocketId, channels::ConnId, protocol::SocketIdHash> sockets_;
 };
 
-/// Encodes a JSON text message as one unmasked WebSocket text frame.
-[[nodiscard]] SharedFrame make_text_frame(std::string_view json);
-/// A frame built by protocol/messages.hpp in both dialects: its V2 encoding only when it names a
-/// protocol event (`pusher:` → `sockudo:`), otherwise one frame for both.
-[[nodiscard]] DialectFrames make_dialect_frames(std::string_view json);
-
 }  // namespace server

@@ -5,18 +5,9 @@
 #include <random>
 
 #include "protocol/messages.hpp"
-#include "protocol/ws_frame.hpp"
 #include "server/clock.hpp"
 
 namespace server {
-
-namespace {
-
-SharedFrame text_frame(std::string_view json) {
-  return std::make_shared<const std::string>(protocol::make_frame(protocol::Opcode::text, json));
-}
-
-}  // namespace
 
 std::string uuid_v4() {
   thread_local std::mt19937_64 rng{std::random_device{}() ^
@@ -81,12 +72,13 @@ void ReplayBuffer::publish(std::size_t app_index, std::string_view channel, std:
   e.serial = c.next_serial++;
   e.at_ms = now;
   e.message_id = uuid_v4();
-  e.frames = DialectFrames(text_frame(json),
-                           text_frame(protocol::to_v2(
-                               protocol::with_identity(json, e.message_id, c.stream_id, e.serial))),
-                           e.serial);
+  // Channel messages are user events: the same name in both dialects, V2 adds the identity.
+  e.frames = DialectFrames(
+      make_text_frame(json),
+      make_text_frame(protocol::with_identity(json, e.message_id, c.stream_id, e.serial)),
+      e.serial);
   const std::uint64_t size = bytes_of(e);
-  c.entries.push_back(e);
+  c.entries.push_back(std::move(e));
   bytes_.fetch_add(size, std::memory_order_relaxed);
   while (c.entries.size() > max_per_channel_) pop_front(c);
   // Over the global cap: this channel gives up its oldest (never the one just published).

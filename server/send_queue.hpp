@@ -6,7 +6,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "protocol/messages.hpp"
+#include "protocol/ws_frame.hpp"
 
 namespace server {
 
@@ -29,7 +33,23 @@ struct DialectFrames {
   DialectFrames(SharedFrame both) : v1(std::move(both)) {}  // NOLINT: implicit on purpose
   DialectFrames(SharedFrame for_v1, SharedFrame for_v2, std::uint64_t serial_ = 0)
       : v1(std::move(for_v1)), v2(std::move(for_v2)), serial(serial_) {}
+  /// The encoding a connection of that dialect gets.
+  [[nodiscard]] const SharedFrame& for_dialect(bool is_v2) const noexcept {
+    return is_v2 && v2 ? v2 : v1;
+  }
 };
+
+/// Encodes a JSON text message as one unmasked WebSocket text frame.
+[[nodiscard]] inline SharedFrame make_text_frame(std::string_view json) {
+  return std::make_shared<const std::string>(protocol::make_frame(protocol::Opcode::text, json));
+}
+
+/// A frame built by protocol/messages.hpp in both dialects: its V2 encoding only when it names a
+/// protocol event (`pusher:` -> `sockudo:`), otherwise one frame for both.
+[[nodiscard]] inline DialectFrames make_dialect_frames(std::string_view json) {
+  if (!protocol::has_protocol_prefix(json)) return make_text_frame(json);
+  return {make_text_frame(json), make_text_frame(protocol::to_v2(json))};
+}
 
 /// What a push did: the frame is always queued (a push never drops).
 struct PushResult {

@@ -80,12 +80,11 @@ std::variant<UpgradeInfo, UpgradeResponse> decide_upgrade(Worker& worker, const 
   if (proto_number && *proto_number == 2) info.dialect = protocol::Dialect::v2;
   // echo_messages (Sockudo, V2): whether a connection receives its own client events.
   const V2Settings& v2 = hub.config().v2;
-  info.echo_messages = v2.default_echo_messages;
+  info.echo_messages = !v2.echo_control_enabled || v2.default_echo_messages;
   if (auto echo = query_param(req.target, "echo_messages"); echo && v2.echo_control_enabled) {
     if (*echo == "false" || *echo == "0") info.echo_messages = false;
     if (*echo == "true" || *echo == "1") info.echo_messages = true;
   }
-  if (!v2.echo_control_enabled) info.echo_messages = true;
   info.accept_key = auth::websocket_accept_key(req.key);
   info.remote =
       client_address(req.forwarded_for, std::move(remote), hub.config().ip_limits.ws_trust_hops);

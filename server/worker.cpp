@@ -263,7 +263,7 @@ std::size_t Worker::deliver(std::size_t app_index, std::string_view channel,
       if (frame.member_decision != 0 && s->member_event_known(channel, frame.member_decision)) {
         continue;
       }
-      s->enqueue(s->v2() ? frame.v2 : frame.v1);
+      s->enqueue(frame.for_dialect(s->v2()));
       ++n;
     }
   }

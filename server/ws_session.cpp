@@ -106,16 +106,14 @@ bool WsSession::admit(const UpgradeInfo& info) {
   return true;
 }
 
-void WsSession::send_json(std::string_view json) {
+void WsSession::send_json(std::string_view json, bool own_message_id) {
   if (dialect_ != protocol::Dialect::v2) {
     queue_json(json);
-    return;
+  } else if (own_message_id) {
+    queue_json(protocol::to_v2(protocol::with_identity(json, uuid_v4())));
+  } else {
+    queue_json(protocol::to_v2(json));
   }
-  // V2: Sockudo gives every direct frame but ping/pong its own message_id.
-  const bool heartbeat = json == protocol::ping() || json == protocol::pong();
-  const std::string with_id =
-      heartbeat ? std::string(json) : protocol::with_identity(json, uuid_v4());
-  queue_json(protocol::has_protocol_prefix(with_id) ? protocol::to_v2(with_id) : with_id);
 }
 
 // ============================================================================================
@@ -147,7 +145,7 @@ void WsSession::on_message(std::string_view text) {
   }
   if (name == "ping") {
     ping_outstanding_ = false;
-    send_json(protocol::pong());
+    send_json(protocol::pong(), false);  // Sockudo: no message_id on ping/pong
   } else if (name == "pong") {
     ping_outstanding_ = false;
   } else if (name == "subscribe") {
@@ -264,7 +262,7 @@ void WsSession::on_sweep(Clock::time_point now) {
   } else if (registered_ && now - last_activity() >= cfg.activity_timeout) {
     ping_outstanding_ = true;
     ping_sent_at_ = now;
-    send_json(protocol::ping());
+    send_json(protocol::ping(), false);
   }
   if (recovery_ && recovery_->resuming && now >= recovery_->resume_deadline) finish_resume(true);
   if (registered_ && app_->app->enable_user_authentication && !authorized_ &&

@@ -121,8 +121,10 @@ class WsSession final : public WsTransport {
   void on_slow_consumer() override;
 
   // ---- admission, errors, teardown (ws_session.cpp) ----
-  /// Queues a frame built by protocol/messages.hpp in this connection's dialect.
-  void send_json(std::string_view json);
+  /// Queues a frame built by protocol/messages.hpp in this connection's dialect; on V2 with its
+  /// own message_id (Sockudo's direct frames) unless `own_message_id` is false (ping / pong, or a
+  /// frame that already has its identity).
+  void send_json(std::string_view json, bool own_message_id = true);
   /// The §1.2 checks in Sockudo's order; true when the connection is accepted.
   bool admit(const UpgradeInfo& info);
   /// pusher:error for a parse error of the protocol layer (its own code and message).

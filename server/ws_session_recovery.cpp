@@ -104,8 +104,7 @@ void WsSession::send_subscribed(const std::string& channel, std::string json) {
     // The client keeps the position of every channel frame with a serial: announcing the
     // channel's current one lets it resume even if no message arrived before a disconnect.
     const StreamPosition pos = replay->position(app_->index, channel);
-    queue_json(
-        protocol::to_v2(protocol::with_identity(json, uuid_v4(), pos.stream_id, pos.serial)));
+    send_json(protocol::with_identity(json, uuid_v4(), pos.stream_id, pos.serial), false);
   } else {
     send_json(json);
   }
@@ -186,7 +185,7 @@ void WsSession::resume_channel(const std::string& channel,
       protocol::append_json_string(item, last.message_id);
       item.push_back('}');
       for (const ReplayEntry& e : found.entries) {
-        enqueue(v2() && e.frames.v2 ? e.frames.v2 : e.frames.v1);
+        enqueue(e.frames.for_dialect(v2()));
       }
       guard_replayed(channel, last.serial);
     }
@@ -287,7 +286,7 @@ void WsSession::rewind_channel(const std::string& channel) {
   const Recovery::Rewind want = *it;
   r.rewinds.erase(it);
   ReplayBuffer::Rewind got = hub_.replay()->latest(app_->index, channel, want.count, want.seconds);
-  for (const ReplayEntry& e : got.entries) enqueue(e.frames.v2 ? e.frames.v2 : e.frames.v1);
+  for (const ReplayEntry& e : got.entries) enqueue(e.frames.for_dialect(v2()));
   if (!got.entries.empty()) guard_replayed(channel, got.entries.back().serial);
   const bool complete = !got.truncated_by_limit && !got.truncated_by_retention;
   std::string frame = R"({"event":"pusher:rewind_complete","channel":)";

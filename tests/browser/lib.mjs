@@ -48,6 +48,25 @@ export function parseArgs(argv, { name, extra = {} } = {}) {
 
 // ---------------------------------------------------------------- helpers
 
+// Chromium for the browser suites (Debian's package, or CHROMIUM_PATH).
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+// Start of a browser suite: a whole-run watchdog (the suite must end well inside CTest's
+// timeout, whatever hangs) and the Chromium check. Returns the watchdog timer (clear it at the
+// end).
+export function guardRun(totalDeadlineMs) {
+  const watchdog = setTimeout(() => {
+    console.log(`FAIL  total deadline of ${totalDeadlineMs} ms exceeded`);
+    process.exit(1);
+  }, totalDeadlineMs);
+  watchdog.unref();
+  if (!existsSync(CHROMIUM)) {
+    console.log(`FAIL  no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+    process.exit(1);
+  }
+  return watchdog;
+}
+
 export const marker = (p) => `${p}-${randomBytes(4).toString('hex')}`;
 
 

@@ -9,19 +9,18 @@
 // "N passed, N failed"; exit 1 on any failure. A screenshot of the demo page is written to
 // --artifacts (default tests/browser/artifacts/, git-ignored).
 
-import { mkdirSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
 import { chromium } from 'playwright-core';
 import nacl from 'tweetnacl';
 
 import {
-  HERE, APP, WAIT_MS, parseArgs, startStack, runScenarios, assert, assertEq, fmt, marker,
+  HERE, APP, WAIT_MS, CHROMIUM, guardRun, parseArgs, startStack, runScenarios, assert, assertEq, fmt, marker,
   pollUntil, hmacHex, sharedSecret, withTimeout,
 } from './lib.mjs';
 
 const TOTAL_DEADLINE_MS = 85_000;
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const CH = {
   public: 'demo-public',
   private: 'private-acme-orders',
@@ -32,17 +31,7 @@ const CH = {
 
 const args = parseArgs(process.argv.slice(2), { name: 'run.mjs', extra: { artifacts: join(HERE, 'artifacts') } });
 
-// Whole-run watchdog: the suite must end well inside CTest's timeout, whatever hangs.
-const watchdog = setTimeout(() => {
-  console.log(`FAIL  total deadline of ${TOTAL_DEADLINE_MS} ms exceeded`);
-  process.exit(1);
-}, TOTAL_DEADLINE_MS);
-watchdog.unref();
-
-if (!existsSync(CHROMIUM)) {
-  console.log(`FAIL  no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
-  process.exit(1);
-}
+const watchdog = guardRun(TOTAL_DEADLINE_MS);
 
 // ---------------------------------------------------------------- browser side
 

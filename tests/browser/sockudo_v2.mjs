@@ -11,7 +11,7 @@
 // Env: CHROMIUM_PATH (default /usr/bin/chromium). One line per scenario, then
 // "N passed, N failed"; exit 1 on any failure.
 
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -19,14 +19,13 @@ import { chromium } from 'playwright-core';
 import nacl from 'tweetnacl';
 
 import {
-  HERE, APP, WAIT_MS, parseArgs, runScenarios, assert, assertEq, fmt, marker, pollUntil, makeSdk,
+  HERE, APP, WAIT_MS, CHROMIUM, guardRun, parseArgs, runScenarios, assert, assertEq, fmt, marker, pollUntil, makeSdk,
   sharedSecret, withTimeout,
 } from './lib.mjs';
 import { PushcoreProcess } from '../common/testkit.mjs';
 import { Proxy } from '../common/proxy.mjs';
 
 const TOTAL_DEADLINE_MS = 80_000;
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const RUN = randomBytes(3).toString('hex');
 const CH = {
   public: `v2-public-${RUN}`,
@@ -36,16 +35,7 @@ const CH = {
 const ALL = [CH.public, CH.private, CH.encrypted];
 
 const args = parseArgs(process.argv.slice(2), { name: 'sockudo_v2.mjs' });
-const watchdog = setTimeout(() => {
-  console.log(`FAIL  total deadline of ${TOTAL_DEADLINE_MS} ms exceeded`);
-  process.exit(1);
-}, TOTAL_DEADLINE_MS);
-watchdog.unref();
-
-if (!existsSync(CHROMIUM)) {
-  console.log(`FAIL  no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
-  process.exit(1);
-}
+const watchdog = guardRun(TOTAL_DEADLINE_MS);
 
 // The client's browser build, from the installed package (`npm ci` here). Its subpath exports for
 // the with-encryption build point at files the build does not produce, and it exports no
