@@ -5,6 +5,7 @@
 // answers for one node; RedisAdapter (server/redis_adapter.hpp) for a cluster of nodes sharing
 // a Redis (docs/CLUSTER.md).
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -15,6 +16,8 @@
 
 #include "channels/registry.hpp"
 #include "server/errors.hpp"
+#include "server/idempotency.hpp"
+#include "server/replay_buffer.hpp"
 
 namespace server {
 
@@ -69,12 +72,64 @@ struct PresenceUserId {
 /// Presence user ids as answered by Adapter::query_users.
 using UsersCallback = std::function<void(std::vector<PresenceUserId>)>;
 
+/// A channel's stream position as the cluster answers it, or nullopt when it cannot.
+using PositionCallback = std::function<void(std::optional<StreamPosition>)>;
+/// What a resume or a rewind asks of the cluster's history of one channel.
+struct HistoryRequest {
+  bool latest = false;      ///< the newest `count` messages (rewind), else those after `after`
+  std::uint64_t after = 0;  ///< resume: the client's last serial
+  std::uint64_t count = 0;  ///< at most this many messages
+};
+/// One message of the cluster's history.
+struct HistoryEntry {
+  std::uint64_t serial = 0;
+  std::int64_t age_ms = 0;  ///< how long ago it was published
+  std::string message_id;
+  std::string json;  ///< the frame without identity (what V1 gets)
+};
+/// The cluster's history of one channel, oldest first.
+struct History {
+  std::optional<std::string> stream_id;      ///< nullopt: the cluster keeps no stream for it
+  std::uint64_t newest = 0;                  ///< the stream's newest serial
+  std::optional<std::uint64_t> oldest_kept;  ///< the oldest serial still kept (nullopt: none)
+  std::vector<HistoryEntry> entries;
+};
+using HistoryCallback = std::function<void(std::optional<History>)>;
+/// An idempotency claim as the cluster answers it (nullopt: it cannot answer).
+using ClaimCallback = std::function<void(std::optional<IdempotencyCache::Claim>)>;
+
+/// Told once whether a publish entered the cluster (true) or could not (false: Redis refused or
+/// was lost before numbering it; nothing was delivered).
+using PublishDone = std::function<void(bool published)>;
+
+/// A PublishDone called once `n` results arrived, with true when all were (n == 0: at once; a
+/// null `done`: nothing). Any thread.
+[[nodiscard]] inline PublishDone gather_results(std::size_t n, PublishDone done) {
+  if (!done) return [](bool) {};
+  struct State {
+    std::atomic<std::size_t> left;
+    std::atomic<bool> ok{true};
+    PublishDone done;
+  };
+  auto st = std::make_shared<State>();
+  st->left.store(n + 1);
+  st->done = std::move(done);
+  auto one = [st](bool ok) {
+    if (!ok) st->ok.store(false);
+    if (st->left.fetch_sub(1) == 1) st->done(st->ok.load());
+  };
+  one(true);  // the extra count: with n == 0 this answers now
+  return one;
+}
+
 class Adapter {
  public:
   virtual ~Adapter() = default;
   /// Publishes an HTTP-API event: encodes it once per channel, stores cache-channel events,
-  /// fans out. Any thread. `caller` is the worker running this call, if any.
-  virtual void publish(const PublishRequest& request, Worker* caller) = 0;
+  /// fans out. Any thread. `caller` is the worker running this call, if any. `done` (may be
+  /// null) is told once, inline or on the adapter's thread, when every channel's message is
+  /// delivered locally or, numbered by a cluster, on its way to every node in order.
+  virtual void publish(const PublishRequest& request, Worker* caller, PublishDone done) = 0;
   /// Delivers an already encoded frame (client events, presence member events) to every
   /// subscriber of (app, channel) except `except`. Any thread, may hold the state mutex.
   virtual void broadcast(std::size_t app_index, std::string_view channel,
@@ -143,6 +198,43 @@ class Adapter {
   virtual void terminate_user(std::size_t app_index, std::string_view user_id, WsError why) {
     (void)app_index, (void)user_id, (void)why;
   }
+
+  // ---- Protocol V2 across the cluster (docs/CLUSTER.md) --------------------------------------
+  /// True when the cluster numbers channel messages (serials, stream ids) and keeps their
+  /// history: the node's ReplayBuffer is then a mirror of what it received, and positions or
+  /// history it does not hold are asked with the two calls below.
+  [[nodiscard]] virtual bool sequences() const noexcept { return false; }
+  /// The stream position of (app, channel), starting its stream if it has none. `done` runs on
+  /// the adapter's thread after every message numbered before that position was handed to the
+  /// workers (and before any later one), or with nullopt when the cluster cannot answer.
+  virtual void stream_position(std::size_t app_index, std::string_view channel,
+                               PositionCallback done) {
+    (void)app_index, (void)channel;
+    done(std::nullopt);
+  }
+  /// The cluster's history of (app, channel). `done` runs on the adapter's thread (nullopt: the
+  /// cluster did not answer within the request timeout).
+  virtual void history(std::size_t app_index, std::string_view channel, HistoryRequest request,
+                       HistoryCallback done) {
+    (void)app_index, (void)channel, (void)request;
+    done(std::nullopt);
+  }
+  /// True when the cluster keeps the idempotency keys (the three calls below); else this
+  /// node's IdempotencyCache is the answer.
+  [[nodiscard]] virtual bool keeps_keys() const noexcept { return false; }
+  /// Claims a key: `done` gets the claim on the adapter's thread, nullopt when the cluster
+  /// cannot answer. `complete_key` / `release_key` follow as with IdempotencyCache.
+  virtual void claim_key(std::size_t app_index, std::string_view key, ClaimCallback done) {
+    (void)app_index, (void)key;
+    done(std::nullopt);
+  }
+  virtual void complete_key(std::size_t app_index, std::string_view key, std::string body) {
+    (void)app_index, (void)key, (void)body;
+  }
+  virtual void release_key(std::size_t app_index, std::string_view key) {
+    (void)app_index, (void)key;
+  }
+
   /// Appends the adapter's Prometheus samples (text format) to `out`.
   virtual void append_metrics(std::string& out, std::string_view port_label) {
     (void)out, (void)port_label;

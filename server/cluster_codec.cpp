@@ -1,6 +1,7 @@
 #include "server/cluster_codec.hpp"
 
 #include <array>
+#include <cstdint>
 
 namespace server::cluster {
 
@@ -31,7 +32,50 @@ bool take(std::string_view in, std::size_t& pos, std::string_view& field) {
   return true;
 }
 
+/// A serial: 1 to 20 decimal digits without overflow.
+bool parse_serial(std::string_view s, std::uint64_t& out) {
+  if (s.empty() || s.size() > 20) return false;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  out = v;
+  return true;
+}
+
+/// Splits off the text up to the next `sep`; false when there is none or it is empty.
+bool take_until(std::string_view& in, char sep, std::string_view& part) {
+  const auto at = in.find(sep);
+  if (at == std::string_view::npos || at == 0) return false;
+  part = in.substr(0, at);
+  in.remove_prefix(at + 1);
+  return true;
+}
+
 }  // namespace
+
+std::optional<Sequenced> parse_sequenced(std::string_view payload) {
+  Sequenced out;
+  std::string_view serial;
+  if (!take_until(payload, ' ', out.stream_id) || !take_until(payload, ' ', serial) ||
+      !take_until(payload, '\n', out.message_id) || !parse_serial(serial, out.serial) ||
+      out.serial == 0 || payload.empty()) {
+    return std::nullopt;
+  }
+  out.json = payload;
+  return out;
+}
+
+std::optional<Position> parse_position(std::string_view payload) {
+  Position out;
+  if (!take_until(payload, ' ', out.stream_id) || !parse_serial(payload, out.serial)) {
+    return std::nullopt;
+  }
+  return out;
+}
 
 std::string encode(const Envelope& e) {
   std::string out;
@@ -69,6 +113,12 @@ std::optional<Envelope> decode(std::string_view bytes) {
       break;
     case 'W':
       e.type = MsgType::watchlist;
+      break;
+    case 'S':
+      e.type = MsgType::sequenced;
+      break;
+    case 'P':
+      e.type = MsgType::position;
       break;
     default:
       return std::nullopt;

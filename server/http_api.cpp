@@ -49,12 +49,12 @@ bool has_token(const std::vector<std::string_view>& toks, std::string_view t) {
 
 std::optional<Response> take_rate(Worker& worker, const AppRuntime& app, WindowLimiter& window,
                                   std::uint64_t limit, std::uint64_t units, AbuseKind kind,
-                                  const Request& req) {
+                                  const ReplyTo& req) {
   if (limit == 0) return std::nullopt;
   const RateDecision d = window.try_take(units, limit, steady_ms());
   if (d.allowed) return std::nullopt;
   worker.abuse().note(kind, {{"app_id", app.app->id}, {"limit", std::to_string(limit)}});
-  return too_many_requests(d, req.version(), req.keep_alive());
+  return too_many_requests(d, req.version, req.keep_alive);
 }
 
 }  // namespace detail

@@ -134,51 +134,271 @@ simdjson::dom::parser& json_parser() {
   return parser;
 }
 
-/// Sockudo's idempotency for a publish: the key (the body's `idempotency_key` when `body_key`
-/// is given, else the `X-Idempotency-Key` header) is claimed before publishing. Returns true when
-/// the request is answered here (a retry: the first answer; or a refusal), with `respond`
-/// untouched otherwise but wrapped so that the first answer is kept for the retries.
-bool idempotent(Hub& hub, AppRuntime& app, const Request& req,
-                std::optional<std::string_view> body_key, Responder& respond) {
-  IdempotencyCache* cache = hub.idempotency();
-  if (cache == nullptr) return false;
-  std::optional<std::string> key;
-  if (body_key) {
-    key = std::string(*body_key);
-  } else if (auto h = req.find("X-Idempotency-Key"); h != req.end()) {
-    key = std::string(h->value());
+using Claim = IdempotencyCache::Claim;
+/// One claim per key, nullopt where the cluster could not answer.
+using ClaimsCallback = std::function<void(std::vector<std::optional<Claim>>)>;
+
+/// Claims idempotency keys of the app: in this node's cache, or in the cluster's when the
+/// adapter keeps them (docs/CLUSTER.md). `done` runs on the worker's thread.
+void claim_keys(Worker& worker, std::size_t app_index, std::vector<std::string> keys,
+                ClaimsCallback done) {
+  Hub& hub = worker.hub();
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    hub.v2_counters().add(V2Counters::Kind::idem_publish, app_index);
   }
-  if (!key) return false;
+  struct Gather {
+    Gather(Worker& w, std::size_t app, std::size_t n, ClaimsCallback fn)
+        : worker(&w), app_index(app), claims(n), left(n + 1), done(std::move(fn)) {}
+    Worker* worker;
+    std::size_t app_index;
+    std::vector<std::optional<Claim>> claims;
+    std::atomic<std::size_t> left;
+    ClaimsCallback done;
+  };
+  auto g = std::make_shared<Gather>(worker, app_index, keys.size(), std::move(done));
+  auto arrive = [g] {
+    if (g->left.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    on_worker(*g->worker, [g] {
+      for (const auto& c : g->claims) {
+        if (c && c->state != Claim::State::fresh) {
+          g->worker->hub().v2_counters().add(V2Counters::Kind::idem_duplicate, g->app_index);
+        }
+      }
+      g->done(std::move(g->claims));
+    });
+  };
+  const std::string& app_id = hub.app_at(app_index).app->id;
+  Adapter& adapter = hub.adapter();
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (adapter.keeps_keys()) {
+      adapter.claim_key(app_index, keys[i], [g, i, arrive](std::optional<Claim> c) {
+        g->claims[i] = std::move(c);
+        arrive();
+      });
+    } else {
+      g->claims[i] = hub.idempotency()->claim(app_id, keys[i]);
+      arrive();
+    }
+  }
+  arrive();
+}
+
+/// Keeps the first answer of a claimed key (a retry gets it), in the cache or the cluster.
+void complete_key(Hub& hub, std::size_t app_index, const std::string& key, std::string body) {
+  if (hub.adapter().keeps_keys()) {
+    hub.adapter().complete_key(app_index, key, std::move(body));
+  } else {
+    hub.idempotency()->complete(hub.app_at(app_index).app->id, key, std::move(body));
+  }
+}
+
+/// Frees a claimed key whose request was refused (a retry may publish).
+void release_key(Hub& hub, std::size_t app_index, const std::string& key) {
+  if (hub.adapter().keeps_keys()) {
+    hub.adapter().release_key(app_index, key);
+  } else {
+    hub.idempotency()->release(hub.app_at(app_index).app->id, key);
+  }
+}
+
+/// Sockudo's idempotency for a publish: the key (the body's `idempotency_key` when `body_key`
+/// is given, else the `X-Idempotency-Key` header) is claimed before publishing; `go` publishes
+/// and answers through the responder it is given, which keeps a 200 answer for the retries. A
+/// retry gets the first answer, a retry while the first is unanswered 503 + Retry-After; `go`
+/// is not called then. Without a key (or idempotency off) `go` runs at once.
+void with_idempotency(Worker& worker, AppRuntime& app, const Request& req,
+                      const std::string* body_key, Responder respond,
+                      std::function<void(Responder)> go) {
+  Hub& hub = worker.hub();
+  std::optional<std::string> key;
+  if (hub.idempotency() != nullptr) {
+    if (body_key != nullptr) {
+      key = *body_key;
+    } else if (auto h = req.find("X-Idempotency-Key"); h != req.end()) {
+      key = std::string(h->value());
+    }
+  }
+  if (!key) {
+    go(std::move(respond));
+    return;
+  }
   if (auto bad = check_idempotency_key(hub, *key)) {  // the header (body keys: parse_event)
     respond(from_error(req, *bad));
-    return true;
+    return;
   }
-  const std::string& app_id = app.app->id;
-  auto claim = cache->claim(app_id, *key);
-  hub.v2_counters().add(V2Counters::Kind::idem_publish, app.index);
-  switch (claim.state) {
-    case IdempotencyCache::Claim::State::answered:
-      hub.v2_counters().add(V2Counters::Kind::idem_duplicate, app.index);
-      respond(json_ok(req, std::move(claim.body)));
-      return true;
-    case IdempotencyCache::Claim::State::in_progress: {
-      Response res = from_error(req, ApiError::idempotency_in_progress);
-      res.set(http::field::retry_after, "1");
-      respond(std::move(res));
-      return true;
-    }
-    case IdempotencyCache::Claim::State::fresh:
-      break;
-  }
-  respond = [cache, app_id, k = std::move(*key), inner = std::move(respond)](Response res) {
-    if (res.result() == http::status::ok) {
-      cache->complete(app_id, k, res.body());
-    } else {
-      cache->release(app_id, k);  // refused: a retry may still publish
-    }
-    inner(std::move(res));
+  const std::size_t app_index = app.index;
+  claim_keys(worker, app_index, {*key},
+             [&hub, app_index, to = ReplyTo(req), k = *key, respond = std::move(respond),
+              go = std::move(go)](std::vector<std::optional<Claim>> claims) mutable {
+               std::optional<Claim>& claim = claims.front();
+               if (!claim) {
+                 Response res = from_error(to, ApiError::cluster_unavailable);
+                 res.set(http::field::retry_after, "1");
+                 respond(std::move(res));
+                 return;
+               }
+               switch (claim->state) {
+                 case Claim::State::answered:
+                   respond(json_ok(to, std::move(claim->body)));
+                   return;
+                 case Claim::State::in_progress: {
+                   Response res = from_error(to, ApiError::idempotency_in_progress);
+                   res.set(http::field::retry_after, "1");
+                   respond(std::move(res));
+                   return;
+                 }
+                 case Claim::State::fresh:
+                   break;
+               }
+               go([&hub, app_index, k, inner = std::move(respond)](Response res) {
+                 if (res.result() == http::status::ok) {
+                   complete_key(hub, app_index, k, res.body());
+                 } else {
+                   release_key(hub, app_index, k);  // refused: a retry may still publish
+                 }
+                 inner(std::move(res));
+               });
+             });
+}
+
+}  // namespace
+
+namespace {
+
+/// A PublishDone that continues on the worker's thread: `next(answer)` when the publish entered
+/// the cluster, else 503 cluster_unavailable + Retry-After (nothing was delivered).
+PublishDone when_published(Worker& worker, ReplyTo to, Responder answer,
+                           std::function<void(Responder)> next) {
+  auto state = std::make_shared<std::pair<Responder, std::function<void(Responder)>>>(
+      std::move(answer), std::move(next));
+  return [&worker, to, state](bool published) {
+    on_worker(worker, [to, state, published] {
+      if (!published) {
+        Response res = from_error(to, ApiError::cluster_unavailable);
+        res.set(http::field::retry_after, "1");
+        state->first(std::move(res));
+        return;
+      }
+      state->second(std::move(state->first));
+    });
   };
-  return false;
+}
+
+/// The answer of a published /events request: {"ok":true}, or the channels' info.
+void answer_event(Worker& worker, AppRuntime& app, const std::shared_ptr<EventItem>& shared,
+                  ReplyTo to, Responder answer) {
+  if (shared->info_raw.empty()) {
+    answer(json_ok(to, "{\"ok\":true}"));
+    return;
+  }
+  shared->info = split_info(shared->info_raw);
+  std::vector<std::optional<std::string>> asked;
+  for (const auto& ch : shared->request.channels) {
+    asked.push_back(wants_counts(ch, shared->info) ? std::optional<std::string>(ch) : std::nullopt);
+  }
+  query_counts(worker, app.index, std::move(asked),
+               [shared, to, answer = std::move(answer)](std::vector<ChannelCounts> counts) {
+                 std::string body = "{\"channels\":{";
+                 for (std::size_t i = 0; i < shared->request.channels.size(); ++i) {
+                   const std::string& ch = shared->request.channels[i];
+                   if (i > 0) body.push_back(',');
+                   protocol::append_json_string(body, ch);
+                   body.push_back(':');
+                   append_channel_info(body, ch, shared->info, counts[i]);
+                 }
+                 body.append("}}");
+                 answer(json_ok(to, std::move(body)));
+               });
+}
+
+/// The `info` answer of a batch (an item's info is about its first channel).
+void answer_batch_info(Worker& worker, AppRuntime& app,
+                       const std::shared_ptr<std::vector<EventItem>>& items, ReplyTo to,
+                       Responder respond) {
+  // `info` views `info_raw` of the same item: the vector does not move any more.
+  std::vector<std::optional<std::string>> asked;
+  for (auto& item : *items) {
+    item.info = split_info(item.info_raw);
+    const std::string& ch = item.request.channels.front();
+    asked.push_back(!item.info_raw.empty() && wants_counts(ch, item.info)
+                        ? std::optional<std::string>(ch)
+                        : std::nullopt);
+  }
+  query_counts(worker, app.index, std::move(asked),
+               [items, to, respond = std::move(respond)](std::vector<ChannelCounts> counts) {
+                 std::string body = "{\"batch\":[";
+                 for (std::size_t k = 0; k < items->size(); ++k) {
+                   const EventItem& item = (*items)[k];
+                   if (k > 0) body.push_back(',');
+                   if (item.info_raw.empty()) {
+                     body.append("{}");
+                   } else {
+                     append_channel_info(body, item.request.channels.front(), item.info, counts[k]);
+                   }
+                 }
+                 body.append("]}");
+                 respond(json_ok(to, std::move(body)));
+               });
+}
+
+/// The items of a batch that passed its own key: rate, per-item keys, publish, answer.
+void publish_batch(Worker& worker, AppRuntime& app, std::shared_ptr<std::vector<EventItem>> items,
+                   ReplyTo to, Responder respond) {
+  // A batch counts each of its events, all or nothing.
+  if (auto limited =
+          take_rate(worker, app, app.backend_events, app.app->limits.max_backend_events_per_second,
+                    items->size(), AbuseKind::api_events_rate, to)) {
+    respond(std::move(*limited));
+    return;
+  }
+  // An item's own key (Sockudo): a retried item is skipped; its `batch` slot stays `{}`.
+  std::vector<std::string> keys;
+  std::vector<std::size_t> keyed;
+  if (worker.hub().idempotency() != nullptr) {
+    for (std::size_t i = 0; i < items->size(); ++i) {
+      if ((*items)[i].idempotency_key) {
+        keys.push_back(*(*items)[i].idempotency_key);
+        keyed.push_back(i);
+      }
+    }
+  }
+  claim_keys(worker, app.index, keys,
+             [&worker, &app, items, to, keys, keyed,
+              respond = std::move(respond)](std::vector<std::optional<Claim>> claims) mutable {
+               Hub& hub = worker.hub();
+               std::vector<bool> skip(items->size(), false);
+               for (std::size_t k = 0; k < keyed.size(); ++k) {
+                 // A cluster that cannot answer: published (at least once beats never).
+                 if (claims[k] && claims[k]->state != Claim::State::fresh) {
+                   skip[keyed[k]] = true;
+                 } else {
+                   complete_key(hub, app.index, keys[k], "{\"ok\":true}");
+                 }
+               }
+               bool any_info = false;
+               std::size_t published = 0;
+               for (std::size_t i = 0; i < items->size(); ++i) {
+                 if (skip[i]) {
+                   (*items)[i].info_raw.clear();
+                 } else {
+                   ++published;
+                   any_info = any_info || !(*items)[i].info_raw.empty();
+                 }
+               }
+               PublishDone each = gather_results(
+                   published, when_published(worker, to, std::move(respond),
+                                             [&worker, &app, items, to, any_info](Responder r) {
+                                               if (!any_info) {
+                                                 r(json_ok(to, "{}"));
+                                                 return;
+                                               }
+                                               answer_batch_info(worker, app, items, to,
+                                                                 std::move(r));
+                                             }));
+               for (std::size_t i = 0; i < items->size(); ++i) {
+                 if (!skip[i]) hub.adapter().publish((*items)[i].request, &worker, each);
+               }
+             });
 }
 
 }  // namespace
@@ -195,43 +415,24 @@ void post_events(Worker& worker, AppRuntime& app, const Request& req, Responder 
     respond(from_error(req, *err));
     return;
   }
-  if (idempotent(hub, app, req,
-                 item.idempotency_key ? std::optional<std::string_view>(*item.idempotency_key)
-                                      : std::nullopt,
-                 respond)) {
-    return;
-  }
-  if (auto limited =
-          take_rate(worker, app, app.backend_events, app.app->limits.max_backend_events_per_second,
-                    1, AbuseKind::api_events_rate, req)) {
-    respond(std::move(*limited));
-    return;
-  }
-  hub.adapter().publish(item.request, &worker);
-  if (item.info_raw.empty()) {
-    respond(json_ok(req, "{\"ok\":true}"));
-    return;
-  }
-  // Kept until the answer; `info` views its own `info_raw`, so it is split in place.
+  // Kept until the answer (a cluster answers later); `info` views its own `info_raw`, so it is
+  // split in place when needed.
   auto shared = std::make_shared<EventItem>(std::move(item));
-  shared->info = split_info(shared->info_raw);
-  std::vector<std::optional<std::string>> asked;
-  for (const auto& ch : shared->request.channels) {
-    asked.push_back(wants_counts(ch, shared->info) ? std::optional<std::string>(ch) : std::nullopt);
-  }
-  query_counts(
-      worker, app.index, std::move(asked),
-      [shared, to = ReplyTo(req), respond = std::move(respond)](std::vector<ChannelCounts> counts) {
-        std::string body = "{\"channels\":{";
-        for (std::size_t i = 0; i < shared->request.channels.size(); ++i) {
-          const std::string& ch = shared->request.channels[i];
-          if (i > 0) body.push_back(',');
-          protocol::append_json_string(body, ch);
-          body.push_back(':');
-          append_channel_info(body, ch, shared->info, counts[i]);
+  const std::string* body_key = shared->idempotency_key ? &*shared->idempotency_key : nullptr;
+  with_idempotency(
+      worker, app, req, body_key, std::move(respond),
+      [&worker, &app, shared, to = ReplyTo(req)](Responder answer) {
+        if (auto limited = take_rate(worker, app, app.backend_events,
+                                     app.app->limits.max_backend_events_per_second, 1,
+                                     AbuseKind::api_events_rate, to)) {
+          answer(std::move(*limited));
+          return;
         }
-        body.append("}}");
-        respond(json_ok(to, std::move(body)));
+        worker.hub().adapter().publish(
+            shared->request, &worker,
+            when_published(worker, to, std::move(answer), [&worker, &app, shared, to](Responder r) {
+              answer_event(worker, app, shared, to, std::move(r));
+            }));
       });
 }
 
@@ -265,61 +466,10 @@ void post_batch_events(Worker& worker, AppRuntime& app, const Request& req, Resp
     }
   }
   // Sockudo: a batch's own key is the X-Idempotency-Key header.
-  if (idempotent(hub, app, req, std::nullopt, respond)) return;
-  // A batch counts each of its events, all or nothing.
-  if (auto limited =
-          take_rate(worker, app, app.backend_events, app.app->limits.max_backend_events_per_second,
-                    items->size(), AbuseKind::api_events_rate, req)) {
-    respond(std::move(*limited));
-    return;
-  }
-  bool any_info = false;
-  IdempotencyCache* keys = hub.idempotency();
-  for (auto& item : *items) {
-    // An item's own key (Sockudo): a retried item is skipped; its `batch` slot stays `{}`.
-    if (keys != nullptr && item.idempotency_key) {
-      hub.v2_counters().add(V2Counters::Kind::idem_publish, app.index);
-      if (keys->claim(app.app->id, *item.idempotency_key).state !=
-          IdempotencyCache::Claim::State::fresh) {
-        hub.v2_counters().add(V2Counters::Kind::idem_duplicate, app.index);
-        item.info_raw.clear();
-        continue;
-      }
-      keys->complete(app.app->id, *item.idempotency_key, "{\"ok\":true}");
-    }
-    hub.adapter().publish(item.request, &worker);
-    any_info = any_info || !item.info_raw.empty();
-  }
-  if (!any_info) {
-    respond(json_ok(req, "{}"));
-    return;
-  }
-  // An item's info is about its first channel. (`info` views `info_raw` of the same item: the
-  // vector does not move any more.)
-  std::vector<std::optional<std::string>> asked;
-  for (auto& item : *items) {
-    item.info = split_info(item.info_raw);
-    const std::string& ch = item.request.channels.front();
-    asked.push_back(!item.info_raw.empty() && wants_counts(ch, item.info)
-                        ? std::optional<std::string>(ch)
-                        : std::nullopt);
-  }
-  query_counts(
-      worker, app.index, std::move(asked),
-      [items, to = ReplyTo(req), respond = std::move(respond)](std::vector<ChannelCounts> counts) {
-        std::string body = "{\"batch\":[";
-        for (std::size_t k = 0; k < items->size(); ++k) {
-          const EventItem& item = (*items)[k];
-          if (k > 0) body.push_back(',');
-          if (item.info_raw.empty()) {
-            body.append("{}");
-          } else {
-            append_channel_info(body, item.request.channels.front(), item.info, counts[k]);
-          }
-        }
-        body.append("]}");
-        respond(json_ok(to, std::move(body)));
-      });
+  with_idempotency(worker, app, req, nullptr, std::move(respond),
+                   [&worker, &app, items, to = ReplyTo(req)](Responder answer) {
+                     publish_batch(worker, app, items, to, std::move(answer));
+                   });
 }
 
 }  // namespace server::http_api::detail

@@ -64,7 +64,7 @@ void query_counts(Worker& worker, std::size_t app_index,
 [[nodiscard]] std::optional<Response> take_rate(Worker& worker, const AppRuntime& app,
                                                 WindowLimiter& window, std::uint64_t limit,
                                                 std::uint64_t units, AbuseKind kind,
-                                                const Request& req);
+                                                const ReplyTo& req);
 
 }  // namespace detail
 }  // namespace server::http_api

@@ -10,16 +10,32 @@
 
 namespace server {
 
-void LocalAdapter::publish(const PublishRequest& request, Worker* caller) {
+void LocalAdapter::publish(const PublishRequest& request, Worker* caller, PublishDone done) {
   for (const std::string& channel : request.channels) {
     // Encode once per channel (the frame names its channel); shared by every subscriber.
     deliver(request.app_index, channel, protocol::api_event(request.event, channel, request.data),
             request.except, caller);
   }
+  if (done) done(true);
 }
 
+namespace {
+
+/// Numbers (or mirrors, with a cluster's `id`) a channel message and fans it out.
+void keep_and_send(ReplayBuffer& replay, std::size_t app_index, std::string_view channel,
+                   std::string_view json, const MessageIdentity* id,
+                   const std::function<void(const DialectFrames&)>& send) {
+  if (id != nullptr) {
+    (void)replay.insert(app_index, channel, *id, json, send);
+  } else {
+    replay.publish(app_index, channel, json, send);
+  }
+}
+
+}  // namespace
+
 void LocalAdapter::deliver(std::size_t app_index, std::string_view channel, std::string json,
-                           channels::ConnId except, Worker* caller) {
+                           channels::ConnId except, Worker* caller, const MessageIdentity* id) {
   AppRuntime& app = hub_.app_at(app_index);
   SharedFrame frame = make_text_frame(json);
   const auto kind = protocol::classify_channel(channel);
@@ -45,7 +61,7 @@ void LocalAdapter::deliver(std::size_t app_index, std::string_view channel, std:
                                                 static_cast<int>(hub_.workers().size()));
   if (ReplayBuffer* replay = hub_.replay()) {
     // Recovery on: the message gets its serial and identity; V1 keeps its bytes.
-    replay->publish(app_index, channel, json, [&](const DialectFrames& frames) {
+    keep_and_send(*replay, app_index, channel, json, id, [&](const DialectFrames& frames) {
       hub_.fan_out(app_index, channel, frames, except, caller, track);
     });
     return;
@@ -55,9 +71,9 @@ void LocalAdapter::deliver(std::size_t app_index, std::string_view channel, std:
 
 void LocalAdapter::deliver_client_event(std::size_t app_index, std::string_view channel,
                                         std::string_view json, channels::ConnId except,
-                                        Worker* caller) {
+                                        Worker* caller, const MessageIdentity* id) {
   if (ReplayBuffer* replay = hub_.replay()) {
-    replay->publish(app_index, channel, json, [&](const DialectFrames& frames) {
+    keep_and_send(*replay, app_index, channel, json, id, [&](const DialectFrames& frames) {
       hub_.fan_out(app_index, channel, frames, except, caller);
     });
     return;

@@ -13,7 +13,7 @@ class Hub;
 class LocalAdapter final : public Adapter {
  public:
   explicit LocalAdapter(Hub& hub) : hub_(hub) {}
-  void publish(const PublishRequest& request, Worker* caller) override;
+  void publish(const PublishRequest& request, Worker* caller, PublishDone done) override;
   void broadcast(std::size_t app_index, std::string_view channel,
                  const std::shared_ptr<const std::string>& frame, channels::ConnId except,
                  Worker* caller) override;
@@ -47,13 +47,16 @@ class LocalAdapter final : public Adapter {
 
   /// Delivers one encoded event (JSON of a pusher event) to this node's recipients of (app,
   /// channel): the signed-in sockets of the user of a #server-to-user- channel, otherwise the
-  /// subscribers; stores it first on a cache channel. Any thread.
+  /// subscribers; stores it first on a cache channel. With recovery on it gets its V2 identity:
+  /// `id` when the cluster gave it one (the replay buffer mirrors it), else this node's. Any
+  /// thread.
   void deliver(std::size_t app_index, std::string_view channel, std::string json,
-               channels::ConnId except, Worker* caller);
+               channels::ConnId except, Worker* caller, const MessageIdentity* id = nullptr);
   /// Delivers a client event (its JSON) to this node's subscribers of (app, channel) except
-  /// `except`, with its V2 identity when recovery is on. Any thread.
+  /// `except`, with its V2 identity when recovery is on (as `deliver`). Any thread.
   void deliver_client_event(std::size_t app_index, std::string_view channel, std::string_view json,
-                            channels::ConnId except, Worker* caller);
+                            channels::ConnId except, Worker* caller,
+                            const MessageIdentity* id = nullptr);
   /// Sends a watchlist event (its JSON) to every local watcher of `user_id`. Any thread, not
   /// under the state mutex.
   void notify_watchers(std::size_t app_index, std::string_view user_id,

@@ -87,6 +87,8 @@ struct ConnAccess {
     if (k == "subscribe") {
       if (!a->sub_up_) {
         a->sub_up_ = true;
+        // Messages may have passed while the bus was down: the mirror starts over.
+        if (a->sequenced_) a->hub_.replay()->clear();
         if (a->cmd_up_ && !a->synced_) a->resync();
       }
     } else if (k == "message" && r->element[2]->type == REDIS_REPLY_STRING) {
@@ -134,6 +136,7 @@ RedisAdapter::RedisAdapter(Hub& hub)
       work_(net::make_work_guard(ioc_)),
       reconnect_timer_(ioc_),
       heartbeat_timer_(ioc_),
+      sequenced_(hub.replay() != nullptr),
       online_(hub.app_count()) {
   log::info("cluster_node", {{"node_id", node_id_},
                              {"redis", url_.host + ":" + std::to_string(url_.port)},
@@ -234,6 +237,7 @@ void RedisAdapter::on_conn_lost(Conn& c, std::string_view why) {
                {"retry", "backoff up to " + std::to_string(max_backoff.count()) + " ms"}});
   }
   cmd_up_ = sub_up_ = synced_ = false;
+  fail_positions();
   // Tear both down (the survivor would hold a stale subscription or state) and start over.
   auto old_cmd = std::move(cmd_);
   auto old_sub = std::move(sub_);
@@ -415,10 +419,24 @@ void RedisAdapter::publish_envelope(std::string envelope) {
   });
 }
 
-void RedisAdapter::publish(const PublishRequest& request, Worker* caller) {
+void RedisAdapter::publish(const PublishRequest& request, Worker* caller, PublishDone done) {
   AppRuntime& app = hub_.app_at(request.app_index);
+  std::size_t numbered = 0;
+  if (sequenced_) {
+    for (const std::string& channel : request.channels) {
+      numbered += protocol::classify_channel(channel).is_server_to_user ? 0 : 1;
+    }
+  }
+  // Answered once Redis numbered every message (a publish answered 200 is ordered before the
+  // next one its caller sends, whichever node that reaches).
+  PublishDone each = gather_results(numbered, std::move(done));
   for (const std::string& channel : request.channels) {
     std::string json = protocol::api_event(request.event, channel, request.data);
+    if (sequenced_ && !protocol::classify_channel(channel).is_server_to_user) {
+      publish_sequenced(request.app_index, channel, std::move(json), request.except,
+                        request.except_socket_id, each);
+      continue;
+    }
     local_.deliver(request.app_index, channel, json, request.except, caller);
     publish_envelope(cluster::encode({cluster::MsgType::event, node_id_, app.app->id, channel,
                                       std::move(json), request.except_socket_id}));
@@ -434,6 +452,10 @@ void RedisAdapter::broadcast(std::size_t app_index, std::string_view channel,
 void RedisAdapter::broadcast_client_event(std::size_t app_index, std::string_view channel,
                                           std::string_view json, channels::ConnId except,
                                           std::string_view except_socket_id, Worker* caller) {
+  if (sequenced_) {
+    publish_sequenced(app_index, channel, std::string(json), except, std::string(except_socket_id));
+    return;
+  }
   local_.deliver_client_event(app_index, channel, json, except, caller);
   publish_envelope(
       cluster::encode({cluster::MsgType::event, node_id_, hub_.app_at(app_index).app->id,
@@ -467,7 +489,18 @@ void RedisAdapter::on_bus_message(std::string_view payload) {
   }
   switch (e->type) {
     case cluster::MsgType::event:
+      if (sequenced_ && !protocol::classify_channel(e->target).is_server_to_user) {
+        // From a node with recovery off (all nodes should agree): not numbered, not mirrored.
+        hub_.fan_out(app->index, e->target, make_text_frame(e->payload), except, nullptr);
+        break;
+      }
       local_.deliver(app->index, e->target, std::move(e->payload), except, nullptr);
+      break;
+    case cluster::MsgType::sequenced:
+      on_sequenced(app->index, e->target, e->payload, except);
+      break;
+    case cluster::MsgType::position:
+      on_position(app->index, e->target, e->payload, e->origin == node_id_);
       break;
     case cluster::MsgType::member:
       hub_.fan_out(app->index, e->target, make_dialect_frames(e->payload), except, nullptr);

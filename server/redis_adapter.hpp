@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -39,7 +40,7 @@ class RedisAdapter final : public Adapter {
 
   [[nodiscard]] const std::string& node_id() const noexcept { return node_id_; }
 
-  void publish(const PublishRequest& request, Worker* caller) override;
+  void publish(const PublishRequest& request, Worker* caller, PublishDone done) override;
   void broadcast(std::size_t app_index, std::string_view channel,
                  const std::shared_ptr<const std::string>& frame, channels::ConnId except,
                  Worker* caller) override;
@@ -67,6 +68,17 @@ class RedisAdapter final : public Adapter {
                     OnlineCallback done) override;
   void terminate_user(std::size_t app_index, std::string_view user_id, WsError why) override;
   void append_metrics(std::string& out, std::string_view port_label) override;
+
+  // Protocol V2 across the cluster (server/redis_sequence.cpp).
+  [[nodiscard]] bool sequences() const noexcept override { return sequenced_; }
+  void stream_position(std::size_t app_index, std::string_view channel,
+                       PositionCallback done) override;
+  void history(std::size_t app_index, std::string_view channel, HistoryRequest request,
+               HistoryCallback done) override;
+  [[nodiscard]] bool keeps_keys() const noexcept override { return true; }
+  void claim_key(std::size_t app_index, std::string_view key, ClaimCallback done) override;
+  void complete_key(std::size_t app_index, std::string_view key, std::string body) override;
+  void release_key(std::size_t app_index, std::string_view key) override;
 
   struct Conn;  // one hiredis async connection on the adapter's io_context (a RedisConnection)
 
@@ -97,6 +109,20 @@ class RedisAdapter final : public Adapter {
   /// Posts work to the adapter thread; false (and counted as dropped) when too much is queued.
   bool post(std::function<void()> fn);
   void publish_envelope(std::string envelope);
+  /// Recovery on: numbers a channel message in Redis and publishes it on the bus, from where
+  /// every node (this one too) delivers it in serial order (server/redis_sequence.cpp).
+  /// `done` (may be null) is told whether Redis numbered it (adapter thread, or inline).
+  void publish_sequenced(std::size_t app_index, std::string_view channel, std::string json,
+                         channels::ConnId except, std::string except_socket,
+                         PublishDone done = nullptr);
+  /// A `sequenced` / `position` envelope from the bus (adapter thread).
+  void on_sequenced(std::size_t app_index, std::string_view channel, std::string_view payload,
+                    channels::ConnId except);
+  void on_position(std::size_t app_index, std::string_view channel, std::string_view payload,
+                   bool asked_here);
+  /// Answers every stream_position still waiting with nullopt (the connection was lost).
+  void fail_positions();
+  [[nodiscard]] std::string idem_key(std::size_t app_index, std::string_view key) const;
   // The membership steps (under the state mutex, in decision order; the work runs on the
   // adapter thread). This node's subscription count of (app, channel) is now `local_count`.
   void subscription_changed(std::size_t app_index, std::string_view channel,
@@ -143,6 +169,11 @@ class RedisAdapter final : public Adapter {
 
   /// Hook sequence, guarded by the hub's state mutex (hooks run under it).
   std::uint64_t seq_ = 0;
+  /// Recovery on: serials come from Redis, the replay buffer mirrors the bus.
+  const bool sequenced_;
+  /// stream_position calls waiting for their `position` envelope, by app id + '\0' + channel.
+  std::unordered_map<std::string, std::vector<PositionCallback>> positions_waiting_;
+
   /// Users signed in on this node, per app index (for resync). Guarded by the state mutex.
   std::vector<std::unordered_set<std::string>> online_;
 

@@ -345,4 +345,99 @@ end
 return out
 )lua";
 
+// ---- Protocol V2 across the cluster (server/redis_sequence.cpp) -------------------------------
+// Standalone scripts (no prelude). {P}:seq:{app}:{channel} is a hash {s = stream id, n = newest
+// serial}; {P}:hist:{app}:{channel} a stream capped at max_buffer_size whose entry ids are
+// "<serial>-0" with fields m (message id), t (ms, Redis clock), j (the frame's JSON).
+
+/// Numbers one channel message and publishes it. ARGV: prefix, node, app, channel, json,
+/// except socket, a fresh stream id (used if the channel has none), message id, max kept,
+/// history ttl ms, stream keep ms, bus channel. Returns the serial.
+inline constexpr std::string_view lua_seq_publish = R"lua(
+local P, NODE, app, ch = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local k, h = P .. ':seq:' .. app .. ':' .. ch, P .. ':hist:' .. app .. ':' .. ch
+local sid = redis.call('HGET', k, 's')
+if not sid then
+  sid = ARGV[7]
+  redis.call('HSET', k, 's', sid, 'n', 0)
+  redis.call('DEL', h)
+end
+local n = redis.call('HINCRBY', k, 'n', 1)
+redis.call('PEXPIRE', k, ARGV[11])
+local t = redis.call('TIME')
+local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('XADD', h, 'MAXLEN', ARGV[9], n .. '-0', 'm', ARGV[8], 't', ms, 'j', ARGV[5])
+redis.call('PEXPIRE', h, ARGV[10])
+local function f(s) return #s .. ':' .. s end
+local payload = sid .. ' ' .. n .. ' ' .. ARGV[8] .. '\n' .. ARGV[5]
+redis.call('PUBLISH', ARGV[12],
+  'pc1' .. f('S') .. f(NODE) .. f(app) .. f(ch) .. f(payload) .. f(ARGV[6]))
+return n
+)lua";
+
+/// The position of a channel, starting its stream if it has none, published on the bus (in
+/// order with the channel's messages). ARGV: prefix, node, app, channel, a fresh stream id,
+/// stream keep ms, bus channel. Returns the serial.
+inline constexpr std::string_view lua_seq_position = R"lua(
+local P, NODE, app, ch = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local k = P .. ':seq:' .. app .. ':' .. ch
+local sid = redis.call('HGET', k, 's')
+if not sid then
+  sid = ARGV[5]
+  redis.call('HSET', k, 's', sid, 'n', 0)
+  redis.call('DEL', P .. ':hist:' .. app .. ':' .. ch)
+end
+local n = redis.call('HGET', k, 'n')
+redis.call('PEXPIRE', k, ARGV[6])
+local function f(s) return #s .. ':' .. s end
+redis.call('PUBLISH', ARGV[7],
+  'pc1' .. f('P') .. f(NODE) .. f(app) .. f(ch) .. f(sid .. ' ' .. n) .. f(''))
+return n
+)lua";
+
+/// A channel's kept history within the ttl. ARGV: prefix, node, app, channel, mode ('a': after
+/// ARGV[6]; 'l': the newest ARGV[7]), serial, count, ttl ms. Returns {} without a stream, else
+/// {stream id, newest serial, oldest kept serial or '', then per message: serial, age ms,
+/// message id, json} oldest first.
+inline constexpr std::string_view lua_seq_history = R"lua(
+local P, app, ch = ARGV[1], ARGV[3], ARGV[4]
+local k, h = P .. ':seq:' .. app .. ':' .. ch, P .. ':hist:' .. app .. ':' .. ch
+local sid = redis.call('HGET', k, 's')
+if not sid then return {} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local since, after, count = now - tonumber(ARGV[8]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local out = {sid, redis.call('HGET', k, 'n'), ''}
+local kept = {}
+for _, e in ipairs(redis.call('XRANGE', h, '-', '+')) do
+  local fields = {}
+  for i = 1, #e[2], 2 do fields[e[2][i]] = e[2][i + 1] end
+  local at = tonumber(fields.t)
+  if at >= since then
+    local serial = tonumber(string.match(e[1], '^(%d+)'))
+    if out[3] == '' then out[3] = serial end
+    if ARGV[5] == 'l' or serial > after then
+      kept[#kept + 1] = {serial, now - at, fields.m, fields.j}
+    end
+  end
+end
+local first = 1
+if ARGV[5] == 'l' and #kept > count then first = #kept - count + 1 end
+local last = #kept
+if ARGV[5] == 'a' and last > count then last = count end
+for i = first, last do
+  for _, v in ipairs(kept[i]) do out[#out + 1] = v end
+end
+return out
+)lua";
+
+/// Claims an idempotency key (value '' while in progress). ARGV: key, claim ttl ms. Returns
+/// {'fresh'}, {'busy'} or {'done', first answer}.
+inline constexpr std::string_view lua_idem_claim = R"lua(
+if redis.call('SET', ARGV[1], '', 'NX', 'PX', ARGV[2]) then return {'fresh'} end
+local v = redis.call('GET', ARGV[1])
+if not v or v == '' then return {'busy'} end
+return {'done', v}
+)lua";
+
 }  // namespace server::redis_scripts

@@ -59,6 +59,20 @@ void ReplayBuffer::pop_front(Channel& c) {
   c.entries.pop_front();
 }
 
+ReplayLookup::Status judge_resume(const std::optional<std::string>& asked_stream,
+                                  std::uint64_t serial, const std::optional<std::string>& current,
+                                  std::uint64_t newest, std::optional<std::uint64_t> first_kept,
+                                  std::uint64_t max_replay) {
+  using Status = ReplayLookup::Status;
+  if (!current) return Status::expired;  // nothing kept of this channel
+  if (asked_stream && *asked_stream != *current) return Status::stream_reset;
+  if (serial > newest) return Status::expired;  // ahead of this stream: cannot be verified
+  if (serial == newest) return Status::recovered;
+  if (!first_kept || serial + 1 < *first_kept) return Status::expired;
+  if (newest - serial > max_replay) return Status::window_exceeded;
+  return Status::recovered;
+}
+
 void ReplayBuffer::publish(std::size_t app_index, std::string_view channel, std::string_view json,
                            const std::function<void(const DialectFrames&)>& send) {
   const std::string k = key(app_index, channel);
@@ -77,16 +91,88 @@ void ReplayBuffer::publish(std::size_t app_index, std::string_view channel, std:
       make_text_frame(json),
       make_text_frame(protocol::with_identity(json, e.message_id, c.stream_id, e.serial)),
       e.serial);
+  keep(c, std::move(e));
+  send(c.entries.back().frames);
+}
+
+void ReplayBuffer::keep(Channel& c, ReplayEntry e) {
   const std::uint64_t size = bytes_of(e);
   c.entries.push_back(std::move(e));
   bytes_.fetch_add(size, std::memory_order_relaxed);
   while (c.entries.size() > max_per_channel_) pop_front(c);
-  // Over the global cap: this channel gives up its oldest (never the one just published).
+  // Over the global cap: this channel gives up its oldest (never the one just kept).
   while (bytes_.load(std::memory_order_relaxed) > max_bytes_ && c.entries.size() > 1) {
     pop_front(c);
     evicted_for_memory_.fetch_add(1, std::memory_order_relaxed);
   }
+}
+
+bool ReplayBuffer::insert(std::size_t app_index, std::string_view channel,
+                          const MessageIdentity& id, std::string_view json,
+                          const std::function<void(const DialectFrames&)>& send) {
+  const std::string k = key(app_index, channel);
+  Shard& sh = shard_of(k);
+  const std::int64_t now = steady_ms();
+  std::lock_guard lock(sh.mutex);
+  Channel& c = sh.channels[k];
+  if (c.stream_id != id.stream_id) {
+    while (!c.entries.empty()) pop_front(c);
+    c.stream_id = id.stream_id;
+    c.next_serial = id.serial;
+  } else if (id.serial < c.next_serial) {
+    return false;  // already seen (never on an ordered bus)
+  } else if (id.serial > c.next_serial) {
+    while (!c.entries.empty()) pop_front(c);  // a gap: what came before is not complete
+  }
+  c.next_serial = id.serial + 1;
+  c.touched_ms = now;
+  ReplayEntry e;
+  e.serial = id.serial;
+  e.at_ms = now;
+  e.message_id = id.message_id;
+  e.frames = DialectFrames(
+      make_text_frame(json),
+      make_text_frame(protocol::with_identity(json, e.message_id, c.stream_id, e.serial)),
+      e.serial);
+  keep(c, std::move(e));
   send(c.entries.back().frames);
+  return true;
+}
+
+void ReplayBuffer::learn(std::size_t app_index, std::string_view channel,
+                         const StreamPosition& pos) {
+  const std::string k = key(app_index, channel);
+  Shard& sh = shard_of(k);
+  std::lock_guard lock(sh.mutex);
+  Channel& c = sh.channels[k];
+  c.touched_ms = steady_ms();
+  if (c.stream_id == pos.stream_id && c.next_serial > pos.serial) return;  // knows as much
+  if (c.stream_id != pos.stream_id || pos.serial + 1 != c.next_serial) {
+    while (!c.entries.empty()) pop_front(c);
+  }
+  c.stream_id = pos.stream_id;
+  c.next_serial = pos.serial + 1;
+}
+
+std::optional<StreamPosition> ReplayBuffer::known_position(std::size_t app_index,
+                                                           std::string_view channel) {
+  const std::string k = key(app_index, channel);
+  Shard& sh = shard_of(k);
+  std::lock_guard lock(sh.mutex);
+  auto it = sh.channels.find(k);
+  if (it == sh.channels.end() || it->second.stream_id.empty()) return std::nullopt;
+  it->second.touched_ms = steady_ms();
+  return StreamPosition{it->second.stream_id, it->second.next_serial - 1};
+}
+
+void ReplayBuffer::clear() {
+  for (Shard& sh : shards_) {
+    std::lock_guard lock(sh.mutex);
+    for (auto& [k, c] : sh.channels) {
+      while (!c.entries.empty()) pop_front(c);
+    }
+    sh.channels.clear();
+  }
 }
 
 StreamPosition ReplayBuffer::position(std::size_t app_index, std::string_view channel) {
@@ -115,26 +201,37 @@ ReplayLookup ReplayBuffer::after(std::size_t app_index, std::string_view channel
     out.oldest_serial = c.entries.front().serial;
     out.newest_serial = c.entries.back().serial;
   }
-  if (stream_id && *stream_id != c.stream_id) {
-    out.status = ReplayLookup::Status::stream_reset;
-    return out;
-  }
-  const std::uint64_t newest = c.next_serial - 1;
-  if (serial > newest) return out;  // ahead of this stream: cannot be verified, as expired
-  if (serial == newest) {
-    out.status = ReplayLookup::Status::recovered;
-    return out;
-  }
-  if (c.entries.empty() || serial + 1 < c.entries.front().serial) return out;
-  if (newest - serial > max_replay) {
-    out.status = ReplayLookup::Status::window_exceeded;
-    return out;
-  }
-  out.status = ReplayLookup::Status::recovered;
+  out.status = judge_resume(stream_id, serial, c.stream_id, c.next_serial - 1, out.oldest_serial,
+                            max_replay);
+  if (out.status != ReplayLookup::Status::recovered) return out;
   for (const ReplayEntry& e : c.entries) {
     if (e.serial > serial) out.entries.push_back(e);
   }
   return out;
+}
+
+RewindPick pick_rewind(const std::vector<std::int64_t>& at_ms, std::uint64_t count,
+                       std::int64_t since_ms, std::uint64_t first_kept_serial) {
+  RewindPick p;
+  p.first = at_ms.size();
+  std::uint64_t taken = 0;
+  bool reached_oldest = true;
+  for (std::size_t i = at_ms.size(); i-- > 0;) {
+    if (at_ms[i] < since_ms) {
+      reached_oldest = false;
+      break;
+    }
+    if (taken == count) {
+      p.truncated_by_limit = true;
+      reached_oldest = false;
+      break;
+    }
+    p.first = i;
+    ++taken;
+  }
+  // Every kept message was taken and still fewer than asked, while older ones were published.
+  p.truncated_by_retention = reached_oldest && taken < count && first_kept_serial > 1;
+  return p;
 }
 
 ReplayBuffer::Rewind ReplayBuffer::latest(std::size_t app_index, std::string_view channel,
@@ -149,25 +246,14 @@ ReplayBuffer::Rewind ReplayBuffer::latest(std::size_t app_index, std::string_vie
   const Channel& c = it->second;
   const std::int64_t since =
       seconds ? steady_ms() - static_cast<std::int64_t>(*seconds) * 1000 : INT64_MIN;
-  std::size_t taken = 0;
-  bool reached_oldest = true;
-  for (auto e = c.entries.rbegin(); e != c.entries.rend(); ++e) {
-    if (e->at_ms < since) {
-      reached_oldest = false;
-      break;
-    }
-    if (taken == count) {
-      out.truncated_by_limit = true;
-      reached_oldest = false;
-      break;
-    }
-    out.entries.push_back(*e);
-    ++taken;
-  }
-  // Every kept message was taken and still fewer than asked, while older ones were published.
-  const std::uint64_t first_kept = c.entries.empty() ? c.next_serial : c.entries.front().serial;
-  out.truncated_by_retention = reached_oldest && taken < count && first_kept > 1;
-  std::reverse(out.entries.begin(), out.entries.end());
+  std::vector<std::int64_t> at;
+  at.reserve(c.entries.size());
+  for (const ReplayEntry& e : c.entries) at.push_back(e.at_ms);
+  const RewindPick p =
+      pick_rewind(at, count, since, c.entries.empty() ? c.next_serial : c.entries.front().serial);
+  out.entries.assign(c.entries.begin() + static_cast<std::ptrdiff_t>(p.first), c.entries.end());
+  out.truncated_by_limit = p.truncated_by_limit;
+  out.truncated_by_retention = p.truncated_by_retention;
   return out;
 }
 

@@ -1,9 +1,14 @@
 #pragma once
 // Protocol V2 message identity and connection recovery (docs/PROTOCOL_V2.md): every channel
 // message gets a message_id, and a serial within its channel's stream_id; the last messages of
-// each channel are kept (count, age and a global byte cap) for `resume` and `rewind`. Node-local:
-// a stream lives as long as this process keeps it (a restart or an idle expiry starts a new
-// stream id, and clients then resubscribe). Thread-safe (sharded locks).
+// each channel are kept (count, age and a global byte cap) for `resume` and `rewind`.
+//
+// Two modes. Alone (`publish`): this node numbers its channels; a stream lives as long as this
+// process keeps it (a restart or an idle expiry starts a new stream id, and clients then
+// resubscribe). In a cluster (`insert`, docs/CLUSTER.md): Redis numbers the messages and this
+// buffer mirrors what the node received from the bus, in order; a gap (a message not seen)
+// drops what came before it, so the mirror never answers for messages it did not see.
+// Thread-safe (sharded locks).
 
 #include <atomic>
 #include <chrono>
@@ -49,6 +54,34 @@ struct ReplayLookup {
   std::optional<std::uint64_t> oldest_serial, newest_serial;
 };
 
+/// The decision of a resume position against what a buffer (or the cluster's history) holds:
+/// `current` is the channel's stream (nullopt: none kept), `newest` its newest serial,
+/// `first_kept` the serial of the oldest kept message (nullopt: none kept).
+[[nodiscard]] ReplayLookup::Status judge_resume(const std::optional<std::string>& asked_stream,
+                                                std::uint64_t serial,
+                                                const std::optional<std::string>& current,
+                                                std::uint64_t newest,
+                                                std::optional<std::uint64_t> first_kept,
+                                                std::uint64_t max_replay);
+
+/// The rewind rule over kept messages published at `at_ms` (oldest first): the newest `count` of
+/// those at or after `since_ms`, from index `first`. `first_kept_serial` is the serial of the
+/// oldest kept message (the next serial when none is kept).
+struct RewindPick {
+  std::size_t first = 0;
+  bool truncated_by_limit = false;      ///< more matching messages than were asked for
+  bool truncated_by_retention = false;  ///< older asked-for messages are no longer kept
+};
+[[nodiscard]] RewindPick pick_rewind(const std::vector<std::int64_t>& at_ms, std::uint64_t count,
+                                     std::int64_t since_ms, std::uint64_t first_kept_serial);
+
+/// The identity the cluster gave a message (docs/CLUSTER.md): what `ReplayBuffer::insert` keeps.
+struct MessageIdentity {
+  std::string stream_id;
+  std::uint64_t serial = 0;
+  std::string message_id;
+};
+
 /// Where the replay buffers stand (metrics, /usage).
 struct ReplayStats {
   std::uint64_t channels = 0, messages = 0, bytes = 0, evicted_for_memory = 0;
@@ -64,6 +97,22 @@ class ReplayBuffer {
   /// `send` may only enqueue or post (never take this buffer's locks).
   void publish(std::size_t app_index, std::string_view channel, std::string_view json,
                const std::function<void(const DialectFrames&)>& send);
+
+  /// Cluster mode: keeps a message numbered by the cluster and calls `send` with its encodings
+  /// under the channel's lock (like `publish`). A message of another stream starts the channel
+  /// over; a serial past the next one (a gap) drops the older messages first; a serial already
+  /// seen is ignored (false, `send` not called).
+  bool insert(std::size_t app_index, std::string_view channel, const MessageIdentity& id,
+              std::string_view json, const std::function<void(const DialectFrames&)>& send);
+  /// Cluster mode: the cluster told the position of a channel (a subscribe asked it). Kept when
+  /// this buffer knows nothing newer of that stream (older kept messages stay only if the
+  /// position follows them).
+  void learn(std::size_t app_index, std::string_view channel, const StreamPosition& pos);
+  /// The position of (app, channel) if this buffer knows the channel (never starts a stream).
+  [[nodiscard]] std::optional<StreamPosition> known_position(std::size_t app_index,
+                                                             std::string_view channel);
+  /// Forgets everything (cluster mode, after the bus was lost: messages may have been missed).
+  void clear();
 
   /// The current position of (app, channel), starting its stream when it has none (what a V2
   /// subscription_succeeded announces).
@@ -108,6 +157,8 @@ class ReplayBuffer {
   static std::string key(std::size_t app_index, std::string_view channel);
   Shard& shard_of(const std::string& key);
   void pop_front(Channel& c);
+  /// Appends `e` to `c` and enforces the count and byte caps.
+  void keep(Channel& c, ReplayEntry e);
   static std::uint64_t bytes_of(const ReplayEntry& e);
 
   std::uint64_t max_per_channel_;

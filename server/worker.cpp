@@ -255,8 +255,8 @@ std::size_t Worker::deliver(std::size_t app_index, std::string_view channel,
   }
   for (WsSession* s : it->second) {
     if (s->id() != except) {
-      // Just replayed (resume / rewind): this serial may already be in its queue.
-      if (s->replay_guarded() && frame.serial != 0 && s->skip_replayed(channel, frame.serial)) {
+      // Being replayed (resume / rewind): held for after the replay, or already in its queue.
+      if (s->replay_guarded() && frame.serial != 0 && s->intercept_live(channel, frame)) {
         continue;
       }
       // A member event its member list already showed (joined while the event was in flight).

@@ -84,11 +84,11 @@ class WsSession final : public WsTransport {
   /// the fan-out gives it.
   [[nodiscard]] bool v2() const noexcept { return dialect_ == protocol::Dialect::v2; }
 
-  /// True while a replay guard is set (Worker::deliver then asks skip_replayed).
+  /// True while a replay guard or hold is set (Worker::deliver then asks intercept_live).
   [[nodiscard]] bool replay_guarded() const noexcept { return replay_guarded_; }
-  /// A live copy of a message this connection was just replayed: serial <= the replay's last
-  /// of `channel`. A live serial past it lifts the channel's guard.
-  [[nodiscard]] bool skip_replayed(std::string_view channel, std::uint64_t serial);
+  /// A live message of a channel being replayed: held while the cluster's answer is awaited
+  /// (true), skipped when it is a copy of a message just replayed (true), else false.
+  [[nodiscard]] bool intercept_live(std::string_view channel, const DialectFrames& frame);
 
   /// A member event decided as `decision` that this connection's member list of `channel`
   /// already reflects (it was read at a later decision): not to be delivered.
@@ -188,6 +188,36 @@ class WsSession final : public WsTransport {
                       std::uint64_t serial);
   /// Notes that `channel` was replayed up to `serial` (Worker::deliver then skips live copies).
   void guard_replayed(const std::string& channel, std::uint64_t serial);
+  /// Cluster (Adapter::sequences): holds the channel's live messages while its position or
+  /// history is asked; nests. `release_hold` sends the held ones after `after_serial` once the
+  /// last holder releases.
+  void hold_live(const std::string& channel);
+  void release_hold(const std::string& channel, std::uint64_t after_serial);
+  /// True when the channel's hold overflowed (its live messages went out unheld).
+  [[nodiscard]] bool hold_overflowed(const std::string& channel) const;
+  /// The position the cluster answered for a subscription_succeeded that waited for it.
+  void subscribed_at(const std::string& channel, const std::string& json,
+                     std::optional<StreamPosition> pos);
+  /// After subscription_succeeded: the channel's rewind and waiting resume, if any.
+  void after_subscribed(const std::string& channel);
+  /// Reports one resume channel from what a buffer or the cluster found.
+  void conclude_resume(const std::string& channel, const std::optional<std::string>& stream_id,
+                       const ReplayLookup& found);
+  /// resume_failed for a channel whose continuity cannot be checked (`reason`).
+  void report_unverifiable(const std::string& channel, const std::optional<std::string>& stream_id,
+                           std::string_view reason);
+  /// Sends resume_failed (`data`: its fields) and notes it for resume_success.
+  void send_resume_failed(const std::string& channel, const std::string& data,
+                          std::string_view code);
+  /// The cluster's history for a resume channel (Adapter::history).
+  void resumed_from_cluster(const std::string& channel, const std::optional<std::string>& stream_id,
+                            std::uint64_t serial, std::optional<History> history);
+  /// The cluster's history for a rewind.
+  void rewound_from_cluster(const std::string& channel, std::uint64_t count,
+                            std::optional<std::uint64_t> seconds, std::optional<History> history);
+  /// Sends a rewind's messages and its rewind_complete.
+  void send_rewind(const std::string& channel, const std::vector<ReplayEntry>& entries,
+                   bool truncated_by_limit, bool truncated_by_retention);
   /// Sends resume_success once no channel of the resume waits for its subscription.
   void finish_resume(bool deadline_passed);
   /// The rewind of a new subscription: history, then rewind_complete.
@@ -211,6 +241,16 @@ class WsSession final : public WsTransport {
       std::optional<std::uint64_t> seconds;
     };
     std::vector<Rewind> rewinds;  ///< rewinds waiting for their subscription_succeeded
+    /// Channels whose live messages wait for the cluster's answer (position or history).
+    struct Hold {
+      std::string channel;
+      std::vector<DialectFrames> frames;
+      int holders = 0;
+      std::uint64_t after = 0;  ///< the held messages up to this serial were replayed
+      bool overflowed = false;  ///< too many held: sent on, the replay cannot be in order
+    };
+    std::vector<Hold> holds;
+    std::size_t awaiting = 0;  ///< resume channels waiting for the cluster's history
   };
   [[nodiscard]] Recovery& recovery();
 

@@ -7,6 +7,7 @@
 #include "protocol/client_message.hpp"
 #include "protocol/json.hpp"
 #include "protocol/messages.hpp"
+#include "server/clock.hpp"
 #include "server/hub.hpp"
 #include "server/worker.hpp"
 #include "server/ws_session.hpp"
@@ -85,29 +86,116 @@ void WsSession::guard_replayed(const std::string& channel, std::uint64_t serial)
   replay_guarded_ = true;
 }
 
-bool WsSession::skip_replayed(std::string_view channel, std::uint64_t serial) {
+bool WsSession::intercept_live(std::string_view channel, const DialectFrames& frame) {
   if (!recovery_) return false;
+  for (Recovery::Hold& h : recovery_->holds) {
+    if (h.channel != channel || h.overflowed) continue;
+    if (h.frames.size() < hub_.config().v2.recovery_max_buffer_size) {
+      h.frames.push_back(frame);
+      return true;
+    }
+    // Bounded: past a buffer's worth, what is held goes out now and the rest unheld.
+    h.overflowed = true;
+    for (const DialectFrames& f : h.frames) enqueue(f.for_dialect(v2()));
+    h.frames.clear();
+    return false;
+  }
   auto& guards = recovery_->guards;
   for (auto it = guards.begin(); it != guards.end(); ++it) {
     if (it->first != channel) continue;
-    if (serial <= it->second) return true;
+    if (frame.serial <= it->second) return true;
     guards.erase(it);  // live has moved past the replay
-    replay_guarded_ = !guards.empty();
+    replay_guarded_ = !guards.empty() || !recovery_->holds.empty();
     return false;
+  }
+  return false;
+}
+
+void WsSession::hold_live(const std::string& channel) {
+  Recovery& r = recovery();
+  replay_guarded_ = true;
+  for (Recovery::Hold& h : r.holds) {
+    if (h.channel == channel) {
+      ++h.holders;
+      return;
+    }
+  }
+  Recovery::Hold h;
+  h.channel = channel;
+  h.holders = 1;
+  r.holds.push_back(std::move(h));
+}
+
+void WsSession::release_hold(const std::string& channel, std::uint64_t after_serial) {
+  if (!recovery_) return;
+  Recovery& r = *recovery_;
+  auto it = std::find_if(r.holds.begin(), r.holds.end(),
+                         [&](const Recovery::Hold& h) { return h.channel == channel; });
+  if (it == r.holds.end()) return;
+  it->after = std::max(it->after, after_serial);
+  if (--it->holders > 0) return;
+  Recovery::Hold h = std::move(*it);
+  r.holds.erase(it);
+  replay_guarded_ = !r.guards.empty() || !r.holds.empty();
+  for (const DialectFrames& f : h.frames) {
+    if (f.serial > h.after) enqueue(f.for_dialect(v2()));
+  }
+}
+
+bool WsSession::hold_overflowed(const std::string& channel) const {
+  if (!recovery_) return false;
+  for (const Recovery::Hold& h : recovery_->holds) {
+    if (h.channel == channel) return h.overflowed;
   }
   return false;
 }
 
 void WsSession::send_subscribed(const std::string& channel, std::string json) {
   ReplayBuffer* replay = hub_.replay();
-  if (v2() && replay != nullptr) {
-    // The client keeps the position of every channel frame with a serial: announcing the
-    // channel's current one lets it resume even if no message arrived before a disconnect.
-    const StreamPosition pos = replay->position(app_->index, channel);
-    send_json(protocol::with_identity(json, uuid_v4(), pos.stream_id, pos.serial), false);
-  } else {
+  if (!v2() || replay == nullptr) {
     send_json(json);
+    after_subscribed(channel);
+    return;
   }
+  // The client keeps the position of every channel frame with a serial: announcing the
+  // channel's current one lets it resume even if no message arrived before a disconnect.
+  Adapter& adapter = hub_.adapter();
+  if (!adapter.sequences()) {
+    subscribed_at(channel, json, replay->position(app_->index, channel));
+    return;
+  }
+  if (auto pos = replay->known_position(app_->index, channel)) {
+    subscribed_at(channel, json, std::move(pos));
+    return;
+  }
+  // A channel this node has not seen numbered: the cluster knows its position. Its live
+  // messages wait meanwhile, so that they follow subscription_succeeded.
+  hold_live(channel);
+  adapter.stream_position(
+      app_->index, channel,
+      [wk = &worker_, id = id_, channel, json = std::move(json)](std::optional<StreamPosition> p) {
+        net::post(wk->ioc(), [wk, id, channel, json, p = std::move(p)]() mutable {
+          if (WsSession* s = wk->find_session(id)) {
+            if (s->is_open() && s->find_subscription(channel) != nullptr) {
+              s->subscribed_at(channel, json, std::move(p));
+            }
+            s->release_hold(channel, 0);
+          }
+        });
+      });
+}
+
+void WsSession::subscribed_at(const std::string& channel, const std::string& json,
+                              std::optional<StreamPosition> pos) {
+  if (pos) {
+    send_json(protocol::with_identity(json, uuid_v4(), pos->stream_id, pos->serial), false);
+  } else {
+    send_json(json);  // the cluster did not answer: no position to resume from
+  }
+  after_subscribed(channel);
+}
+
+void WsSession::after_subscribed(const std::string& channel) {
   if (!recovery_) return;
   Recovery& r = *recovery_;
   for (std::size_t i = 0; i < r.rewinds.size(); ++i) {
@@ -166,10 +254,83 @@ void WsSession::handle_resume(std::string_view data_raw) {
 
 void WsSession::resume_channel(const std::string& channel,
                                const std::optional<std::string>& stream_id, std::uint64_t serial) {
-  ReplayBuffer& replay = *hub_.replay();
-  Recovery& r = recovery();
   const std::uint64_t max_replay = hub_.config().v2.recovery_max_buffer_size;
-  ReplayLookup found = replay.after(app_->index, channel, stream_id, serial, max_replay);
+  ReplayLookup found = hub_.replay()->after(app_->index, channel, stream_id, serial, max_replay);
+  Adapter& adapter = hub_.adapter();
+  if (found.status != ReplayLookup::Status::expired || !adapter.sequences()) {
+    conclude_resume(channel, stream_id, found);
+    return;
+  }
+  // This node's mirror does not reach back that far: the cluster's history may.
+  Recovery& r = recovery();
+  ++r.awaiting;
+  hold_live(channel);
+  adapter.history(app_->index, channel, {.latest = false, .after = serial, .count = max_replay},
+                  [wk = &worker_, id = id_, channel, stream_id, serial](std::optional<History> h) {
+                    net::post(wk->ioc(),
+                              [wk, id, channel, stream_id, serial, h = std::move(h)]() mutable {
+                                if (WsSession* s = wk->find_session(id)) {
+                                  s->resumed_from_cluster(channel, stream_id, serial, std::move(h));
+                                }
+                              });
+                  });
+}
+
+namespace {
+
+/// A message of the cluster's history as the replay buffer keeps one (both encodings).
+ReplayEntry entry_of(const HistoryEntry& e, const std::string& stream_id) {
+  ReplayEntry out;
+  out.serial = e.serial;
+  out.at_ms = steady_ms() - e.age_ms;
+  out.message_id = e.message_id;
+  out.frames = DialectFrames(
+      make_text_frame(e.json),
+      make_text_frame(protocol::with_identity(e.json, e.message_id, stream_id, e.serial)),
+      e.serial);
+  return out;
+}
+
+}  // namespace
+
+void WsSession::resumed_from_cluster(const std::string& channel,
+                                     const std::optional<std::string>& stream_id,
+                                     std::uint64_t serial, std::optional<History> history) {
+  Recovery& r = recovery();
+  if (r.awaiting > 0) --r.awaiting;
+  ReplayLookup found;
+  if (!history || hold_overflowed(channel)) {
+    found.status = ReplayLookup::Status::window_exceeded;  // reported as unverifiable below
+  } else {
+    const History& h = *history;
+    found.current_stream_id = h.stream_id;
+    found.oldest_serial = h.oldest_kept;
+    if (h.oldest_kept) found.newest_serial = h.newest;
+    found.status = judge_resume(stream_id, serial, h.stream_id, h.newest, h.oldest_kept,
+                                hub_.config().v2.recovery_max_buffer_size);
+    if (found.status == ReplayLookup::Status::recovered) {
+      for (const HistoryEntry& e : h.entries) {
+        if (e.serial > serial) found.entries.push_back(entry_of(e, *h.stream_id));
+      }
+    }
+  }
+  if (is_open() && find_subscription(channel) != nullptr) {
+    if (!history || hold_overflowed(channel)) {
+      report_unverifiable(channel, stream_id, history ? "live_overflow" : "history_unavailable");
+    } else {
+      conclude_resume(channel, stream_id, found);
+    }
+  }
+  const bool replayed = found.status == ReplayLookup::Status::recovered;
+  release_hold(channel,
+               replayed ? (found.entries.empty() ? serial : found.entries.back().serial) : 0);
+  finish_resume(false);
+}
+
+void WsSession::conclude_resume(const std::string& channel,
+                                const std::optional<std::string>& stream_id,
+                                const ReplayLookup& found) {
+  Recovery& r = recovery();
   if (found.status == ReplayLookup::Status::recovered) {
     std::string item = R"({"channel":)";
     protocol::append_json_string(item, channel);
@@ -213,7 +374,21 @@ void WsSession::resume_channel(const std::string& channel,
       f.reason = "hot_replay_expired_and_durable_history_disabled";
       break;
   }
-  const std::string data = failure_json(channel, f);
+  send_resume_failed(channel, failure_json(channel, f), f.code);
+}
+
+void WsSession::report_unverifiable(const std::string& channel,
+                                    const std::optional<std::string>& stream_id,
+                                    std::string_view reason) {
+  Failure f;
+  f.code = "continuity_unverifiable";
+  f.reason = reason;
+  f.expected_stream_id = stream_id;
+  send_resume_failed(channel, failure_json(channel, f), f.code);
+}
+
+void WsSession::send_resume_failed(const std::string& channel, const std::string& data,
+                                   std::string_view code) {
   // Sockudo names the channel on the frame; the client reads it inside data: both.
   std::string frame = R"({"event":"pusher:resume_failed","channel":)";
   protocol::append_json_string(frame, channel);
@@ -221,14 +396,14 @@ void WsSession::resume_channel(const std::string& channel,
   protocol::append_json_string(frame, data);
   frame.push_back('}');
   send_json(frame);
-  append_member(r.failed, data);
-  hub_.v2_counters().add(V2Counters::Kind::recovery_failure, app_->index, f.code);
+  append_member(recovery().failed, data);
+  hub_.v2_counters().add(V2Counters::Kind::recovery_failure, app_->index, code);
 }
 
 void WsSession::finish_resume(bool deadline_passed) {
   if (!recovery_ || !recovery_->resuming) return;
   Recovery& r = *recovery_;
-  if (!r.pending.empty() && !deadline_passed) return;
+  if ((!r.pending.empty() || r.awaiting > 0) && !deadline_passed) return;
   for (const Recovery::Position& p : r.pending) {
     Failure f;
     f.code = "continuity_unverifiable";
@@ -285,16 +460,59 @@ void WsSession::rewind_channel(const std::string& channel) {
   if (it == r.rewinds.end()) return;
   const Recovery::Rewind want = *it;
   r.rewinds.erase(it);
+  Adapter& adapter = hub_.adapter();
+  if (adapter.sequences()) {
+    // The cluster keeps the channel's history (this node's mirror may have seen less of it).
+    hold_live(channel);
+    adapter.history(app_->index, channel, {.latest = true, .after = 0, .count = want.count + 1},
+                    [wk = &worker_, id = id_, channel, want](std::optional<History> h) {
+                      net::post(wk->ioc(), [wk, id, channel, want, h = std::move(h)]() mutable {
+                        if (WsSession* s = wk->find_session(id)) {
+                          s->rewound_from_cluster(channel, want.count, want.seconds, std::move(h));
+                        }
+                      });
+                    });
+    return;
+  }
   ReplayBuffer::Rewind got = hub_.replay()->latest(app_->index, channel, want.count, want.seconds);
-  for (const ReplayEntry& e : got.entries) enqueue(e.frames.for_dialect(v2()));
-  if (!got.entries.empty()) guard_replayed(channel, got.entries.back().serial);
-  const bool complete = !got.truncated_by_limit && !got.truncated_by_retention;
+  send_rewind(channel, got.entries, got.truncated_by_limit, got.truncated_by_retention);
+}
+
+void WsSession::rewound_from_cluster(const std::string& channel, std::uint64_t count,
+                                     std::optional<std::uint64_t> seconds,
+                                     std::optional<History> history) {
+  std::vector<ReplayEntry> entries;
+  RewindPick pick;
+  if (history && history->stream_id) {
+    const History& h = *history;
+    std::vector<std::int64_t> at;
+    for (const HistoryEntry& e : h.entries) at.push_back(-e.age_ms);
+    const std::int64_t since = seconds ? -static_cast<std::int64_t>(*seconds) * 1000 : INT64_MIN;
+    pick = pick_rewind(at, count, since, h.oldest_kept.value_or(h.newest + 1));
+    for (std::size_t i = pick.first; i < h.entries.size(); ++i) {
+      entries.push_back(entry_of(h.entries[i], *h.stream_id));
+    }
+  } else if (!history) {
+    pick.truncated_by_retention = true;  // the cluster did not answer: not complete
+  }
+  if (is_open() && find_subscription(channel) != nullptr) {
+    send_rewind(channel, entries, pick.truncated_by_limit,
+                pick.truncated_by_retention || hold_overflowed(channel));
+  }
+  release_hold(channel, entries.empty() ? 0 : entries.back().serial);
+}
+
+void WsSession::send_rewind(const std::string& channel, const std::vector<ReplayEntry>& entries,
+                            bool truncated_by_limit, bool truncated_by_retention) {
+  for (const ReplayEntry& e : entries) enqueue(e.frames.for_dialect(v2()));
+  if (!entries.empty()) guard_replayed(channel, entries.back().serial);
+  const bool complete = !truncated_by_limit && !truncated_by_retention;
   std::string frame = R"({"event":"pusher:rewind_complete","channel":)";
   protocol::append_json_string(frame, channel);
-  frame += R"(,"data":{"historical_count":)" + std::to_string(got.entries.size()) +
+  frame += R"(,"data":{"historical_count":)" + std::to_string(entries.size()) +
            R"(,"live_count":0,"complete":)" + (complete ? "true" : "false") +
-           R"(,"truncated_by_retention":)" + (got.truncated_by_retention ? "true" : "false") +
-           R"(,"truncated_by_limit":)" + (got.truncated_by_limit ? "true" : "false") + "}}";
+           R"(,"truncated_by_retention":)" + (truncated_by_retention ? "true" : "false") +
+           R"(,"truncated_by_limit":)" + (truncated_by_limit ? "true" : "false") + "}}";
   send_json(frame);
 }
 

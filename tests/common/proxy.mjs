@@ -1,6 +1,7 @@
 // A TCP proxy for recovery tests (Node): `cut()` destroys every proxied connection and holds new
 // ones (not forwarded) until `release()`, so a client's reconnect waits while the test publishes.
-// Loopback only.
+// `retarget(port)` sends later connections (and the held ones, on release) to another upstream
+// port: a client cut from one cluster node reconnects to another. Loopback only.
 import net from 'node:net';
 
 export class Proxy {
@@ -42,6 +43,9 @@ export class Proxy {
       upstream.destroy();
     }
     this.pairs.clear();
+  }
+  retarget(port) {
+    this.target = port;
   }
   release() {
     this.hold = false;

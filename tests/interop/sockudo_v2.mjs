@@ -12,17 +12,11 @@
 // once, in order, before the live ones. One line per scenario; exit code 1 when any fails.
 
 import WebSocket from 'ws';
-import PusherServer from 'pusher';
 
 import { assert, assertEq, fmt, Inbox, pollUntil, RUN, sleep, withTimeout } from './harness.mjs';
+import { APP, events, sdkFor, sockudoClients } from './sockudo_helpers.mjs';
 import { PushcoreProcess } from '../common/testkit.mjs';
 import { Proxy } from '../common/proxy.mjs';
-
-Inbox.prototype.next = function next(pred = () => true, ms = undefined) {
-  return this.waitFor(pred, 'event', ms);
-};
-globalThis.WebSocket = WebSocket; // the client's Node build uses the global WebSocket
-const { default: Sockudo } = await import('@sockudo/client');
 
 const args = process.argv.slice(2);
 const serverBin = args[args.indexOf('--server') + 1];
@@ -33,7 +27,6 @@ if (!args.includes('--server') || !serverBin || ![1, 2].includes(PROTOCOL)) {
 }
 const V2 = PROTOCOL === 2;
 const P = V2 ? 'sockudo:' : 'pusher:'; // the client's event prefix
-const APP = { id: 'app-id', key: 'app-key', secret: 'app-secret' };
 const SCENARIO_TIMEOUT_MS = 20_000;
 
 function config({ recovery = {}, ...top } = {}) {
@@ -63,58 +56,7 @@ function config({ recovery = {}, ...top } = {}) {
   };
 }
 
-const sdkFor = (port) =>
-  new PusherServer({ appId: APP.id, key: APP.key, secret: APP.secret, host: '127.0.0.1', port: String(port), useTLS: false, timeout: 5_000 });
-
-
-// A connected client. `sdk` signs private/presence subscriptions (the app's backend).
-function connect(port, sdk, { userId, echo, recovery = true } = {}) {
-  const client = new Sockudo(APP.key, {
-    wsHost: '127.0.0.1',
-    wsPort: port,
-    forceTLS: false,
-    enabledTransports: ['ws'],
-    cluster: 'mt1',
-    disableStats: true,
-    protocolVersion: PROTOCOL,
-    connectionRecovery: recovery,
-    echoMessages: echo,
-    channelAuthorization: {
-      customHandler: ({ socketId, channelName }, callback) => {
-        const presence = channelName.startsWith('presence-')
-          ? { user_id: userId ?? 'u-' + socketId, user_info: { name: 'n' } }
-          : undefined;
-        callback(null, sdk.authorizeChannel(socketId, channelName, presence));
-      },
-    },
-  });
-  client.global = new Inbox('global');
-  client.bind_global((event, data) => client.global.push({ event, data }));
-  return client;
-}
-
-async function connected(client) {
-  if (client.connection.state === 'connected') return;
-  await withTimeout(
-    new Promise((resolve, reject) => {
-      client.connection.bind('connected', resolve);
-      client.connection.bind('failed', () => reject(new Error('connection failed')));
-    }),
-    8_000,
-    'connected',
-  );
-}
-
-// Subscribes and waits for subscription_succeeded; `inbox` gets every event of the channel.
-async function subscribe(client, name, options) {
-  const channel = client.subscribe(name, options);
-  channel.inbox = new Inbox(name);
-  channel.bind_global((event, data) => channel.inbox.push({ event, data }));
-  await channel.inbox.next((m) => m.event === `${P}subscription_succeeded` || m.event === 'pusher:subscription_succeeded', 8_000);
-  return channel;
-}
-
-const events = (inbox, name) => inbox.items.filter((m) => m.event === name).map((m) => m.data);
+const { connect, connected, subscribe } = sockudoClients(PROTOCOL);
 
 // ---------------------------------------------------------------- scenarios
 
