@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "server/adapter.hpp"
 #include "server/cluster_codec.hpp"
 #include "server/config.hpp"
 
@@ -172,4 +173,62 @@ TEST_CASE("envelope: malformed input is rejected") {
   CHECK_FALSE(cluster::decode("pc1:E1:n1:a1:c1:p1:s").has_value());           // no length
   CHECK_FALSE(cluster::decode("pc199999999999:E").has_value());               // absurd length
   CHECK_FALSE(cluster::decode("pc11:E1:n1:a1:c999:p1:s").has_value());        // length past the end
+}
+
+TEST_CASE("envelope: sequenced and position payloads (built by the Lua scripts)") {
+  for (auto t : {cluster::MsgType::sequenced, cluster::MsgType::position}) {
+    cluster::Envelope f{t, "n", "a", "ch", "s 1\n{}", ""};
+    const auto g = cluster::decode(cluster::encode(f));
+    REQUIRE(g.has_value());
+    CHECK(*g == f);
+  }
+  const auto m = cluster::parse_sequenced("sid-1 42 mid-9\n{\"event\":\"e\",\"data\":\"a b\\n\"}");
+  REQUIRE(m.has_value());
+  CHECK(m->stream_id == "sid-1");
+  CHECK(m->serial == 42);
+  CHECK(m->message_id == "mid-9");
+  CHECK(m->json == "{\"event\":\"e\",\"data\":\"a b\\n\"}");
+  CHECK_FALSE(cluster::parse_sequenced("").has_value());
+  CHECK_FALSE(cluster::parse_sequenced("sid 42 mid\n").has_value());     // no JSON
+  CHECK_FALSE(cluster::parse_sequenced("sid 0 mid\n{}").has_value());    // serials start at 1
+  CHECK_FALSE(cluster::parse_sequenced("sid x2 mid\n{}").has_value());   // not a number
+  CHECK_FALSE(cluster::parse_sequenced("sid 42 mid {}").has_value());    // no newline
+  CHECK_FALSE(cluster::parse_sequenced(" 42 mid\n{}").has_value());      // empty stream id
+  CHECK_FALSE(cluster::parse_sequenced("sid 99999999999999999999 m\n{}").has_value());  // > 2^64
+
+  const auto p = cluster::parse_position("sid-1 0");
+  REQUIRE(p.has_value());
+  CHECK(p->stream_id == "sid-1");
+  CHECK(p->serial == 0);
+  CHECK(cluster::parse_position("s 18446744073709551615")->serial == UINT64_MAX);
+  CHECK_FALSE(cluster::parse_position("sid").has_value());
+  CHECK_FALSE(cluster::parse_position("sid ").has_value());
+  CHECK_FALSE(cluster::parse_position("sid 1 2").has_value());
+  CHECK_FALSE(cluster::parse_position("sid 18446744073709551616").has_value());
+}
+
+TEST_CASE("gather_results: answers once, after all, false when any failed") {
+  int calls = 0;
+  bool got = false;
+  auto record = [&](bool ok) {
+    ++calls;
+    got = ok;
+  };
+  auto none = server::gather_results(0, record);
+  CHECK(calls == 1);  // nothing to wait for
+  CHECK(got);
+  auto two = server::gather_results(2, record);
+  two(true);
+  CHECK(calls == 1);
+  two(false);
+  CHECK(calls == 2);
+  CHECK_FALSE(got);
+  auto three = server::gather_results(3, record);
+  three(true);
+  three(true);
+  three(true);
+  CHECK(calls == 3);
+  CHECK(got);
+  server::gather_results(1, nullptr)(true);  // a null callback: nothing to tell
+  (void)none;
 }

@@ -142,3 +142,101 @@ TEST_CASE("replay: prune drops expired messages, keeps streams of occupied chann
   CHECK(rb.position(0, "busy").stream_id == busy_stream);
   CHECK(rb.position(0, "busy").serial == 2);  // the stream goes on where it was
 }
+
+namespace {
+
+bool insert(ReplayBuffer& rb, std::string_view channel, std::string_view stream,
+            std::uint64_t serial, std::vector<DialectFrames>* sent = nullptr) {
+  const server::MessageIdentity id{std::string(stream), serial, "m" + std::to_string(serial)};
+  return rb.insert(0, channel, id, protocol::api_event("e", channel, std::to_string(serial)),
+                   [&](const DialectFrames& f) {
+                     if (sent != nullptr) sent->push_back(f);
+                   });
+}
+
+}  // namespace
+
+TEST_CASE("replay mirror: keeps the cluster's identity, in order") {
+  ReplayBuffer rb(5, std::chrono::seconds(60), 1 << 20);
+  CHECK_FALSE(rb.known_position(0, "m").has_value());  // never starts a stream
+  std::vector<DialectFrames> sent;
+  CHECK(insert(rb, "m", "S", 7, &sent));
+  CHECK(insert(rb, "m", "S", 8, &sent));
+  REQUIRE(sent.size() == 2);
+  CHECK(sent[1].serial == 8);
+  CHECK(payload(sent[1].v2).ends_with(R"("message_id":"m8","stream_id":"S","serial":8})"));
+  CHECK(payload(sent[1].v1) == protocol::api_event("e", "m", "8"));
+  CHECK(rb.known_position(0, "m")->serial == 8);
+  CHECK(rb.known_position(0, "m")->stream_id == "S");
+  // The first message seen (7) has an unknown predecessor: a resume from 6 replays 7, 8; one
+  // from 5 is not this mirror's to answer.
+  CHECK(rb.after(0, "m", "S", 6, 100).entries.size() == 2);
+  CHECK(rb.after(0, "m", "S", 5, 100).status == ReplayLookup::Status::expired);
+  CHECK_FALSE(insert(rb, "m", "S", 8));  // seen already: not sent again
+}
+
+TEST_CASE("replay mirror: a gap or another stream drops what came before") {
+  ReplayBuffer rb(10, std::chrono::seconds(60), 1 << 20);
+  for (std::uint64_t s = 1; s <= 4; ++s) CHECK(insert(rb, "g", "S", s));
+  CHECK(rb.after(0, "g", "S", 0, 100).entries.size() == 4);
+  CHECK(insert(rb, "g", "S", 7));  // 5 and 6 never arrived
+  auto l = rb.after(0, "g", "S", 2, 100);
+  CHECK(l.status == ReplayLookup::Status::expired);  // 3..6 cannot be vouched for
+  l = rb.after(0, "g", "S", 6, 100);
+  REQUIRE(l.status == ReplayLookup::Status::recovered);
+  REQUIRE(l.entries.size() == 1);
+  CHECK(l.entries[0].serial == 7);
+  CHECK(insert(rb, "g", "T", 1));  // a new stream (the cluster lost the old one)
+  CHECK(rb.after(0, "g", "S", 7, 100).status == ReplayLookup::Status::stream_reset);
+  CHECK(rb.known_position(0, "g")->stream_id == "T");
+  rb.clear();
+  CHECK_FALSE(rb.known_position(0, "g").has_value());
+  CHECK(rb.stats().messages == 0);
+  CHECK(rb.stats().bytes == 0);
+}
+
+TEST_CASE("replay mirror: learn a position the cluster answered") {
+  ReplayBuffer rb(10, std::chrono::seconds(60), 1 << 20);
+  rb.learn(0, "p", {"S", 5});
+  CHECK(rb.known_position(0, "p")->serial == 5);
+  CHECK(rb.after(0, "p", "S", 5, 100).status == ReplayLookup::Status::recovered);
+  CHECK(rb.after(0, "p", "S", 4, 100).status == ReplayLookup::Status::expired);
+  CHECK(insert(rb, "p", "S", 6));
+  CHECK(rb.after(0, "p", "S", 5, 100).entries.size() == 1);
+  rb.learn(0, "p", {"S", 3});  // older than what it knows: kept as is
+  CHECK(rb.known_position(0, "p")->serial == 6);
+  CHECK(rb.after(0, "p", "S", 5, 100).entries.size() == 1);
+  rb.learn(0, "p", {"S", 9});  // newer: the kept messages no longer lead up to it
+  CHECK(rb.known_position(0, "p")->serial == 9);
+  CHECK(rb.after(0, "p", "S", 5, 100).status == ReplayLookup::Status::expired);
+}
+
+TEST_CASE("replay: judge_resume and pick_rewind (shared with the cluster's history)") {
+  using S = ReplayLookup::Status;
+  const std::optional<std::string> s = "S";
+  CHECK(server::judge_resume(s, 3, std::nullopt, 0, std::nullopt, 10) == S::expired);
+  CHECK(server::judge_resume("T", 3, s, 5, 1, 10) == S::stream_reset);
+  CHECK(server::judge_resume(std::nullopt, 3, s, 5, 1, 10) == S::recovered);  // no stream asked
+  CHECK(server::judge_resume(s, 6, s, 5, 1, 10) == S::expired);               // ahead
+  CHECK(server::judge_resume(s, 5, s, 5, std::nullopt, 10) == S::recovered);  // up to date
+  CHECK(server::judge_resume(s, 2, s, 5, 4, 10) == S::expired);               // 3 is gone
+  CHECK(server::judge_resume(s, 3, s, 5, 4, 10) == S::recovered);
+  CHECK(server::judge_resume(s, 3, s, 50, 4, 10) == S::window_exceeded);
+
+  // Published at 10, 20, 30, 40 (oldest first), oldest kept serial 3.
+  const std::vector<std::int64_t> at = {10, 20, 30, 40};
+  auto p = server::pick_rewind(at, 2, INT64_MIN, 3);
+  CHECK(p.first == 2);
+  CHECK(p.truncated_by_limit);
+  CHECK_FALSE(p.truncated_by_retention);
+  p = server::pick_rewind(at, 10, INT64_MIN, 3);
+  CHECK(p.first == 0);
+  CHECK_FALSE(p.truncated_by_limit);
+  CHECK(p.truncated_by_retention);  // serials 1, 2 were published and are gone
+  CHECK_FALSE(server::pick_rewind(at, 10, INT64_MIN, 1).truncated_by_retention);
+  p = server::pick_rewind(at, 10, 25, 3);  // only the last seconds
+  CHECK(p.first == 2);
+  CHECK_FALSE(p.truncated_by_limit);
+  CHECK_FALSE(p.truncated_by_retention);
+  CHECK(server::pick_rewind({}, 5, INT64_MIN, 1).first == 0);
+}
