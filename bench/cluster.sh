@@ -5,6 +5,11 @@
 # fresh redis-server (publisher on node A, subscribers alternating A/B with --port2). Each
 # server is started fresh, WORKERS=1. Appends one JSON line per run to JSON_FILE
 # (default cluster.jsonl); the human summary goes to stdout.
+# Optional environment:
+#   NODE_ENV="CONNECTION_RECOVERY_ENABLED=true"  extra variables for every server (space-separated)
+#   BENCH_ARGS="--protocol 2"                    extra pushcore-bench arguments
+#   SKIP_SINGLE=1                                cluster runs only
+#   LABEL=rec                                    appended to the run labels
 set -euo pipefail
 build="${1:?usage: bench/cluster.sh BUILD_DIR [N] [RUNS]}"
 n="${2:-2000}"
@@ -43,12 +48,17 @@ start_node() {
   exit 1
 }
 
-common=(fanout -n "$n" -c 1 --max --inflight 32 -d 5 --warmup 1 --json "$json")
+read -r -a node_env <<<"${NODE_ENV:-}"
+read -r -a bench_args <<<"${BENCH_ARGS:-}"
+suffix="${LABEL:+-$LABEL}"
+common=(fanout -n "$n" -c 1 --max --inflight 32 -d 5 --warmup 1 --json "$json" "${bench_args[@]}")
 for r in $(seq 1 "$runs"); do
-  read -r pid port < <(start_node "$tmp/single.log")
-  "$bench" "${common[@]}" --port "$port" --server-pid "$pid" --label "single-n$n" -q
-  kill "$pid"
-  wait "$pid" 2>/dev/null || true
+  if [[ -z "${SKIP_SINGLE:-}" ]]; then
+    read -r pid port < <(start_node "$tmp/single.log" "${node_env[@]}")
+    "$bench" "${common[@]}" --port "$port" --server-pid "$pid" --label "single-n$n$suffix" -q
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+  fi
 
   rport="$(free_port)"
   redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no >"$tmp/redis.log" 2>&1 &
@@ -56,11 +66,11 @@ for r in $(seq 1 "$runs"); do
   pids+=("$rpid")
   for _ in $(seq 1 50); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
   url="redis://127.0.0.1:$rport/0"
-  read -r apid aport < <(start_node "$tmp/a.log" ADAPTER_DRIVER=redis REDIS_URL="$url")
-  read -r bpid bport < <(start_node "$tmp/b.log" ADAPTER_DRIVER=redis REDIS_URL="$url")
+  read -r apid aport < <(start_node "$tmp/a.log" ADAPTER_DRIVER=redis REDIS_URL="$url" "${node_env[@]}")
+  read -r bpid bport < <(start_node "$tmp/b.log" ADAPTER_DRIVER=redis REDIS_URL="$url" "${node_env[@]}")
   sleep 0.5  # both nodes connected and synced (they log redis_connected)
   "$bench" "${common[@]}" --port "$aport" --port2 "$bport" --server-pid "$apid" \
-    --label "cluster2-n$n" -q
+    --label "cluster2-n$n$suffix" -q
   kill "$apid" "$bpid" "$rpid"
   wait "$apid" "$bpid" "$rpid" 2>/dev/null || true
 done

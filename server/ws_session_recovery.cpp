@@ -137,6 +137,7 @@ void WsSession::release_hold(const std::string& channel, std::uint64_t after_ser
   Recovery::Hold h = std::move(*it);
   r.holds.erase(it);
   replay_guarded_ = !r.guards.empty() || !r.holds.empty();
+  if (find_subscription(channel) == nullptr) return;  // unsubscribed meanwhile: not its any more
   for (const DialectFrames& f : h.frames) {
     if (f.serial > h.after) enqueue(f.for_dialect(v2()));
   }

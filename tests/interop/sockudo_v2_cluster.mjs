@@ -10,9 +10,12 @@
 // What must hold cluster-wide: one sequence per channel (the same message_id / stream_id / serial
 // on every node, serials consecutive whichever node took the publish), recovery of a client that
 // reconnects to another node (also one started after the messages: its mirror is empty and the
-// history comes from Redis), rewind on such a late node, position_expired past the buffer, and
-// idempotency keys shared by the nodes; protocol 7 clients see none of it. Nodes A and B run for
-// the whole suite; a "late" node is started inside its scenario and stopped after it. Recovery
+// history comes from Redis), rewind on such a late node, position_expired past the buffer,
+// idempotency keys shared by the nodes, and client events numbered in the same stream as API
+// events (echoed to their V2 sender); protocol 7 clients see none of it. The last scenario
+// restarts redis-server (SIGKILL, then empty on the same port): 503 cluster_unavailable meanwhile,
+// then resume_failed stream_reset for a client holding a position in the lost stream (it must stay
+// last: the restart is for everyone). Nodes A and B run for the whole suite; a "late" node is started inside its scenario and stopped after it. Recovery
 // scenarios cut the client's TCP connection with a proxy in this process and point the proxy at
 // another node before letting the reconnect through. One line per scenario (ok / FAIL, with every
 // failed check below it); exit code 1 when any fails.
@@ -22,7 +25,7 @@ import net from 'node:net';
 
 import WebSocket from 'ws';
 
-import { APP, Checks, Ctx, Inbox, RUN, appConfig, fmt, makeSdk, pollUntil, sdkStatus, serverConfig, ServerProcess, signedHttp, sleep, withTimeout } from './harness.mjs';
+import { APP, Checks, Ctx, Inbox, RUN, appConfig, fmt, makeSdk, pollUntil, rawHttp, sdkStatus, serverConfig, ServerProcess, signedHttp, sleep, withTimeout } from './harness.mjs';
 import { events, sockudoClients } from './sockudo_helpers.mjs';
 import { Proxy } from '../common/proxy.mjs';
 
@@ -467,6 +470,147 @@ scenario('v1-clients', 'protocol 7 clients (pusher-js, raw) on A and B with reco
   checks.done();
 });
 
+scenario('client-events', 'client events of a V2 client on A share the channel stream with API events (serials 1, 2..4, 5 on A and B), echoed to the sender with the identities B saw; a V1 socket on A gets them bare', async ({ A, B }) => {
+  const ch = `private-cl-cev-${RUN}`;
+  const sender = connect(A.port, A.sdk); // echo_messages: the V2 default (on)
+  const receiver = connect(B.port, B.sdk);
+  await connected(sender);
+  await connected(receiver);
+  const sCh = await subscribe(sender, ch);
+  const rCh = await subscribe(receiver, ch);
+  const v1 = await rawSocket(A, 'v1-raw@A', 7);
+  await v1.subscribe(ch);
+  const peers = [
+    { label: 'sender@A', client: sender, channel: sCh },
+    { label: 'receiver@B', client: receiver, channel: rCh },
+  ];
+  const checks = new Checks();
+  // The API event first, numbered before the client events: every socket has it before they go.
+  await A.sdk.trigger(ch, 'api', { i: 0 });
+  for (const p of peers) await p.channel.inbox.next((m) => m.event === 'api', 5_000);
+  await v1.frames.waitFor((f) => f.event === 'api' && f.channel === ch, 'api on v1-raw@A');
+  for (let i = 1; i <= 3; i++) sCh.trigger('client-x', { i });
+  for (const p of peers) {
+    await checks.run(`3 client-x on ${p.label}`, () => pollUntil(() => events(p.channel.inbox, 'client-x').length >= 3, `3 client-x on ${p.label}`));
+  }
+  await checks.run('3 client-x on v1-raw@A', () => pollUntil(() => v1.of('client-x', ch).length >= 3, '3 client-x on v1-raw@A'));
+  // The API event after, through the other node; once every socket has it, all copies are in.
+  await B.sdk.trigger(ch, 'api', { i: 4 });
+  for (const p of peers) {
+    await checks.run(`api 4 on ${p.label}`, () => p.channel.inbox.next((m) => m.event === 'api' && m.data.i === 4, 5_000));
+  }
+  await checks.run('api 4 on v1-raw@A', () => v1.frames.waitFor((f) => f.event === 'api' && f.channel === ch && dataOf(f).i === 4, 'api 4 on v1-raw@A'));
+  await sleep(200); // a late duplicate would show by now
+  const expected = 'api0 client-x1 client-x2 client-x3 api4';
+  const label = (event, d) => `${event}${d.i}`;
+  const seen = {};
+  for (const p of peers) {
+    checks.eq(p.channel.inbox.filter((m) => m.event === 'api' || m.event === 'client-x').map((m) => label(m.event, m.data)).join(' '), expected, `events on ${p.label} (client, after its message_id dedup)`);
+    const wire = p.client.frames.filter((f) => f.channel === ch && (f.event === 'api' || f.event === 'client-x'));
+    checks.eq(wire.map((f) => label(f.event, dataOf(f))).join(' '), expected, `frames on ${p.label} (duplicates included)`);
+    checks.eq(wire.map((f) => f.serial).join(' '), range(1, 5).join(' '), `serials on ${p.label}`);
+    checks.eq(new Set(wire.map((f) => f.stream_id)).size, 1, `${p.label}: one stream_id for the API and client events (${fmt([...new Set(wire.map((f) => f.stream_id))])})`);
+    checks.ok(wire.every((f) => typeof f.stream_id === 'string' && typeof f.message_id === 'string'), `${p.label}: every frame has a stream_id and a message_id: ${fmt(wire.map(ident))}`);
+    checks.eq(new Set(wire.map((f) => f.message_id)).size, wire.length, `${p.label}: distinct message_ids`);
+    seen[p.label] = wire.map(ident);
+  }
+  checks.eq(seen['sender@A'], seen['receiver@B'], 'stream_id#serial/message_id of each message on the sender at A, echo included (vs B)');
+  checks.eq(v1.frames.filter((f) => f.channel === ch && (f.event === 'api' || f.event === 'client-x')).map((f) => label(f.event, dataOf(f))).join(' '), expected, 'frames on v1-raw@A');
+  checks.eq(v1.texts.filter((t) => /"(serial|stream_id|message_id)"/.test(t)), [], 'frames with identity fields on v1-raw@A');
+  checks.eq(v1.frames.filter((f) => /^sockudo/.test(f.event || '')).map((f) => f.event), [], 'sockudo: prefixed events on v1-raw@A');
+  checks.done();
+});
+
+// Must stay the last scenario: Redis is restarted empty (no persistence) for everyone.
+scenario('redis-restart', 'Redis SIGKILLed, then restarted empty: API 503 cluster_unavailable + Retry-After meanwhile; a client cut from A resuming with the old stream gets resume_failed stream_reset, no replay, live events in the new stream', async ({ A, B, redis }) => {
+  const ch = `cl-rr-${RUN}`;
+  const { proxy, via } = await proxyTo(A);
+  const client = connect(via, A.sdk);
+  await connected(client);
+  const chan = await subscribe(client, ch);
+  const obs = await rawSocket(B, 'observer@B'); // stays connected through the outage
+  await obs.subscribe(ch);
+  const checks = new Checks();
+  await A.sdk.trigger(ch, 'old', { i: 1 });
+  await B.sdk.trigger(ch, 'old', { i: 2 });
+  await pollUntil(() => events(chan.inbox, 'old').length >= 2, 'two events on the client before the outage');
+  const oldWire = client.frames.filter((f) => f.event === 'old' && f.channel === ch);
+  checks.eq(oldWire.map((f) => f.serial), [1, 2], 'serials before the outage');
+  const oldStream = oldWire[0].stream_id;
+  checks.ok(typeof oldStream === 'string' && oldWire.every((f) => f.stream_id === oldStream), `one stream_id before the outage: ${fmt(oldWire.map(ident))}`);
+  try {
+    await redis.kill();
+    // The SDK's RequestError carries status and body (no headers); polled until the node noticed.
+    const statuses = [];
+    await checks.run('SDK publish to A during the outage', async () => {
+      const refused = await pollUntil(async () => {
+        const r = await sdkStatus(A.sdk.trigger(ch, 'outage', { via: 'sdk' }));
+        statuses.push(r.status);
+        return r.status === 503 ? r : null;
+      }, '503 from an SDK publish to A', 10_000, 100);
+      let body = null;
+      try {
+        body = JSON.parse(refused.body);
+      } catch {}
+      checks.eq(body && body.code, 'cluster_unavailable', `code in the SDK error body (${fmt(refused.body)})`);
+    });
+    checks.eq(statuses.filter((s) => s < 300), [], `successful SDK publishes during the outage (statuses ${fmt(statuses)})`);
+    const raw = await signedHttp(A.port, { method: 'POST', route: '/events', body: JSON.stringify({ name: 'outage', channels: [ch], data: JSON.stringify({ via: 'raw' }) }) });
+    checks.eq(raw.status, 503, `signed POST /events to A during the outage (body ${fmt(raw.text)})`);
+    checks.eq(raw.json && raw.json.code, 'cluster_unavailable', 'code in the 503 body');
+    checks.eq(raw.headers['retry-after'], '1', 'Retry-After header of the 503');
+  } finally {
+    if (!redis.running) await redis.start(); // same port, empty
+  }
+  const connectedGauge = async (node) => {
+    const r = await rawHttp(node.server.metricsPort, { path: '/metrics' });
+    const m = /^pushcore_horizontal_adapter_connected\{[^}]*\} (\d+)$/m.exec(r.text);
+    return m ? Number(m[1]) : null;
+  };
+  const restarted = Date.now();
+  await pollUntil(async () => (await connectedGauge(A)) === 1 && (await connectedGauge(B)) === 1, 'pushcore_horizontal_adapter_connected 1 on A and B', 15_000, 50);
+  for (const n of [A, B]) {
+    await pollUntil(async () => (await sdkStatus(n.sdk.get({ path: '/channels' }))).status === 200, `GET /channels 200 on ${n.name}`, Math.max(1, 15_000 - (Date.now() - restarted)), 50);
+  }
+  proxy.cut();
+  await pollUntil(() => client.connection.state !== 'connected', 'client noticed the drop');
+  // The first publishes after the restart: a new stream, serials from 1.
+  await B.sdk.trigger(ch, 'cut', { i: 1 });
+  await B.sdk.trigger(ch, 'cut', { i: 2 });
+  await checks.run('two cut events on observer@B', () => pollUntil(() => obs.of('cut', ch).length >= 2, 'two cut events on observer@B'));
+  const cutWire = obs.of('cut', ch);
+  const newStream = cutWire.length ? cutWire[0].stream_id : undefined;
+  checks.eq(cutWire.map((f) => f.serial), [1, 2], 'serials of the first publishes after the restart (observer@B)');
+  checks.ok(typeof newStream === 'string' && newStream !== oldStream && cutWire.every((f) => f.stream_id === newStream), `a new stream_id after the restart (old ${oldStream}): ${fmt(cutWire.map(ident))}`);
+  proxy.release();
+  await connected(client);
+  await checks.run('resume_failed', async () => {
+    const failed = await client.global.next((m) => m.event === 'sockudo:resume_failed', RESUME_WAIT_MS);
+    const d = failed.data;
+    checks.eq([d.channel, d.code], [ch, 'stream_reset'], `resume_failed channel, code (data ${fmt(d)})`);
+    checks.eq(d.expected_stream_id, oldStream, 'resume_failed expected_stream_id (the stream before the restart)');
+    checks.eq(d.current_stream_id, newStream, 'resume_failed current_stream_id (the stream after the restart)');
+  });
+  await checks.run('resume_success after the failure', async () => {
+    const success = await client.global.next((m) => m.event === 'sockudo:resume_success', 5_000);
+    checks.eq((success.data.failed || []).map((f) => [f.channel, f.code]), [[ch, 'stream_reset']], 'resume_success failed [channel, code]');
+    checks.eq(success.data.recovered || [], [], 'resume_success recovered');
+  });
+  // @sockudo/client resubscribes after resume_failed; the live event goes once that is done.
+  await checks.run('subscribed again', () => pollUntil(() => client.channel(ch) && client.channel(ch).subscribed, `${ch} subscribed after resume_failed`));
+  await A.sdk.trigger(ch, 'live', { i: 3 });
+  await checks.run('live event after the resume', () => chan.inbox.next((m) => m.event === 'live', 5_000));
+  await sleep(200); // a late duplicate would show by now
+  const replayedOld = client.frames.filter((f) => f.channel === ch && f.stream_id === oldStream && f.serial > 2);
+  checks.eq(replayedOld.map((f) => `${f.event} ${ident(f)}`), [], 'frames of the old stream past serial 2');
+  const live = client.frames.filter((f) => f.event === 'live' && f.channel === ch);
+  checks.eq(live.map((f) => [f.stream_id, f.serial]), [[newStream, 3]], 'live frames on the wire [stream_id, serial] (once, new stream)');
+  checks.eq(events(chan.inbox, 'live').length, 1, 'live events on the client');
+  const leaked = [...client.frames.filter((f) => f.event === 'outage'), ...obs.frames.filter((f) => f.event === 'outage')];
+  checks.eq(leaked.map(ident), [], 'events of the refused publishes delivered anyway');
+  checks.done();
+}, 40_000);
+
 // ---------------------------------------------------------------- runner
 
 async function main() {
@@ -501,7 +645,7 @@ async function main() {
         for (const core of [A, B]) {
           if (!core.server.running) throw new Error(`node ${core.name} is not running (exited earlier)`);
         }
-        await withTimeout(Promise.resolve().then(() => s.fn({ A, B })), s.timeoutMs, `scenario ${s.name}`);
+        await withTimeout(Promise.resolve().then(() => s.fn({ A, B, redis })), s.timeoutMs, `scenario ${s.name}`);
         passed++;
         console.log(`ok   ${label} (${Date.now() - started} ms)`);
       } catch (e) {
