@@ -8,15 +8,17 @@
 # Optional environment:
 #   NODE_ENV="CONNECTION_RECOVERY_ENABLED=true"  extra variables for every server (space-separated)
 #   BENCH_ARGS="--protocol 2"                    extra pushcore-bench arguments
+#   LOAD="--rate 20000"                          the load (default: --max --inflight 32)
 #   SKIP_SINGLE=1                                cluster runs only
 #   LABEL=rec                                    appended to the run labels
+#   SERVER=/path/to/pushcore                     another server binary (default BUILD_DIR's)
 set -euo pipefail
 build="${1:?usage: bench/cluster.sh BUILD_DIR [N] [RUNS]}"
 n="${2:-2000}"
 runs="${3:-3}"
 json="${4:-cluster.jsonl}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-server="$build/server/pushcore"
+server="${SERVER:-$build/server/pushcore}"
 bench="$build/bench/pushcore-bench"
 cfg="$here/server-config.json"
 tmp="$(mktemp -d)"
@@ -50,8 +52,9 @@ start_node() {
 
 read -r -a node_env <<<"${NODE_ENV:-}"
 read -r -a bench_args <<<"${BENCH_ARGS:-}"
+read -r -a load <<<"${LOAD:---max --inflight 32}"
 suffix="${LABEL:+-$LABEL}"
-common=(fanout -n "$n" -c 1 --max --inflight 32 -d 5 --warmup 1 --json "$json" "${bench_args[@]}")
+common=(fanout -n "$n" -c 1 "${load[@]}" -d 5 --warmup 1 --json "$json" "${bench_args[@]}")
 for r in $(seq 1 "$runs"); do
   if [[ -z "${SKIP_SINGLE:-}" ]]; then
     read -r pid port < <(start_node "$tmp/single.log" "${node_env[@]}")

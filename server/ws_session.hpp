@@ -251,6 +251,8 @@ class WsSession final : public WsTransport {
     };
     std::vector<Hold> holds;
     std::size_t awaiting = 0;  ///< resume channels waiting for the cluster's history
+    /// Subscribed channels whose subscription_succeeded waits for the cluster's position.
+    std::vector<std::string> positioning;
   };
   [[nodiscard]] Recovery& recovery();
 

@@ -172,11 +172,13 @@ void WsSession::send_subscribed(const std::string& channel, std::string json) {
   // A channel this node has not seen numbered: the cluster knows its position. Its live
   // messages wait meanwhile, so that they follow subscription_succeeded.
   hold_live(channel);
+  recovery().positioning.push_back(channel);  // a resume of it waits for subscription_succeeded
   adapter.stream_position(
       app_->index, channel,
       [wk = &worker_, id = id_, channel, json = std::move(json)](std::optional<StreamPosition> p) {
         net::post(wk->ioc(), [wk, id, channel, json, p = std::move(p)]() mutable {
           if (WsSession* s = wk->find_session(id)) {
+            std::erase(s->recovery().positioning, channel);
             if (s->is_open() && s->find_subscription(channel) != nullptr) {
               s->subscribed_at(channel, json, std::move(p));
             }
@@ -242,11 +244,14 @@ void WsSession::handle_resume(std::string_view data_raw) {
   r.failed.clear();
   r.resume_deadline = Clock::now() + resume_wait;
   for (protocol::ResumePosition& p : positions) {
-    if (find_subscription(p.channel) != nullptr) {
+    const bool announced =
+        std::find(r.positioning.begin(), r.positioning.end(), p.channel) == r.positioning.end();
+    if (find_subscription(p.channel) != nullptr && announced) {
       resume_channel(p.channel, p.stream_id, p.serial);
     } else {
       // Not subscribed (yet): a protected channel subscribes after its authorization; a resume
-      // never delivers what a subscribe would refuse, so it waits for the subscription.
+      // never delivers what a subscribe would refuse, so it waits for the subscription (and,
+      // in a cluster, for the position its subscription_succeeded announces).
       r.pending.push_back({std::move(p.channel), std::move(p.stream_id), p.serial});
     }
   }
@@ -299,10 +304,8 @@ void WsSession::resumed_from_cluster(const std::string& channel,
                                      std::uint64_t serial, std::optional<History> history) {
   Recovery& r = recovery();
   if (r.awaiting > 0) --r.awaiting;
-  ReplayLookup found;
-  if (!history || hold_overflowed(channel)) {
-    found.status = ReplayLookup::Status::window_exceeded;  // reported as unverifiable below
-  } else {
+  ReplayLookup found;  // expired unless the history says otherwise
+  if (history && !hold_overflowed(channel)) {
     const History& h = *history;
     found.current_stream_id = h.stream_id;
     found.oldest_serial = h.oldest_kept;
