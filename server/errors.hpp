@@ -241,8 +241,9 @@ enum class ApiError : std::uint8_t {
   // ---- the WebSocket route (/app/{key}) refused before the upgrade ---------------------------
   upgrade_shutting_down,  ///< graceful shutdown: no new connections
   upgrade_not_get,
-  upgrade_invalid,           ///< not an upgrade, no key, or not version 13
-  upgrade_protocol_invalid,  ///< `protocol` query parameter not a number 0..255
+  upgrade_invalid,             ///< not an upgrade, no key, or not version 13
+  upgrade_protocol_invalid,    ///< `protocol` query parameter not a number 0..255
+  upgrade_format_unsupported,  ///< V2 `format` pushcore does not speak; detail: "'<format>'"
   // ---- authentication and routing (protocol.md §9.1) -----------------------------------------
   auth_params_missing,  ///< no query string at all
   app_key_unknown,      ///< `auth_key` missing or not a known app
@@ -279,7 +280,7 @@ struct ApiErrorSpec {
   std::string_view message;  ///< whole text, or the prefix a detail completes
 };
 
-inline constexpr std::array<ApiErrorSpec, 31> api_error_table{{
+inline constexpr std::array<ApiErrorSpec, 32> api_error_table{{
     {ApiError::malformed_request, 400, "invalid_input", "Malformed HTTP request"},
     {ApiError::body_too_large, 413, "payload_too_large",
      "Request body exceeds the configured limit"},
@@ -288,6 +289,8 @@ inline constexpr std::array<ApiErrorSpec, 31> api_error_table{{
     {ApiError::upgrade_not_get, 405, "invalid_input", "WebSocket upgrade requires GET"},
     {ApiError::upgrade_invalid, 400, "invalid_input", "Invalid WebSocket upgrade request"},
     {ApiError::upgrade_protocol_invalid, 400, "invalid_input", "Invalid protocol version"},
+    {ApiError::upgrade_format_unsupported, 400, "invalid_input",
+     "Unsupported wire format (this server speaks json only): "},
     {ApiError::auth_params_missing, 400, "invalid_input",
      "Missing authentication query parameters"},
     {ApiError::app_key_unknown, 404, "app_not_found",

@@ -2,6 +2,7 @@
 #include <simdjson.h>
 
 #include <memory>
+#include <span>
 
 #include "protocol/channel.hpp"
 #include "protocol/json.hpp"
@@ -206,9 +207,9 @@ void release_key(Hub& hub, std::size_t app_index, const std::string& key) {
 /// and answers through the responder it is given, which keeps a 200 answer for the retries. A
 /// retry gets the first answer, a retry while the first is unanswered 503 + Retry-After; `go`
 /// is not called then. Without a key (or idempotency off) `go` runs at once.
+template <class Go>
 void with_idempotency(Worker& worker, AppRuntime& app, const Request& req,
-                      const std::string* body_key, Responder respond,
-                      std::function<void(Responder)> go) {
+                      const std::string* body_key, Responder respond, Go&& go) {
   Hub& hub = worker.hub();
   std::optional<std::string> key;
   if (hub.idempotency() != nullptr) {
@@ -229,7 +230,7 @@ void with_idempotency(Worker& worker, AppRuntime& app, const Request& req,
   const std::size_t app_index = app.index;
   claim_keys(worker, app_index, {*key},
              [&hub, app_index, to = ReplyTo(req), k = *key, respond = std::move(respond),
-              go = std::move(go)](std::vector<std::optional<Claim>> claims) mutable {
+              go = std::forward<Go>(go)](std::vector<std::optional<Claim>> claims) mutable {
                std::optional<Claim>& claim = claims.front();
                if (!claim) {
                  Response res = from_error(to, ApiError::cluster_unavailable);
@@ -261,10 +262,6 @@ void with_idempotency(Worker& worker, AppRuntime& app, const Request& req,
              });
 }
 
-}  // namespace
-
-namespace {
-
 /// A PublishDone that continues on the worker's thread: `next(answer)` when the publish entered
 /// the cluster, else 503 cluster_unavailable + Retry-After (nothing was delivered).
 PublishDone when_published(Worker& worker, ReplyTo to, Responder answer,
@@ -282,6 +279,23 @@ PublishDone when_published(Worker& worker, ReplyTo to, Responder answer,
       state->second(std::move(state->first));
     });
   };
+}
+
+/// Publishes `requests` and continues with `next(answer)`: at once when the adapter delivers
+/// inline (no cluster numbering: nothing allocated for the wait), else once the cluster numbered
+/// all of them (503 when it could not).
+template <class Next>
+void publish_then(Worker& worker, std::span<const PublishRequest* const> requests, ReplyTo to,
+                  Responder answer, Next&& next) {
+  Adapter& adapter = worker.hub().adapter();
+  if (!adapter.sequences()) {
+    for (const PublishRequest* r : requests) adapter.publish(*r, &worker, nullptr);
+    next(std::move(answer));
+    return;
+  }
+  PublishDone each = gather_results(
+      requests.size(), when_published(worker, to, std::move(answer), std::forward<Next>(next)));
+  for (const PublishRequest* r : requests) adapter.publish(*r, &worker, each);
 }
 
 /// The answer of a published /events request: {"ok":true}, or the channels' info.
@@ -362,43 +376,42 @@ void publish_batch(Worker& worker, AppRuntime& app, std::shared_ptr<std::vector<
       }
     }
   }
-  claim_keys(worker, app.index, keys,
-             [&worker, &app, items, to, keys, keyed,
-              respond = std::move(respond)](std::vector<std::optional<Claim>> claims) mutable {
-               Hub& hub = worker.hub();
-               std::vector<bool> skip(items->size(), false);
-               for (std::size_t k = 0; k < keyed.size(); ++k) {
-                 // A cluster that cannot answer: published (at least once beats never).
-                 if (claims[k] && claims[k]->state != Claim::State::fresh) {
-                   skip[keyed[k]] = true;
-                 } else {
-                   complete_key(hub, app.index, keys[k], "{\"ok\":true}");
-                 }
-               }
-               bool any_info = false;
-               std::size_t published = 0;
-               for (std::size_t i = 0; i < items->size(); ++i) {
-                 if (skip[i]) {
-                   (*items)[i].info_raw.clear();
-                 } else {
-                   ++published;
-                   any_info = any_info || !(*items)[i].info_raw.empty();
-                 }
-               }
-               PublishDone each = gather_results(
-                   published, when_published(worker, to, std::move(respond),
-                                             [&worker, &app, items, to, any_info](Responder r) {
-                                               if (!any_info) {
-                                                 r(json_ok(to, "{}"));
-                                                 return;
-                                               }
-                                               answer_batch_info(worker, app, items, to,
-                                                                 std::move(r));
-                                             }));
-               for (std::size_t i = 0; i < items->size(); ++i) {
-                 if (!skip[i]) hub.adapter().publish((*items)[i].request, &worker, each);
-               }
-             });
+  auto publish = [&worker, &app, items, to, keys, keyed,
+                  respond = std::move(respond)](std::vector<std::optional<Claim>> claims) mutable {
+    Hub& hub = worker.hub();
+    std::vector<bool> skip(items->size(), false);
+    for (std::size_t k = 0; k < keyed.size(); ++k) {
+      // A cluster that cannot answer: published (at least once beats never).
+      if (claims[k] && claims[k]->state != Claim::State::fresh) {
+        skip[keyed[k]] = true;
+      } else {
+        complete_key(hub, app.index, keys[k], "{\"ok\":true}");
+      }
+    }
+    bool any_info = false;
+    std::vector<const PublishRequest*> requests;
+    for (std::size_t i = 0; i < items->size(); ++i) {
+      if (skip[i]) {
+        (*items)[i].info_raw.clear();
+      } else {
+        requests.push_back(&(*items)[i].request);
+        any_info = any_info || !(*items)[i].info_raw.empty();
+      }
+    }
+    publish_then(worker, requests, to, std::move(respond),
+                 [&worker, &app, items, to, any_info](Responder r) {
+                   if (!any_info) {
+                     r(json_ok(to, "{}"));
+                     return;
+                   }
+                   answer_batch_info(worker, app, items, to, std::move(r));
+                 });
+  };
+  if (keys.empty()) {
+    publish({});
+  } else {
+    claim_keys(worker, app.index, keys, std::move(publish));
+  }
 }
 
 }  // namespace
@@ -419,21 +432,20 @@ void post_events(Worker& worker, AppRuntime& app, const Request& req, Responder 
   // split in place when needed.
   auto shared = std::make_shared<EventItem>(std::move(item));
   const std::string* body_key = shared->idempotency_key ? &*shared->idempotency_key : nullptr;
-  with_idempotency(
-      worker, app, req, body_key, std::move(respond),
-      [&worker, &app, shared, to = ReplyTo(req)](Responder answer) {
-        if (auto limited = take_rate(worker, app, app.backend_events,
-                                     app.app->limits.max_backend_events_per_second, 1,
-                                     AbuseKind::api_events_rate, to)) {
-          answer(std::move(*limited));
-          return;
-        }
-        worker.hub().adapter().publish(
-            shared->request, &worker,
-            when_published(worker, to, std::move(answer), [&worker, &app, shared, to](Responder r) {
-              answer_event(worker, app, shared, to, std::move(r));
-            }));
-      });
+  with_idempotency(worker, app, req, body_key, std::move(respond),
+                   [&worker, &app, shared, to = ReplyTo(req)](Responder answer) {
+                     if (auto limited = take_rate(worker, app, app.backend_events,
+                                                  app.app->limits.max_backend_events_per_second, 1,
+                                                  AbuseKind::api_events_rate, to)) {
+                       answer(std::move(*limited));
+                       return;
+                     }
+                     const PublishRequest* request = &shared->request;
+                     publish_then(worker, {&request, 1}, to, std::move(answer),
+                                  [&worker, &app, shared, to](Responder r) {
+                                    answer_event(worker, app, shared, to, std::move(r));
+                                  });
+                   });
 }
 
 void post_batch_events(Worker& worker, AppRuntime& app, const Request& req, Responder respond) {

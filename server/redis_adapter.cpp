@@ -428,8 +428,8 @@ void RedisAdapter::publish(const PublishRequest& request, Worker* caller, Publis
     }
   }
   // Answered once Redis numbered every message (a publish answered 200 is ordered before the
-  // next one its caller sends, whichever node that reaches).
-  PublishDone each = gather_results(numbered, std::move(done));
+  // next one its caller sends, whichever node that reaches); without numbering, at once.
+  PublishDone each = numbered > 0 ? gather_results(numbered, std::move(done)) : nullptr;
   for (const std::string& channel : request.channels) {
     std::string json = protocol::api_event(request.event, channel, request.data);
     if (sequenced_ && !protocol::classify_channel(channel).is_server_to_user) {
@@ -441,6 +441,7 @@ void RedisAdapter::publish(const PublishRequest& request, Worker* caller, Publis
     publish_envelope(cluster::encode({cluster::MsgType::event, node_id_, app.app->id, channel,
                                       std::move(json), request.except_socket_id}));
   }
+  if (numbered == 0 && done) done(true);
 }
 
 void RedisAdapter::broadcast(std::size_t app_index, std::string_view channel,

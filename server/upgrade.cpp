@@ -1,5 +1,6 @@
 #include "server/upgrade.hpp"
 
+#include <cctype>
 #include <chrono>
 #include <optional>
 
@@ -77,7 +78,20 @@ std::variant<UpgradeInfo, UpgradeResponse> decide_upgrade(Worker& worker, const 
   UpgradeInfo info;
   info.app_key = std::string(path.substr(5));
   info.origin = std::string(req.origin);
-  if (proto_number && *proto_number == 2) info.dialect = protocol::Dialect::v2;
+  if (proto_number && *proto_number == 2) {
+    info.dialect = protocol::Dialect::v2;
+    // Sockudo's V2 wire formats: JSON (the default) is spoken; MessagePack and Protobuf are
+    // not, so a client asking for them is refused with a reason instead of getting JSON it
+    // cannot decode (Sockudo refuses unknown formats with 400 too).
+    if (auto format = query_param(req.target, "format")) {
+      std::string f(*format);
+      for (char& c : f) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (!f.empty() && f != "json") {
+        return http_api::error_response(ApiError::upgrade_format_unsupported, version, false,
+                                        "'" + f.substr(0, 32) + "'");
+      }
+    }
+  }
   // echo_messages (Sockudo, V2): whether a connection receives its own client events.
   const V2Settings& v2 = hub.config().v2;
   info.echo_messages = !v2.echo_control_enabled || v2.default_echo_messages;

@@ -13,7 +13,7 @@
 
 import WebSocket from 'ws';
 
-import { assert, assertEq, fmt, Inbox, pollUntil, RUN, sleep, withTimeout } from './harness.mjs';
+import { assert, assertEq, fmt, Inbox, pollUntil, rawHttp, RUN, sleep, withTimeout } from './harness.mjs';
 import { APP, events, sdkFor, sockudoClients } from './sockudo_helpers.mjs';
 import { PushcoreProcess } from '../common/testkit.mjs';
 import { Proxy } from '../common/proxy.mjs';
@@ -246,6 +246,38 @@ scenario('resume: unsupported without recovery (4301), empty positions (4302)', 
   } finally {
     other.disconnect();
   }
+});
+
+scenario('format: V2 upgrades asking for MessagePack / Protobuf / unknown formats get 400, json is spoken', async ({ port }) => {
+  const upgrade = (query) =>
+    rawHttp(port, {
+      path: `/app/${APP.key}?${query}`,
+      headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' },
+    });
+  for (const format of ['msgpack', 'protobuf', 'MessagePack', 'cbor']) {
+    const res = await upgrade(`protocol=2&format=${format}`);
+    res.socket?.destroy();
+    assertEq(res.status, 400, `protocol=2&format=${format}: status`);
+    assertEq(res.json?.error, `Unsupported wire format (this server speaks json only): '${format.toLowerCase()}'`, `format=${format}: message`);
+  }
+  // json (and protocol 7, where Sockudo ignores format) upgrade and speak JSON.
+  const first = (query) =>
+    withTimeout(
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/app/${APP.key}?${query}`);
+        ws.on('message', (m) => {
+          ws.terminate();
+          resolve(JSON.parse(String(m)).event);
+        });
+        ws.on('unexpected-response', (_req, res) => reject(new Error(`${query}: HTTP ${res.statusCode}`)));
+        ws.on('error', reject);
+      }),
+      5_000,
+      `first frame (${query})`
+    );
+  assertEq(await first('protocol=2&format=json'), 'sockudo:connection_established', 'format=json');
+  assertEq(await first('protocol=2&format='), 'sockudo:connection_established', 'format= (empty)');
+  assertEq(await first('protocol=7&format=msgpack'), 'pusher:connection_established', 'protocol 7 ignores format');
 });
 
 scenario('rewind: the last N messages, then rewind_complete; V1 is refused with 4300', async ({ port, sdk }) => {

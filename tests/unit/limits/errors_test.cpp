@@ -151,6 +151,8 @@ TEST_CASE("every HTTP row: status, code, message") {
       {ApiError::upgrade_not_get, 405, "invalid_input", "WebSocket upgrade requires GET"},
       {ApiError::upgrade_invalid, 400, "invalid_input", "Invalid WebSocket upgrade request"},
       {ApiError::upgrade_protocol_invalid, 400, "invalid_input", "Invalid protocol version"},
+      {ApiError::upgrade_format_unsupported, 400, "invalid_input",
+       "Unsupported wire format (this server speaks json only): "},
       {ApiError::auth_params_missing, 400, "invalid_input",
        "Missing authentication query parameters"},
       {ApiError::app_key_unknown, 404, "app_not_found",
