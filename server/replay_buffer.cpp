@@ -59,6 +59,20 @@ void ReplayBuffer::pop_front(Channel& c) {
   c.entries.pop_front();
 }
 
+ReplayEntry make_replay_entry(std::string_view json, std::string message_id,
+                              std::string_view stream_id, std::uint64_t serial,
+                              std::int64_t at_ms) {
+  ReplayEntry e;
+  e.serial = serial;
+  e.at_ms = at_ms;
+  e.message_id = std::move(message_id);
+  // Channel messages are user events: the same name in both dialects, V2 adds the identity.
+  e.frames = DialectFrames(
+      make_text_frame(json),
+      make_text_frame(protocol::with_identity(json, e.message_id, stream_id, serial)), serial);
+  return e;
+}
+
 ReplayLookup::Status judge_resume(const std::optional<std::string>& asked_stream,
                                   std::uint64_t serial, const std::optional<std::string>& current,
                                   std::uint64_t newest, std::optional<std::uint64_t> first_kept,
@@ -82,16 +96,7 @@ void ReplayBuffer::publish(std::size_t app_index, std::string_view channel, std:
   Channel& c = sh.channels[k];
   if (c.stream_id.empty()) c.stream_id = uuid_v4();
   c.touched_ms = now;
-  ReplayEntry e;
-  e.serial = c.next_serial++;
-  e.at_ms = now;
-  e.message_id = uuid_v4();
-  // Channel messages are user events: the same name in both dialects, V2 adds the identity.
-  e.frames = DialectFrames(
-      make_text_frame(json),
-      make_text_frame(protocol::with_identity(json, e.message_id, c.stream_id, e.serial)),
-      e.serial);
-  keep(c, std::move(e));
+  keep(c, make_replay_entry(json, uuid_v4(), c.stream_id, c.next_serial++, now));
   send(c.entries.back().frames);
 }
 
@@ -126,15 +131,7 @@ bool ReplayBuffer::insert(std::size_t app_index, std::string_view channel,
   }
   c.next_serial = id.serial + 1;
   c.touched_ms = now;
-  ReplayEntry e;
-  e.serial = id.serial;
-  e.at_ms = now;
-  e.message_id = id.message_id;
-  e.frames = DialectFrames(
-      make_text_frame(json),
-      make_text_frame(protocol::with_identity(json, e.message_id, c.stream_id, e.serial)),
-      e.serial);
-  keep(c, std::move(e));
+  keep(c, make_replay_entry(json, id.message_id, c.stream_id, id.serial, now));
   send(c.entries.back().frames);
   return true;
 }

@@ -34,6 +34,12 @@ struct ReplayEntry {
   DialectFrames frames{nullptr};
 };
 
+/// A channel message `json` (a frame of protocol/messages.hpp) as kept: its V1 frame (unchanged
+/// bytes) and its V2 frame (the same event name, plus message_id, stream_id and serial).
+[[nodiscard]] ReplayEntry make_replay_entry(std::string_view json, std::string message_id,
+                                            std::string_view stream_id, std::uint64_t serial,
+                                            std::int64_t at_ms);
+
 /// A channel's position: the stream and the serial of its newest message (0: none yet).
 struct StreamPosition {
   std::string stream_id;

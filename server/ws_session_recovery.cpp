@@ -286,15 +286,7 @@ namespace {
 
 /// A message of the cluster's history as the replay buffer keeps one (both encodings).
 ReplayEntry entry_of(const HistoryEntry& e, const std::string& stream_id) {
-  ReplayEntry out;
-  out.serial = e.serial;
-  out.at_ms = steady_ms() - e.age_ms;
-  out.message_id = e.message_id;
-  out.frames = DialectFrames(
-      make_text_frame(e.json),
-      make_text_frame(protocol::with_identity(e.json, e.message_id, stream_id, e.serial)),
-      e.serial);
-  return out;
+  return make_replay_entry(e.json, e.message_id, stream_id, e.serial, steady_ms() - e.age_ms);
 }
 
 }  // namespace

@@ -11,13 +11,12 @@
 // node other than the observer's, after the state change was observed through the HTTP API.
 // One line per scenario (ok / FAIL); exit code 1 when any fails.
 
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import net from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 
 import { APP, Ctx, Checks, Inbox, RUN, WAIT_MS, appConfig, assert, assertEq, fmt, makeSdk, pollUntil, rawHttp, sdkStatus, serverConfig, ServerProcess, signedHttp, signedQuery, sleep, withTimeout } from './harness.mjs';
+import { freePort, Redis } from '../common/redis.mjs';
 
 const HEARTBEAT_MS = 250;
 const NODE_TIMEOUT_MS = 3000; // a SIGKILLed node is gone after this (+ one heartbeat); generous for ASan runs
@@ -39,57 +38,6 @@ for (let i = 2; i < process.argv.length; i++) {
 if (!args.server) {
   console.error('--server is required');
   process.exit(2);
-}
-
-// ---------------------------------------------------------------- redis-server
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function redisPing(port) {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    let buf = '';
-    sock.setTimeout(500, () => sock.destroy());
-    sock.on('connect', () => sock.write('PING\r\n'));
-    sock.on('data', (d) => {
-      buf += d.toString();
-      if (buf.includes('\r\n')) {
-        sock.destroy();
-        resolve(buf.startsWith('+PONG'));
-      }
-    });
-    sock.on('error', () => resolve(false));
-    sock.on('close', () => resolve(false));
-  });
-}
-
-class Redis {
-  constructor(bin, port) {
-    this.bin = bin;
-    this.port = port;
-    this.proc = null;
-  }
-  async start() {
-    this.proc = spawn(this.bin, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.exited = new Promise((r) => this.proc.once('exit', r));
-    this.proc.once('error', (e) => console.log(`# cannot start ${this.bin}: ${e.message}`));
-    await pollUntil(() => redisPing(this.port), `redis-server on ${this.port}`, 10_000, 50);
-  }
-  async kill() {
-    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) {
-      this.proc.kill('SIGKILL');
-      await this.exited;
-    }
-  }
 }
 
 // ---------------------------------------------------------------- webhook receiver

@@ -20,14 +20,13 @@
 // another node before letting the reconnect through. One line per scenario (ok / FAIL, with every
 // failed check below it); exit code 1 when any fails.
 
-import { spawn } from 'node:child_process';
-import net from 'node:net';
 
 import WebSocket from 'ws';
 
 import { APP, Checks, Ctx, Inbox, RUN, appConfig, fmt, makeSdk, pollUntil, rawHttp, sdkStatus, serverConfig, ServerProcess, signedHttp, sleep, withTimeout } from './harness.mjs';
 import { events, sockudoClients } from './sockudo_helpers.mjs';
 import { Proxy } from '../common/proxy.mjs';
+import { freePort, Redis } from '../common/redis.mjs';
 
 const HEARTBEAT_MS = 250;
 const NODE_TIMEOUT_MS = 3000;
@@ -51,63 +50,6 @@ for (let i = 2; i < process.argv.length; i++) {
 if (!args.server) {
   console.error('--server is required');
   process.exit(2);
-}
-
-// ---------------------------------------------------------------- redis-server (as cluster.mjs)
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function redisPing(port) {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    let buf = '';
-    sock.setTimeout(500, () => sock.destroy());
-    sock.on('connect', () => sock.write('PING\r\n'));
-    sock.on('data', (d) => {
-      buf += d.toString();
-      if (buf.includes('\r\n')) {
-        sock.destroy();
-        resolve(buf.startsWith('+PONG'));
-      }
-    });
-    sock.on('error', () => resolve(false));
-    sock.on('close', () => resolve(false));
-  });
-}
-
-class Redis {
-  constructor(bin, port) {
-    this.bin = bin;
-    this.port = port;
-    this.proc = null;
-  }
-  async start() {
-    this.proc = spawn(this.bin, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.exited = new Promise((r) => this.proc.once('exit', r));
-    this.proc.once('error', (e) => console.log(`# cannot start ${this.bin}: ${e.message}`));
-    await pollUntil(() => redisPing(this.port), `redis-server on ${this.port}`, 10_000, 50);
-  }
-  get running() {
-    return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
-  }
-  killNow() {
-    if (this.running) this.proc.kill('SIGKILL');
-  }
-  async kill() {
-    if (this.running) {
-      this.proc.kill('SIGKILL');
-      await this.exited;
-    }
-  }
 }
 
 // ---------------------------------------------------------------- nodes
