@@ -25,6 +25,7 @@ bool take(std::string_view in, std::size_t& pos, std::string_view& field) {
     ++pos;
   }
   if (digits == 0 || pos >= in.size() || in[pos] != ':') return false;
+  if (digits > 1 && in[pos - digits] == '0') return false;  // one spelling per length: "0", "12"
   ++pos;
   if (in.size() - pos < len) return false;
   field = in.substr(pos, len);

@@ -53,8 +53,8 @@ struct Position {
 };
 [[nodiscard]] std::optional<Position> parse_position(std::string_view payload);
 
-/// Parses what encode() produced; nullopt for anything else (wrong magic, bad lengths,
-/// unknown type, trailing bytes).
+/// Parses what encode() produced; nullopt for anything else (wrong magic, bad lengths or a
+/// length spelled with a leading zero, unknown type, trailing bytes).
 [[nodiscard]] std::optional<Envelope> decode(std::string_view bytes);
 
 }  // namespace server::cluster

@@ -173,6 +173,8 @@ TEST_CASE("envelope: malformed input is rejected") {
   CHECK_FALSE(cluster::decode("pc1:E1:n1:a1:c1:p1:s").has_value());           // no length
   CHECK_FALSE(cluster::decode("pc199999999999:E").has_value());               // absurd length
   CHECK_FALSE(cluster::decode("pc11:E1:n1:a1:c999:p1:s").has_value());        // length past the end
+  CHECK_FALSE(cluster::decode("pc11:E1:n1:a01:c1:p1:s").has_value());         // leading zero
+  CHECK(cluster::decode("pc11:E1:n1:a0:1:p1:s").has_value());                 // "0" is a length
 }
 
 TEST_CASE("envelope: sequenced and position payloads (built by the Lua scripts)") {
