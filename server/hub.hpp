@@ -53,6 +53,9 @@ struct AppRuntime {
   AppRef app;
   std::size_t index = 0;
   std::atomic<std::uint64_t> connections{0};
+  /// This app's connections on the cluster's other live nodes, as of the Redis adapter's last
+  /// heartbeat (0 alone, or while Redis is unreachable): max_connections counts both.
+  std::atomic<std::uint64_t> remote_connections{0};
   WindowLimiter backend_events;  ///< max_backend_events_per_second, shared by all workers
   WindowLimiter read_requests;   ///< max_read_requests_per_second, shared by all workers
   /// Removed from the config by a reload: lookups no longer find it, its sockets are closed.

@@ -238,6 +238,10 @@ void RedisAdapter::on_conn_lost(Conn& c, std::string_view why) {
   }
   cmd_up_ = sub_up_ = synced_ = false;
   fail_positions();
+  // The other nodes' connections are unknown now: each node counts its own (docs/CLUSTER.md).
+  for (std::size_t i = 0; i < hub_.app_count(); ++i) {
+    hub_.app_at(i).remote_connections.store(0, std::memory_order_relaxed);
+  }
   // Tear both down (the survivor would hold a stale subscription or state) and start over.
   auto old_cmd = std::move(cmd_);
   auto old_sub = std::move(sub_);
@@ -341,6 +345,7 @@ void RedisAdapter::heartbeat() {
               resync();
             }
           });
+  share_connection_counts();
   command(script(lua_reap, {bus_}), [this](std::optional<RedisValue> r) {
     if (!r || r->kind != RedisValue::Kind::array) return;
     const auto& e = r->elements;

@@ -92,6 +92,9 @@ class RedisAdapter final : public Adapter {
   void schedule_reconnect();
   void resync();
   void heartbeat();
+  /// Writes this node's connection count of every app with a quota and reads the other live
+  /// nodes' (AppRuntime::remote_connections), once per heartbeat (redis_membership.cpp).
+  void share_connection_counts();
   void schedule_heartbeat();
   void command(std::vector<std::string> args, ReplyFn done);
   void on_bus_message(std::string_view payload);

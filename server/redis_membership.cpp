@@ -293,4 +293,32 @@ void RedisAdapter::query_channels(std::size_t app_index, std::string_view prefix
         });
 }
 
+// ============================================================================================
+// Cluster-wide app quotas
+// ============================================================================================
+
+void RedisAdapter::share_connection_counts() {
+  std::vector<std::string> args = {"EVAL", std::string(lua_prelude) + std::string(lua_conn_counts),
+                                   "0", settings_.redis_prefix, node_id_};
+  std::vector<std::size_t> apps;  // the apps asked, in order
+  for (std::size_t i = 0; i < hub_.app_count(); ++i) {
+    AppRuntime& app = hub_.app_at(i);
+    if (app.removed.load(std::memory_order_relaxed) || app.app->limits.max_connections == 0) {
+      continue;
+    }
+    apps.push_back(i);
+    args.push_back(app.app->id);
+    args.push_back(std::to_string(app.connections.load(std::memory_order_relaxed)));
+  }
+  if (apps.empty()) return;
+  command(std::move(args), [this, apps = std::move(apps)](std::optional<RedisValue> r) {
+    if (!r || r->kind != RedisValue::Kind::array || r->elements.size() != apps.size()) return;
+    for (std::size_t k = 0; k < apps.size(); ++k) {
+      const auto others =
+          static_cast<std::uint64_t>(std::max<std::int64_t>(0, as_int(r->elements[k])));
+      hub_.app_at(apps[k]).remote_connections.store(others, std::memory_order_relaxed);
+    }
+  });
+}
+
 }  // namespace server

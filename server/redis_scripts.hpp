@@ -166,6 +166,29 @@ if added == 1 then return 0 end
 return 1
 )lua";
 
+// Connection counts of the apps with a quota (app max_connections, cluster-wide).
+// ARGV[3..] = app id, this node's count, app id, count, ... Replaces this node's
+// {P}:conns:{node} hash (indexed, so reaper and resync delete it) and returns, per app in
+// order, the sum over the other live nodes.
+inline constexpr std::string_view lua_conn_counts = R"lua(
+local key = P .. ':conns:' .. NODE
+redis.call('DEL', key)
+for i = 3, #ARGV, 2 do
+  if tonumber(ARGV[i + 1]) > 0 then redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
+end
+redis.call('HSET', P .. ':keys:' .. NODE, key, 'cc\n\n')
+local out = {}
+local nodes = live()
+for i = 3, #ARGV, 2 do
+  local s = 0
+  for _, n in ipairs(nodes) do
+    if n ~= NODE then s = s + (tonumber(redis.call('HGET', P .. ':conns:' .. n, ARGV[i])) or 0) end
+  end
+  out[#out + 1] = s
+end
+return out
+)lua";
+
 // Reaper: removes every registered node whose alive key expired (atomically, so one reaper
 // wins), deletes its contributions and announces member_removed for users it was the last
 // holder of. ARGV bus -> flat {kind, app, channel, user} quads: 'r' member removed ('R' when
@@ -203,6 +226,8 @@ for _, n in ipairs(redis.call('SMEMBERS', P .. ':nodes')) do
             redis.call('PUBLISH', ARGV[3], env('W', app, u, frame, ''))
           end
         end
+      elseif kind == 'cc' then
+        redis.call('DEL', key)
       elseif kind == 'p' then
         local kv = redis.call('HGETALL', key)
         redis.call('DEL', key)

@@ -87,7 +87,10 @@ bool WsSession::admit(const UpgradeInfo& info) {
   }
   if (cfg.max_connections == 0) hub_.connections.fetch_add(1, std::memory_order_relaxed);
   const std::uint64_t app_max = app_->app->limits.max_connections;
-  if (app_max != 0 && app_->connections.fetch_add(1, std::memory_order_relaxed) >= app_max) {
+  // Cluster-wide (docs/CLUSTER.md): the other nodes' connections as of the last heartbeat.
+  if (app_max != 0 && app_->connections.fetch_add(1, std::memory_order_relaxed) +
+                              app_->remote_connections.load(std::memory_order_relaxed) >=
+                          app_max) {
     app_->connections.fetch_sub(1, std::memory_order_relaxed);
     hub_.connections.fetch_sub(1, std::memory_order_relaxed);
     close_with_error(app_->app->quota_close_code == code_of(WsError::over_capacity)

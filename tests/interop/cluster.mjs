@@ -19,6 +19,8 @@ import { APP, Ctx, Checks, Inbox, RUN, WAIT_MS, appConfig, assert, assertEq, fmt
 import { freePort, Redis } from '../common/redis.mjs';
 
 const HEARTBEAT_MS = 250;
+const QUOTA = 3; // max_connections of QUOTA_APP, cluster-wide
+const QUOTA_APP = { id: 'quota-id', key: 'quota-key', secret: 'quota-secret' };
 const NODE_TIMEOUT_MS = 3000; // a SIGKILLed node is gone after this (+ one heartbeat); generous for ASan runs
 
 // ---------------------------------------------------------------- args
@@ -81,6 +83,8 @@ function nodeConfig(redisPort, hookPort, prefix) {
         features: { enable_watchlist_events: true },
         webhooks: [{ url: `http://127.0.0.1:${hookPort}/`, event_types: ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed'] }],
       }),
+      // max_connections counts every node's connections (quota scenarios).
+      appConfig({ ...QUOTA_APP, limits: { max_connections: QUOTA } }),
     ],
     webhooks: { batching: { enabled: false }, vacate_delay_ms: 0 },
     adapter: {
@@ -483,7 +487,49 @@ scenario('webhooks', 'channel_occupied / channel_vacated webhooks once per clust
   checks.done();
 });
 
-scenario('node-death', 'a SIGKILLed node: its users get member_removed on the others, counts drop', async ({ A, B, C, hooks }) => {
+// A raw connection to QUOTA_APP on `node`: 'ok' (connection_established) or the error code.
+async function quotaConnect(node, name) {
+  const r = await node.ctx.raw({ key: QUOTA_APP.key, name });
+  const f = await r.frames.waitFor((x) => x.frame.event === 'pusher:connection_established' || x.frame.event === 'pusher:error', `${name}: first frame`);
+  if (f.frame.event === 'pusher:connection_established') return { outcome: 'ok', r };
+  const data = typeof f.frame.data === 'string' ? JSON.parse(f.frame.data) : f.frame.data;
+  const closed = await withTimeout(r.closed, WAIT_MS, `${name}: close after the error`);
+  return { outcome: data.code, close: closed.code, r };
+}
+
+// Until a connection on `node` gets `want` ('ok' or a code): the other nodes' counts arrive
+// with their heartbeats. Refused attempts close by themselves; accepted extra ones are closed.
+async function quotaUntil(node, want, ms) {
+  const deadline = Date.now() + ms;
+  let last;
+  for (let i = 0; Date.now() < deadline; i++) {
+    last = await quotaConnect(node, `quota@${node.name}#${i}`);
+    if (last.outcome === want) return last;
+    if (last.outcome === 'ok') last.r.ws.terminate();
+    await sleep(HEARTBEAT_MS);
+  }
+  throw new Error(`a connection on ${node.name}: expected ${want}, last ${fmt(last && last.outcome)}`);
+}
+
+scenario('quota', `an app's max_connections (${QUOTA}) counts the connections of every node: 4004 on the node that would pass it, a slot freed anywhere is usable everywhere`, async ({ A, B, C }) => {
+  const held = [];
+  for (const [node, i] of [[A, 1], [B, 2], [C, 3]]) {
+    const c = await quotaConnect(node, `quota-held${i}@${node.name}`);
+    assertEq(c.outcome, 'ok', `connection ${i} of ${QUOTA} on ${node.name}`);
+    held.push(c.r);
+  }
+  // Within a few heartbeats every node knows the others' counts: a 4th anywhere is refused.
+  const refused = await quotaUntil(A, 4004, 10 * HEARTBEAT_MS + WAIT_MS);
+  assertEq(refused.close, 4004, 'close code of the refused connection on A');
+  const onB = await quotaUntil(B, 4004, 10 * HEARTBEAT_MS + WAIT_MS);
+  assertEq(onB.close, 4004, 'close code of the refused connection on B');
+  held[2].ws.close(); // C frees its slot: A may take it once C's next heartbeat is counted
+  const ok = await quotaUntil(A, 'ok', 10 * HEARTBEAT_MS + WAIT_MS);
+  ok.r.ws.close();
+  for (const r of held) r.ws.close();
+});
+
+scenario('node-death', 'a SIGKILLed node: its users get member_removed on the others, counts drop, its share of an app quota is released', async ({ A, B, C, hooks }) => {
   const ch = `presence-cl-kill-${RUN}`;
   const who = (id) => ({ user_id: id, user_info: {} });
   const w = await A.ctx.connected({ name: 'walt@A', presence: who('walt') });
@@ -495,6 +541,10 @@ scenario('node-death', 'a SIGKILLed node: its users get member_removed on the ot
   const m = await B.ctx.connected({ name: 'mia@B', presence: who('mia') });
   await B.ctx.subscribe(m, ch);
   await sw.events.waitFor((e) => e.event === 'pusher:member_added' && e.data.id === 'kate', 'member_added kate');
+  // C holds the whole quota of QUOTA_APP: A refuses more, until C's death releases it.
+  // (Until the other nodes' next heartbeats, C may still count the quota scenario's closed ones.)
+  for (let i = 1; i <= QUOTA; i++) await quotaUntil(C, 'ok', 10 * HEARTBEAT_MS + WAIT_MS);
+  await quotaUntil(A, 4004, 10 * HEARTBEAT_MS + WAIT_MS);
   C.server.proc.kill('SIGKILL');
   await C.server.exited;
   const t0 = Date.now();
@@ -509,6 +559,9 @@ scenario('node-death', 'a SIGKILLed node: its users get member_removed on the ot
   await barrier(B, ch, [sw.events]);
   checks.eq(sw.events.count((e) => e.event === 'pusher:member_removed'), 2, 'member_removed events on A (kate, 7)');
   console.log(`# member_removed for the killed node's user after ${took} ms (node_timeout ${NODE_TIMEOUT_MS} ms)`);
+  const freed = await quotaUntil(A, 'ok', NODE_TIMEOUT_MS + 10 * HEARTBEAT_MS + WAIT_MS);
+  freed.r.ws.close();
+  console.log(`# the dead node's ${QUOTA} quota connections released after ${Date.now() - t0} ms`);
   checks.done();
 });
 
