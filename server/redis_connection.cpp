@@ -143,4 +143,42 @@ void RedisConnection::cleanup(void* p) {
   }
 }
 
+std::optional<std::string> redis_setup_error(const std::string& host, std::uint16_t port,
+                                             const std::string& username,
+                                             const std::string& password, std::uint32_t db,
+                                             std::chrono::milliseconds timeout) {
+  if (password.empty() && db == 0) return std::nullopt;  // nothing Redis could refuse
+  const timeval tv{static_cast<time_t>(timeout.count() / 1000),
+                   static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+  std::unique_ptr<redisContext, void (*)(redisContext*)> ctx(
+      redisConnectWithTimeout(host.c_str(), port, tv), &redisFree);
+  if (!ctx || ctx->err != 0) return std::nullopt;  // unreachable: not a configuration error
+  (void)redisSetTimeout(ctx.get(), tv);
+  auto run = [&](std::vector<std::string> args) -> std::optional<std::string> {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    std::unique_ptr<redisReply, void (*)(void*)> reply(
+        static_cast<redisReply*>(
+            redisCommandArgv(ctx.get(), static_cast<int>(argv.size()), argv.data(), lens.data())),
+        &freeReplyObject);
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+      return std::string(reply->str, reply->len).substr(0, 200);
+    }
+    return std::nullopt;  // accepted, or the connection failed (then the adapter retries)
+  };
+  if (!password.empty()) {
+    auto err = username.empty() ? run({"AUTH", password}) : run({"AUTH", username, password});
+    if (err) return "AUTH refused: " + *err;
+  }
+  if (db != 0) {
+    if (auto err = run({"SELECT", std::to_string(db)}))
+      return "SELECT " + std::to_string(db) + " refused: " + *err;
+  }
+  return std::nullopt;
+}
+
 }  // namespace server

@@ -6,8 +6,10 @@
 //
 // Single-threaded: every member runs on the thread of the io_context passed to open().
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,5 +76,13 @@ struct RedisConnection : std::enable_shared_from_this<RedisConnection> {
   bool want_read_ = false, want_write_ = false;
   bool read_armed_ = false, write_armed_ = false;
 };
+
+/// Start-up check of a Redis URL's credentials and database (blocking, bounded by `timeout`):
+/// the error Redis answers to AUTH or SELECT ("WRONGPASS ...", "ERR DB index is out of range"),
+/// or nullopt when they are accepted or Redis cannot be reached (the adapter then retries, and
+/// serves local clients meanwhile). Never includes the password.
+[[nodiscard]] std::optional<std::string> redis_setup_error(
+    const std::string& host, std::uint16_t port, const std::string& username,
+    const std::string& password, std::uint32_t db, std::chrono::milliseconds timeout);
 
 }  // namespace server

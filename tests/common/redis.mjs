@@ -18,8 +18,8 @@ export function freePort() {
   });
 }
 
-/// True when a redis-server answers PING on `port`.
-export function redisPing(port) {
+/// True when a redis-server answers PING on `port` (with `auth`: any reply, NOAUTH included).
+export function redisPing(port, auth = false) {
   return new Promise((resolve) => {
     const sock = net.connect({ host: '127.0.0.1', port });
     let buf = '';
@@ -29,7 +29,7 @@ export function redisPing(port) {
       buf += d.toString();
       if (buf.includes('\r\n')) {
         sock.destroy();
-        resolve(buf.startsWith('+PONG'));
+        resolve(buf.startsWith('+PONG') || (auth && buf.startsWith('-NOAUTH')));
       }
     });
     sock.on('error', () => resolve(false));
@@ -38,16 +38,20 @@ export function redisPing(port) {
 }
 
 export class Redis {
-  constructor(bin, port) {
+  // `extra`: more redis-server arguments (e.g. ['--requirepass', 'pw']); `auth`: the password
+  // the readiness PING needs (then any reply proves it is up).
+  constructor(bin, port, extra = [], { auth = false } = {}) {
     this.bin = bin;
     this.port = port;
+    this.extra = extra;
+    this.auth = auth;
     this.proc = null;
   }
   async start() {
-    this.proc = spawn(this.bin, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = spawn(this.bin, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...this.extra], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.exited = new Promise((r) => this.proc.once('exit', r));
     this.proc.once('error', (e) => console.log(`# cannot start ${this.bin}: ${e.message}`));
-    await pollUntil(() => redisPing(this.port), `redis-server on ${this.port}`, 10_000, 50);
+    await pollUntil(() => redisPing(this.port, this.auth), `redis-server on ${this.port}`, 10_000, 50);
   }
   get running() {
     return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;

@@ -197,6 +197,44 @@ scenario('redis-down-at-start', 'Redis unreachable at start: the node serves loc
   }
 });
 
+scenario('redis-auth', 'a password Redis refuses stops start-up with a configuration error naming adapter.redis.url (no password in it); the right password, and an ACL user, work', async ({ hookPort }) => {
+  const port = await freePort();
+  const secured = new Redis(args.redis, port, ['--requirepass', 'right-pw', '--user', 'alice', 'on', '>alice-pw', '~*', '&*', '+@all'], { auth: true });
+  await secured.start();
+  try {
+    const checks = new Checks();
+    for (const url of [`redis://:wrong-pw@127.0.0.1:${port}/0`, `redis://alice:bad-pw@127.0.0.1:${port}/0`, `redis://127.0.0.1:${port}/0`.replace('redis://', 'redis://:right-pw@').replace('/0', '/99')]) {
+      const cfg = nodeConfig(port, hookPort, `cl-auth-${RUN}`);
+      cfg.adapter.redis.url = url;
+      const bad = new ServerProcess(args.server, cfg, 'node bad-auth');
+      let started = false;
+      try {
+        await bad.start();
+        started = true;
+      } catch {}
+      const exit = await withTimeout(bad.exited, WAIT_MS, 'exit of the refused node');
+      const text = bad.tail.join('\n');
+      checks.eq([started, exit.code], [false, 2], `${url.replace(/:[^:@/]*@/, ':***@')}: start refused, exit code`);
+      checks.ok(/configuration error: adapter\.redis\.url \(REDIS_URL\): (AUTH|SELECT 99) refused/.test(text), `names the key and what Redis refused: ${fmt(text.slice(-300))}`);
+      checks.ok(!/wrong-pw|bad-pw|right-pw/.test(text), 'no password in the output');
+      await bad.stop();
+    }
+    for (const url of [`redis://:right-pw@127.0.0.1:${port}/0`, `redis://alice:alice-pw@127.0.0.1:${port}/0`]) {
+      const cfg = nodeConfig(port, hookPort, `cl-auth-${RUN}`);
+      cfg.adapter.redis.url = url;
+      const good = new ServerProcess(args.server, cfg, 'node good-auth');
+      await good.start();
+      const sdk = makeSdk(good.port);
+      // Connected and synced: the API answers 200 (503 while Redis is not usable).
+      await pollUntil(async () => (await sdkStatus(sdk.get({ path: '/channels' }))).status === 200, `API 200 with ${url.replace(/:[^:@/]*@/, ':***@')}`);
+      await good.stop();
+    }
+    checks.done();
+  } finally {
+    await secured.kill();
+  }
+});
+
 scenario('query-redis-stopped', 'a query waiting for a stopped Redis does not stall the WebSockets of its worker; it answers 200 with the local count after requests_timeout', async ({ hookPort }) => {
   // Its own redis-server and node: stopping Redis must not disturb the nodes of the other scenarios.
   const redis = new Redis(args.redis, await freePort());
