@@ -32,7 +32,8 @@ export function sockudoClients(protocol) {
   // A client connecting to `port`. `sdk` signs private/presence subscriptions (the app's
   // backend). `client.global` gets every event the client emits (after its message_id
   // deduplication); `client.frames` every decoded frame off the wire, duplicates included.
-  function connect(port, sdk, { userId, echo, recovery = true } = {}) {
+  // `user` ({id, watchlist?, user_info?}): the user a signin() signs in as (signed by `sdk`).
+  function connect(port, sdk, { userId, echo, recovery = true, user } = {}) {
     const client = new Sockudo(APP.key, {
       wsHost: '127.0.0.1',
       wsPort: port,
@@ -49,6 +50,12 @@ export function sockudoClients(protocol) {
             ? { user_id: userId ?? 'u-' + socketId, user_info: { name: 'n' } }
             : undefined;
           callback(null, sdk.authorizeChannel(socketId, channelName, presence));
+        },
+      },
+      userAuthentication: {
+        customHandler: ({ socketId }, callback) => {
+          if (!user) callback(new Error('no user for this client'), null);
+          else callback(null, sdk.authenticateUser(socketId, user));
         },
       },
     });

@@ -46,7 +46,8 @@ function config({ recovery = {}, ...top } = {}) {
             enabled: true,
             policy: {
               limits: { max_client_events_per_second: 100 },
-              features: { enable_client_messages: true, enable_user_authentication: false },
+              // Sign-in on (its 3600 s default timeout never closes a test's unsigned clients).
+              features: { enable_client_messages: true, enable_user_authentication: true, enable_watchlist_events: true },
             },
           },
         ],
@@ -97,6 +98,57 @@ scenario('connect: every channel kind, presence members, client events and their
     b.unsubscribe(pres);
     const left = await apres.inbox.next((m) => m.event === `${P}member_removed`);
     assertEq(left.data.id, 'bob', 'member_removed id');
+  } finally {
+    a.disconnect();
+    b.disconnect();
+  }
+});
+
+scenario('sign-in, server-to-user events and watchlists', async ({ port, sdk }) => {
+  const carol = connect(port, sdk, { user: { id: `carol-${RUN}`, watchlist: [`dave-${RUN}`] } });
+  const dave = connect(port, sdk, { user: { id: `dave-${RUN}` } });
+  try {
+    await connected(carol);
+    const watch = new Inbox('watchlist');
+    carol.user.watchlist.bind('online', (e) => watch.push({ kind: 'online', ids: e.user_ids }));
+    carol.user.watchlist.bind('offline', (e) => watch.push({ kind: 'offline', ids: e.user_ids }));
+    const notes = new Inbox('to carol');
+    carol.user.bind('note', (data) => notes.push(data));
+    carol.signin();
+    const ok = await carol.frames.next((f) => f.event === `${P}signin_success`, 5_000);
+    const userData = JSON.parse((typeof ok.data === 'string' ? JSON.parse(ok.data) : ok.data).user_data);
+    assertEq(userData.id, `carol-${RUN}`, 'signin_success user_data.id');
+    // The initial watchlist state follows the sign-in (dave is offline: no online ids yet).
+    await carol.frames.next((f) => /^(sockudo|pusher)_internal:watchlist_events$/.test(f.event || ''), 5_000);
+    // Server-to-user: the backend's sendToUser reaches the signed-in client.
+    await sdk.sendToUser(`carol-${RUN}`, 'note', { n: 1 });
+    assertEq(await notes.next(() => true, 5_000), { n: 1 }, 'sendToUser event');
+    // Watchlist: dave's sign-in and disconnect.
+    await connected(dave);
+    dave.signin();
+    await dave.frames.next((f) => f.event === `${P}signin_success`, 5_000);
+    assertEq(await watch.next((w) => w.kind === 'online', 5_000), { kind: 'online', ids: [`dave-${RUN}`] }, 'online');
+    dave.disconnect();
+    assertEq(await watch.next((w) => w.kind === 'offline', 5_000), { kind: 'offline', ids: [`dave-${RUN}`] }, 'offline');
+  } finally {
+    carol.disconnect();
+    dave.disconnect();
+  }
+});
+
+scenario('cache channels: cache_miss on an empty one, the last event on subscribe', async ({ port, sdk }) => {
+  const a = connect(port, sdk);
+  const b = connect(port, sdk);
+  try {
+    await Promise.all([connected(a), connected(b)]);
+    const name = `cache-v-${RUN}`;
+    const first = await subscribe(a, name);
+    await first.inbox.next((m) => m.event === `${P}cache_miss`, 5_000);
+    await sdk.trigger(name, 'state', { v: 7 });
+    assertEq((await first.inbox.next((m) => m.event === 'state', 5_000)).data, { v: 7 }, 'live on the first subscriber');
+    const late = await subscribe(b, name);
+    assertEq((await late.inbox.next((m) => m.event === 'state', 5_000)).data, { v: 7 }, 'the cached last event on subscribe');
+    assertEq(late.inbox.items.filter((m) => m.event === `${P}cache_miss`).length, 0, 'no cache_miss once cached');
   } finally {
     a.disconnect();
     b.disconnect();
