@@ -395,7 +395,9 @@ scenario('presence', 'presence across nodes: one member_added/removed per user, 
   a2.pusher.unsubscribe(ch);
   await sw.events.waitFor(removed('alice'), 'member_removed alice on C');
   await sb1.events.waitFor(removed('alice'), 'member_removed alice on B');
-  await barrier(A, ch, [sw.events, sb1.events]);
+  // dave may be on another worker of C than carol: his copy is waited for, not assumed.
+  await sd.events.waitFor(removed('alice'), 'member_removed alice on dave@C');
+  await barrier(A, ch, [sw.events, sb1.events, sd.events]);
   checks.eq(sw.events.count(removed('alice')), 1, 'member_removed alice on C');
   checks.eq(sb1.events.count(removed('alice')), 1, 'member_removed alice on B');
   checks.eq(sa1.events.count(removed('alice')), 0, 'alice@A saw her own removal');
