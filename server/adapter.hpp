@@ -219,21 +219,14 @@ class Adapter {
     (void)app_index, (void)channel, (void)request;
     done(std::nullopt);
   }
-  /// True when the cluster keeps the idempotency keys (the three calls below); else this
-  /// node's IdempotencyCache is the answer.
-  [[nodiscard]] virtual bool keeps_keys() const noexcept { return false; }
-  /// Claims a key: `done` gets the claim on the adapter's thread, nullopt when the cluster
-  /// cannot answer. `complete_key` / `release_key` follow as with IdempotencyCache.
-  virtual void claim_key(std::size_t app_index, std::string_view key, ClaimCallback done) {
-    (void)app_index, (void)key;
-    done(std::nullopt);
-  }
-  virtual void complete_key(std::size_t app_index, std::string_view key, std::string body) {
-    (void)app_index, (void)key, (void)body;
-  }
-  virtual void release_key(std::size_t app_index, std::string_view key) {
-    (void)app_index, (void)key;
-  }
+  // ---- idempotency keys of HTTP publishes (idempotency enabled) -----------------------------
+  /// Claims `key` of the app: this node's IdempotencyCache (LocalAdapter, `done` inline), or
+  /// the cluster's (RedisAdapter: on the adapter's thread, nullopt when Redis cannot answer).
+  virtual void claim_key(std::size_t app_index, std::string_view key, ClaimCallback done) = 0;
+  /// Keeps the first answer of a claimed key (a retry within the TTL gets it).
+  virtual void complete_key(std::size_t app_index, std::string_view key, std::string body) = 0;
+  /// Frees a claimed key whose request was refused (a retry may publish).
+  virtual void release_key(std::size_t app_index, std::string_view key) = 0;
 
   /// Appends the adapter's Prometheus samples (text format) to `out`.
   virtual void append_metrics(std::string& out, std::string_view port_label) {

@@ -250,7 +250,7 @@ enum class ApiError : std::uint8_t {
   app_mismatch,         ///< the route's app id is not the key's app
   auth_failed,          ///< detail: auth::message(ApiAuthError) (whole text)
   app_not_found,        ///< GET /up/{app_id} of an unknown or disabled app
-  cluster_unavailable,  ///< cluster mode, Redis unreachable (the caller adds Retry-After: 1)
+  cluster_unavailable,  ///< cluster mode, Redis unreachable (+ Retry-After: 1)
   // ---- publishing (/events, /batch_events) ----------------------------------------------------
   body_not_json,
   batch_missing,         ///< no `batch` array

@@ -185,9 +185,7 @@ void route(Worker& worker, AppRuntime* app, const Request& req, const auth::Quer
   if (!worker.hub().adapter().available()) {
     // Cluster mode with Redis unreachable: a publish could not reach the other nodes and a
     // query could not aggregate them, so the caller is told to retry (docs/CLUSTER.md).
-    Response res = from_error(req, ApiError::cluster_unavailable);
-    res.set(http::field::retry_after, "1");
-    respond(std::move(res));
+    respond(from_error(req, ApiError::cluster_unavailable));  // with Retry-After: 1
     return;
   }
   if (method == http::verb::get && n >= 3 && parts[2] == "channels") {

@@ -14,32 +14,18 @@ namespace server::http_api::detail {
 void query_counts(Worker& worker, std::size_t app_index,
                   std::vector<std::optional<std::string>> names,
                   std::function<void(std::vector<ChannelCounts>)> done) {
-  struct Gather {
-    Gather(Worker& w, std::size_t n, std::size_t pending,
-           std::function<void(std::vector<ChannelCounts>)> fn)
-        : worker(&w), counts(n), left(pending), done(std::move(fn)) {}
-    Worker* worker;
-    std::vector<ChannelCounts> counts;
-    std::atomic<std::size_t> left;
-    std::function<void(std::vector<ChannelCounts>)> done;
-  };
   std::size_t asked = 0;
   for (const auto& n : names) asked += n.has_value() ? 1 : 0;
-  auto g = std::make_shared<Gather>(worker, names.size(), asked + 1, std::move(done));
-  // One extra count held by this function: answers given inline cannot finish the gather
-  // before every query is asked.
-  auto arrive = [g] {
-    if (g->left.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-    on_worker(*g->worker, [g] { g->done(std::move(g->counts)); });
-  };
+  using G = Gather<ChannelCounts>;
+  auto g = std::make_shared<G>(worker, names.size(), asked, std::move(done));
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (!names[i]) continue;
-    worker.hub().adapter().query_channel(app_index, *names[i], [g, i, arrive](ChannelCounts c) {
-      g->counts[i] = c;
-      arrive();
+    worker.hub().adapter().query_channel(app_index, *names[i], [g, i](ChannelCounts c) {
+      g->results[i] = c;
+      G::arrive(g);
     });
   }
-  arrive();
+  G::arrive(g);
 }
 
 // The adapter answers on its own thread (cluster) or inline (local); the response is built on

@@ -139,67 +139,32 @@ using Claim = IdempotencyCache::Claim;
 /// One claim per key, nullopt where the cluster could not answer.
 using ClaimsCallback = std::function<void(std::vector<std::optional<Claim>>)>;
 
-/// Claims idempotency keys of the app: in this node's cache, or in the cluster's when the
-/// adapter keeps them (docs/CLUSTER.md). `done` runs on the worker's thread.
-void claim_keys(Worker& worker, std::size_t app_index, std::vector<std::string> keys,
+/// Claims idempotency keys of the app through the adapter (this node's cache, or the
+/// cluster's, docs/CLUSTER.md); `done` runs on the worker's thread.
+void claim_keys(Worker& worker, std::size_t app_index, const std::vector<std::string>& keys,
                 ClaimsCallback done) {
   Hub& hub = worker.hub();
   for (std::size_t i = 0; i < keys.size(); ++i) {
     hub.v2_counters().add(V2Counters::Kind::idem_publish, app_index);
   }
-  struct Gather {
-    Gather(Worker& w, std::size_t app, std::size_t n, ClaimsCallback fn)
-        : worker(&w), app_index(app), claims(n), left(n + 1), done(std::move(fn)) {}
-    Worker* worker;
-    std::size_t app_index;
-    std::vector<std::optional<Claim>> claims;
-    std::atomic<std::size_t> left;
-    ClaimsCallback done;
-  };
-  auto g = std::make_shared<Gather>(worker, app_index, keys.size(), std::move(done));
-  auto arrive = [g] {
-    if (g->left.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-    on_worker(*g->worker, [g] {
-      for (const auto& c : g->claims) {
-        if (c && c->state != Claim::State::fresh) {
-          g->worker->hub().v2_counters().add(V2Counters::Kind::idem_duplicate, g->app_index);
+  using G = Gather<std::optional<Claim>>;
+  auto g = std::make_shared<G>(
+      worker, keys.size(), keys.size(),
+      [&hub, app_index, done = std::move(done)](std::vector<std::optional<Claim>> claims) {
+        for (const auto& c : claims) {
+          if (c && c->state != Claim::State::fresh) {
+            hub.v2_counters().add(V2Counters::Kind::idem_duplicate, app_index);
+          }
         }
-      }
-      g->done(std::move(g->claims));
-    });
-  };
-  const std::string& app_id = hub.app_at(app_index).app->id;
-  Adapter& adapter = hub.adapter();
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (adapter.keeps_keys()) {
-      adapter.claim_key(app_index, keys[i], [g, i, arrive](std::optional<Claim> c) {
-        g->claims[i] = std::move(c);
-        arrive();
+        done(std::move(claims));
       });
-    } else {
-      g->claims[i] = hub.idempotency()->claim(app_id, keys[i]);
-      arrive();
-    }
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    hub.adapter().claim_key(app_index, keys[i], [g, i](std::optional<Claim> c) {
+      g->results[i] = std::move(c);
+      G::arrive(g);
+    });
   }
-  arrive();
-}
-
-/// Keeps the first answer of a claimed key (a retry gets it), in the cache or the cluster.
-void complete_key(Hub& hub, std::size_t app_index, const std::string& key, std::string body) {
-  if (hub.adapter().keeps_keys()) {
-    hub.adapter().complete_key(app_index, key, std::move(body));
-  } else {
-    hub.idempotency()->complete(hub.app_at(app_index).app->id, key, std::move(body));
-  }
-}
-
-/// Frees a claimed key whose request was refused (a retry may publish).
-void release_key(Hub& hub, std::size_t app_index, const std::string& key) {
-  if (hub.adapter().keeps_keys()) {
-    hub.adapter().release_key(app_index, key);
-  } else {
-    hub.idempotency()->release(hub.app_at(app_index).app->id, key);
-  }
+  G::arrive(g);
 }
 
 /// Sockudo's idempotency for a publish: the key (the body's `idempotency_key` when `body_key`
@@ -233,29 +198,24 @@ void with_idempotency(Worker& worker, AppRuntime& app, const Request& req,
               go = std::forward<Go>(go)](std::vector<std::optional<Claim>> claims) mutable {
                std::optional<Claim>& claim = claims.front();
                if (!claim) {
-                 Response res = from_error(to, ApiError::cluster_unavailable);
-                 res.set(http::field::retry_after, "1");
-                 respond(std::move(res));
+                 respond(from_error(to, ApiError::cluster_unavailable));
                  return;
                }
                switch (claim->state) {
                  case Claim::State::answered:
                    respond(json_ok(to, std::move(claim->body)));
                    return;
-                 case Claim::State::in_progress: {
-                   Response res = from_error(to, ApiError::idempotency_in_progress);
-                   res.set(http::field::retry_after, "1");
-                   respond(std::move(res));
+                 case Claim::State::in_progress:
+                   respond(from_error(to, ApiError::idempotency_in_progress));
                    return;
-                 }
                  case Claim::State::fresh:
                    break;
                }
                go([&hub, app_index, k, inner = std::move(respond)](Response res) {
                  if (res.result() == http::status::ok) {
-                   complete_key(hub, app_index, k, res.body());
+                   hub.adapter().complete_key(app_index, k, res.body());
                  } else {
-                   release_key(hub, app_index, k);  // refused: a retry may still publish
+                   hub.adapter().release_key(app_index, k);  // refused: a retry may publish
                  }
                  inner(std::move(res));
                });
@@ -271,9 +231,7 @@ PublishDone when_published(Worker& worker, ReplyTo to, Responder answer,
   return [&worker, to, state](bool published) {
     on_worker(worker, [to, state, published] {
       if (!published) {
-        Response res = from_error(to, ApiError::cluster_unavailable);
-        res.set(http::field::retry_after, "1");
-        state->first(std::move(res));
+        state->first(from_error(to, ApiError::cluster_unavailable));
         return;
       }
       state->second(std::move(state->first));
@@ -385,7 +343,7 @@ void publish_batch(Worker& worker, AppRuntime& app, std::shared_ptr<std::vector<
       if (claims[k] && claims[k]->state != Claim::State::fresh) {
         skip[keyed[k]] = true;
       } else {
-        complete_key(hub, app.index, keys[k], "{\"ok\":true}");
+        hub.adapter().complete_key(app.index, keys[k], "{\"ok\":true}");
       }
     }
     bool any_info = false;

@@ -5,7 +5,9 @@
 //   http_api_events.cpp    POST events / batch_events
 //   http_api_channels.cpp  channel queries, terminate_connections
 
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +52,24 @@ void on_worker(Worker& worker, Fn&& fn) {
     net::post(worker.ioc(), std::forward<Fn>(fn));
   }
 }
+
+/// Answers of `slots` adapter calls (any thread) gathered for one callback on the worker's
+/// thread. The caller holds one extra count while it asks (`arrive` once when done asking), so
+/// answers given inline cannot finish the gather early. Use through std::make_shared.
+template <class T>
+struct Gather {
+  Gather(Worker& w, std::size_t slots, std::size_t asked, std::function<void(std::vector<T>)> fn)
+      : worker(&w), results(slots), left(asked + 1), done(std::move(fn)) {}
+  /// One answer (or the caller's own count) is in; the last runs `done` on the worker's thread.
+  static void arrive(const std::shared_ptr<Gather>& g) {
+    if (g->left.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    on_worker(*g->worker, [g] { g->done(std::move(g->results)); });
+  }
+  Worker* worker;
+  std::vector<T> results;
+  std::atomic<std::size_t> left;
+  std::function<void(std::vector<T>)> done;
+};
 
 /// Asks the adapter for the counts of every named channel (nullopt entries are not asked and
 /// answer zeros) and calls `done` with them, in order, on the worker's thread, once all answered.

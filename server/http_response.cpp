@@ -42,8 +42,13 @@ Response error_response(http::status status, std::string_view code, std::string_
 Response error_response(ApiError error, unsigned version, bool keep_alive,
                         std::string_view detail) {
   const ApiErrorSpec& e = spec(error);
-  return error_response(static_cast<http::status>(e.status), e.code, error_message(error, detail),
-                        version, keep_alive);
+  Response res = error_response(static_cast<http::status>(e.status), e.code,
+                                error_message(error, detail), version, keep_alive);
+  // The two "try again shortly" answers (Redis unreachable, an idempotent publish in flight).
+  if (error == ApiError::cluster_unavailable || error == ApiError::idempotency_in_progress) {
+    res.set(http::field::retry_after, "1");
+  }
+  return res;
 }
 
 Response too_many_requests(const RateDecision& d, unsigned version, bool keep_alive) {

@@ -202,6 +202,18 @@ bool LocalAdapter::users_online(std::size_t app_index, std::vector<std::string> 
   return false;  // the registry is the answer: the caller reads it under the same lock
 }
 
+void LocalAdapter::claim_key(std::size_t app_index, std::string_view key, ClaimCallback done) {
+  done(hub_.idempotency()->claim(hub_.app_at(app_index).app->id, key));
+}
+
+void LocalAdapter::complete_key(std::size_t app_index, std::string_view key, std::string body) {
+  hub_.idempotency()->complete(hub_.app_at(app_index).app->id, key, std::move(body));
+}
+
+void LocalAdapter::release_key(std::size_t app_index, std::string_view key) {
+  hub_.idempotency()->release(hub_.app_at(app_index).app->id, key);
+}
+
 void LocalAdapter::notify_watchers(std::size_t app_index, std::string_view user_id,
                                    const std::string& frame_json) {
   std::vector<channels::ConnId> watchers;

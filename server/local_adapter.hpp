@@ -44,6 +44,10 @@ class LocalAdapter final : public Adapter {
   void user_online_changed(std::size_t app_index, std::string_view user_id, bool online) override;
   bool users_online(std::size_t app_index, std::vector<std::string> user_ids,
                     OnlineCallback done) override;
+  /// Idempotency keys in this node's IdempotencyCache (`done` inline).
+  void claim_key(std::size_t app_index, std::string_view key, ClaimCallback done) override;
+  void complete_key(std::size_t app_index, std::string_view key, std::string body) override;
+  void release_key(std::size_t app_index, std::string_view key) override;
 
   /// Delivers one encoded event (JSON of a pusher event) to this node's recipients of (app,
   /// channel): the signed-in sockets of the user of a #server-to-user- channel, otherwise the

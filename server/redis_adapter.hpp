@@ -75,7 +75,6 @@ class RedisAdapter final : public Adapter {
                        PositionCallback done) override;
   void history(std::size_t app_index, std::string_view channel, HistoryRequest request,
                HistoryCallback done) override;
-  [[nodiscard]] bool keeps_keys() const noexcept override { return true; }
   void claim_key(std::size_t app_index, std::string_view key, ClaimCallback done) override;
   void complete_key(std::size_t app_index, std::string_view key, std::string body) override;
   void release_key(std::size_t app_index, std::string_view key) override;

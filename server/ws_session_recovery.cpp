@@ -296,8 +296,10 @@ void WsSession::resumed_from_cluster(const std::string& channel,
                                      std::uint64_t serial, std::optional<History> history) {
   Recovery& r = recovery();
   if (r.awaiting > 0) --r.awaiting;
+  // Without the history, or with live messages that went out unheld, the order is unknown.
+  const bool usable = history && !hold_overflowed(channel);
   ReplayLookup found;  // expired unless the history says otherwise
-  if (history && !hold_overflowed(channel)) {
+  if (usable) {
     const History& h = *history;
     found.current_stream_id = h.stream_id;
     found.oldest_serial = h.oldest_kept;
@@ -311,10 +313,10 @@ void WsSession::resumed_from_cluster(const std::string& channel,
     }
   }
   if (is_open() && find_subscription(channel) != nullptr) {
-    if (!history || hold_overflowed(channel)) {
-      report_unverifiable(channel, stream_id, history ? "live_overflow" : "history_unavailable");
-    } else {
+    if (usable) {
       conclude_resume(channel, stream_id, found);
+    } else {
+      report_unverifiable(channel, stream_id, history ? "live_overflow" : "history_unavailable");
     }
   }
   const bool replayed = found.status == ReplayLookup::Status::recovered;
