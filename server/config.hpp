@@ -121,10 +121,30 @@ struct WebhookSettings {
 
 /// Horizontal scaling (top-level `adapter`, docs/CLUSTER.md). driver "local" (one node) or
 /// "redis" (nodes sharing one Redis server).
+/// TLS to Redis (`adapter.redis.tls` / `adapter.cluster.tls`, Sockudo's RedisTlsOptions
+/// names). `enabled` is also set by a rediss:// URL.
+struct RedisTlsSettings {
+  bool enabled = false;
+  bool accept_invalid_certs = false;  ///< no certificate or name check (testing only)
+  std::string ca_path;                ///< PEM CA to trust; empty: the system's CA store
+  std::string client_cert_path;       ///< mutual TLS: PEM certificate (with client_key_path)
+  std::string client_key_path;
+};
+
 struct AdapterSettings {
-  std::string driver = "local";
-  std::string redis_url = "redis://127.0.0.1:6379/0";  ///< redis://[:password@]host[:port][/db]
+  std::string driver = "local";  ///< local, redis or redis-cluster
+  std::string redis_url = "redis://127.0.0.1:6379/0";  ///< redis[s]://[[user]:password@]host[:port][/db]
   std::string redis_prefix = "pushcore";               ///< key and channel prefix
+  RedisTlsSettings redis_tls;                          ///< adapter.redis.tls
+  /// redis-cluster: seed nodes (`adapter.cluster.nodes`, REDIS_CLUSTER_NODES), each
+  /// redis[s]://[[user]:password@]host:port or host:port; credentials of the first that has
+  /// them apply to every shard.
+  std::vector<std::string> cluster_nodes;
+  RedisTlsSettings cluster_tls;  ///< adapter.cluster.tls
+  /// adapter.cluster.prefix / request_timeout_ms: used instead of the redis ones with
+  /// redis-cluster (Sockudo keeps them per driver).
+  std::optional<std::string> cluster_prefix;
+  std::optional<std::chrono::milliseconds> cluster_request_timeout;
   std::chrono::milliseconds request_timeout{5000};     ///< one Redis round trip (queries)
   std::chrono::milliseconds heartbeat_interval{1000};  ///< node liveness refresh period
   std::chrono::milliseconds node_timeout{5000};        ///< a silent node is dead after this
@@ -137,11 +157,16 @@ struct RedisUrl {
   std::string username;  ///< empty: AUTH with the password only
   std::string password;  ///< empty: no AUTH
   std::uint32_t db = 0;
+  bool tls = false;  ///< rediss://
 };
 
-/// Parses redis://[[user]:password@]host[:port][/db]. Throws ConfigError naming the problem.
+/// Parses redis[s]://[[user]:password@]host[:port][/db]. Throws ConfigError naming the problem.
 /// Percent-escapes in user and password are decoded; IPv6 hosts go in brackets.
 RedisUrl parse_redis_url(std::string_view url);
+
+/// A Redis Cluster seed: a redis[s]:// URL (no database: a cluster has only 0) or host:port.
+/// Throws ConfigError naming the problem.
+RedisUrl parse_cluster_seed(std::string_view seed);
 
 struct App {
   std::string id;

@@ -312,11 +312,28 @@ const EnvSetting env_table[] = {
     {{{"ADAPTER_DRIVER"}, {"SOKETI_ADAPTER_DRIVER"}, "adapter.driver"},
      Phase::config,
      [](T& t, const V& v) {
-       if (iequals(trim(v.text), "local") || iequals(trim(v.text), "redis")) {
-         t.config.adapter.driver = iequals(trim(v.text), "redis") ? "redis" : "local";
+       const std::string_view d = trim(v.text);
+       if (iequals(d, "local") || iequals(d, "redis")) {
+         t.config.adapter.driver = iequals(d, "redis") ? "redis" : "local";
+       } else if (iequals(d, "redis-cluster") || iequals(d, "redis_cluster")) {
+         t.config.adapter.driver = "redis-cluster";
        } else {
-         fail(v.name, "expected \"local\" or \"redis\", got " + in_quotes(v.text));
+         fail(v.name,
+              "expected \"local\", \"redis\" or \"redis-cluster\", got " + in_quotes(v.text));
        }
+     }},
+    {{{"REDIS_CLUSTER_NODES", "DATABASE_REDIS_CLUSTER_NODES"}, {}, "adapter.cluster.nodes"},
+     Phase::config,
+     [](T& t, const V& v) {
+       std::vector<std::string> nodes = v.list();
+       for (const std::string& one : nodes) {
+         try {
+           (void)parse_cluster_seed(one);
+         } catch (const ConfigError& e) {
+           fail(v.name, one + ": " + e.what());
+         }
+       }
+       t.config.adapter.cluster_nodes = std::move(nodes);
      }},
     {{{"DATABASE_REDIS_HOST"}, {"SOKETI_DB_REDIS_HOST"}, "adapter.redis.url (host)"},
      Phase::config,

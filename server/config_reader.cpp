@@ -440,6 +440,27 @@ class Reader : FieldWalker {
     });
   }
 
+  // `adapter.redis.tls` / `adapter.cluster.tls`: Sockudo's RedisTlsOptions.
+  void read_redis_tls(dom::element value, std::string_view path, RedisTlsSettings& t) {
+    for_each_field(value, path, [&](std::string_view k, dom::element v, const std::string& p) {
+      if (v.is_null()) return true;  // Sockudo's Option fields may be written as null
+      if (k == "enabled") {
+        t.enabled = to_bool(v, p);
+      } else if (k == "accept_invalid_certs" || k == "acceptInvalidCerts") {
+        t.accept_invalid_certs = to_bool(v, p);
+      } else if (k == "ca_path") {
+        t.ca_path = to_string(v, p);
+      } else if (k == "client_cert_path") {
+        t.client_cert_path = to_string(v, p);
+      } else if (k == "client_key_path") {
+        t.client_key_path = to_string(v, p);
+      } else {
+        return false;
+      }
+      return true;
+    });
+  }
+
   // `adapter`: {driver, redis {url, prefix, requests_timeout (ms, Sockudo's name) or
   // request_timeout_ms, heartbeat_interval_ms, node_timeout_ms}}.
   void read_adapter(dom::element value, std::string_view path) {
@@ -451,8 +472,10 @@ class Reader : FieldWalker {
           a.driver = "local";
         } else if (iequals(driver, "redis")) {
           a.driver = "redis";
+        } else if (iequals(driver, "redis-cluster") || iequals(driver, "redis_cluster")) {
+          a.driver = "redis-cluster";
         } else {
-          fail_value(p, "\"local\" or \"redis\"", show(v));
+          fail_value(p, "\"local\", \"redis\" or \"redis-cluster\"", show(v));
         }
       } else if (k == "redis") {
         for_each_field(v, p, [&](std::string_view k2, dom::element v2, const std::string& p2) {
@@ -471,6 +494,8 @@ class Reader : FieldWalker {
             a.heartbeat_interval = to_millis(v2, p2, 50, 600'000);
           } else if (k2 == "node_timeout_ms") {
             a.node_timeout = to_millis(v2, p2, 100, 3'600'000);
+          } else if (k2 == "tls") {
+            read_redis_tls(v2, p2, a.redis_tls);
           } else if (k2 == "redis_pub_options" || k2 == "redis_sub_options" ||
                      k2 == "cluster_mode" || k2 == "sentinels") {
             warn_unsupported(p2);
@@ -479,7 +504,34 @@ class Reader : FieldWalker {
           }
           return true;
         });
-      } else if (k == "cluster" || k == "nats" || k == "buffer_multiplier_per_cpu" ||
+      } else if (k == "cluster") {
+        // Sockudo's RedisClusterAdapterConfig: nodes, prefix, request_timeout_ms, tls.
+        for_each_field(v, p, [&](std::string_view k2, dom::element v2, const std::string& p2) {
+          if (k2 == "nodes") {
+            a.cluster_nodes = to_string_list(v2, p2);
+            for (const std::string& n : a.cluster_nodes) {
+              try {
+                (void)parse_cluster_seed(n);
+              } catch (const ConfigError& e) {
+                fail(p2, e.what());
+              }
+            }
+          } else if (k2 == "prefix") {
+            a.cluster_prefix = to_nonempty_string(v2, p2);
+          } else if (k2 == "request_timeout_ms" || k2 == "requests_timeout") {
+            a.cluster_request_timeout = to_millis(v2, p2, 10, 600'000);
+          } else if (k2 == "tls") {
+            read_redis_tls(v2, p2, a.cluster_tls);
+          } else if (k2 == "use_sharded_pubsub" || k2 == "use_connection_manager") {
+            // Channel traffic is always sharded (docs/CLUSTER.md); the connection manager is
+            // Sockudo's client library detail.
+            (void)to_bool(v2, p2);
+          } else {
+            return false;
+          }
+          return true;
+        });
+      } else if (k == "nats" || k == "buffer_multiplier_per_cpu" ||
                  k == "enable_socket_counting" || k == "pulsar" || k == "rabbitmq" ||
                  k == "google_pubsub" || k == "kafka" || k == "iggy" || k == "cluster_health" ||
                  k == "aggregate_counts" || k == "fast_presence_transitions" ||

@@ -9,12 +9,16 @@ namespace server {
 RedisUrl parse_redis_url(std::string_view url) {
   RedisUrl out;
   constexpr std::string_view scheme = "redis://";
-  if (url.substr(0, scheme.size()) != scheme) {
-    throw ConfigError(
-        "expected a redis://[:password@]host[:port][/db] URL (rediss:// is not "
-        "supported)");
+  constexpr std::string_view tls_scheme = "rediss://";
+  std::string_view rest;
+  if (url.substr(0, scheme.size()) == scheme) {
+    rest = url.substr(scheme.size());
+  } else if (url.substr(0, tls_scheme.size()) == tls_scheme) {
+    rest = url.substr(tls_scheme.size());
+    out.tls = true;
+  } else {
+    throw ConfigError("expected a redis[s]://[[user]:password@]host[:port][/db] URL");
   }
-  std::string_view rest = url.substr(scheme.size());
   const auto decode = [](std::string_view s) { return protocol::percent_decode(s); };
   // Credentials end at the last '@' before the path (a password may contain '@' unescaped).
   const std::size_t slash = rest.find('/');
@@ -71,6 +75,19 @@ RedisUrl parse_redis_url(std::string_view url) {
     out.db = static_cast<std::uint32_t>(to_number(path.substr(1), 1'000'000, "database number"));
   }
   return out;
+}
+
+RedisUrl parse_cluster_seed(std::string_view seed) {
+  if (seed.find("://") != std::string_view::npos) {
+    RedisUrl u = parse_redis_url(seed);
+    if (u.db != 0) throw ConfigError("a Redis Cluster has only database 0");
+    return u;
+  }
+  const std::size_t colon = seed.rfind(':');
+  if (colon == std::string_view::npos || seed.find(':') != colon) {
+    throw ConfigError("expected host:port or a redis[s]:// URL");
+  }
+  return parse_redis_url("redis://" + std::string(seed));
 }
 
 namespace config_detail {

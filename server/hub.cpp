@@ -36,7 +36,7 @@ Hub::Hub(Config config) : config_(std::move(config)) {
   std::size_t n = config_.workers;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
-  if (config_.adapter.driver == "redis") {
+  if (config_.adapter.driver == "redis" || config_.adapter.driver == "redis-cluster") {
     adapter_ = std::make_unique<RedisAdapter>(*this);  // docs/CLUSTER.md
   } else {
     adapter_ = std::make_unique<LocalAdapter>(*this);

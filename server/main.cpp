@@ -19,7 +19,7 @@
 #include "server/metrics.hpp"
 #include "server/net.hpp"
 #include "server/oneshot_http.hpp"
-#include "server/redis_connection.hpp"
+#include "server/redis_adapter.hpp"
 #include "server/tls.hpp"
 #include "server/worker.hpp"
 
@@ -148,14 +148,11 @@ int main(int argc, char** argv) {
     }
   }
 
-  // Redis credentials refused are a configuration error (an unreachable Redis is not: the
-  // node starts, serves local clients and retries, docs/CLUSTER.md).
-  if (cfg.adapter.driver == "redis") {
-    const RedisUrl url = parse_redis_url(cfg.adapter.redis_url);
-    if (auto bad = redis_setup_error(url.host, url.port, url.username, url.password, url.db,
-                                     std::chrono::milliseconds(2000))) {
-      std::fprintf(stderr, "pushcore: configuration error: adapter.redis.url (REDIS_URL): %s\n",
-                   bad->c_str());
+  // Redis credentials, TLS or a database refused are a configuration error (an unreachable
+  // Redis is not: the node starts, serves local clients and retries, docs/CLUSTER.md).
+  if (cfg.adapter.driver == "redis" || cfg.adapter.driver == "redis-cluster") {
+    if (auto bad = redis_startup_error(cfg.adapter)) {
+      std::fprintf(stderr, "pushcore: configuration error: %s\n", bad->c_str());
       return 2;
     }
   }

@@ -6,7 +6,6 @@
 
 #include "server/redis_adapter.hpp"
 
-#include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
 #include <random>
@@ -28,7 +27,6 @@ namespace {
 // Work posted to the adapter thread (and commands awaiting replies) beyond this is refused:
 // publishes answer 503, state hooks are dropped and repaired by the next resync.
 constexpr std::size_t max_queued = 65536;
-constexpr auto max_backoff = std::chrono::milliseconds(5000);
 
 std::string random_node_id() {
   std::random_device rd;
@@ -38,89 +36,73 @@ std::string random_node_id() {
   return buf;
 }
 
+/// The settings of the driver in use (redis-cluster has its own prefix and request timeout).
+AdapterSettings resolved(AdapterSettings a) {
+  if (a.driver == "redis-cluster") {
+    if (a.cluster_prefix) a.redis_prefix = *a.cluster_prefix;
+    if (a.cluster_request_timeout) a.request_timeout = *a.cluster_request_timeout;
+  }
+  return a;
+}
+
+/// Channel traffic of a Redis Cluster is spread over this many shard channels (buckets).
+constexpr std::size_t cluster_buckets = 16;
+
+/// The endpoints to connect to: the Redis URL, or the cluster's seeds, each with the
+/// credentials of the first seed that has some, TLS when any says rediss:// or tls.enabled.
+std::vector<RedisEndpoint> adapter_seeds(const AdapterSettings& a) {
+  std::vector<RedisEndpoint> out;
+  if (a.driver != "redis-cluster") {
+    out.push_back(endpoint_of(parse_redis_url(a.redis_url)));
+    out.back().tls = out.back().tls || a.redis_tls.enabled;
+    return out;
+  }
+  std::string user, pass;
+  bool tls = a.cluster_tls.enabled;
+  for (const std::string& seed : a.cluster_nodes) {
+    out.push_back(endpoint_of(parse_cluster_seed(seed)));
+    if (pass.empty() && !out.back().password.empty()) {
+      user = out.back().username;
+      pass = out.back().password;
+    }
+    tls = tls || out.back().tls;
+  }
+  if (out.empty()) out.push_back(RedisEndpoint{});  // refused at start-up (main.cpp)
+  for (RedisEndpoint& e : out) {
+    e.username = user;
+    e.password = pass;
+    e.tls = tls;
+  }
+  return out;
+}
+
 // The Lua scripts (lua_prelude, lua_sub, ...): server/redis_scripts.hpp.
 using namespace redis_scripts;
 
 }  // namespace
 
-// ============================================================================================
-// The connections: what hiredis calls back on them (adapter thread)
-// ============================================================================================
-
-/// A connection (server/redis_connection.hpp) plus what the adapter keeps about it; ctx->data
-/// points at it.
-struct RedisAdapter::Conn : RedisConnection {
-  RedisAdapter* owner = nullptr;
-  bool is_sub = false;  ///< the SUBSCRIBE connection (else the command connection)
-  bool lost = false;    ///< on_conn_lost ran for it (or the adapter is stopping): events ignored
-};
-
-struct ConnAccess {
-  static void on_connect(const redisAsyncContext* ac, int status) {
-    auto* c = static_cast<RedisAdapter::Conn*>(ac->data);
-    if (c == nullptr) return;
-    RedisAdapter* a = c->owner;
-    auto self = std::static_pointer_cast<RedisAdapter::Conn>(c->shared_from_this());
-    if (status != REDIS_OK) {
-      std::string why = ac->errstr != nullptr ? ac->errstr : "connect failed";
-      net::post(a->ioc_, [a, self, why] { a->on_conn_lost(*self, why); });
-      return;
-    }
-    net::post(a->ioc_, [a, self] { a->on_conn_up(*self); });
-  }
-  static void on_disconnect(const redisAsyncContext* ac, int status) {
-    auto* c = static_cast<RedisAdapter::Conn*>(ac->data);
-    if (c == nullptr) return;
-    RedisAdapter* a = c->owner;
-    auto self = std::static_pointer_cast<RedisAdapter::Conn>(c->shared_from_this());
-    std::string why =
-        status == REDIS_OK ? "closed" : (ac->errstr != nullptr ? ac->errstr : "connection lost");
-    net::post(a->ioc_, [a, self, why] { a->on_conn_lost(*self, why); });
-  }
-  static void on_bus(redisAsyncContext*, void* reply, void* privdata) {
-    auto* a = static_cast<RedisAdapter*>(privdata);
-    const auto* r = static_cast<const redisReply*>(reply);
-    if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
-    const redisReply* kind = r->element[0];
-    if (kind->type != REDIS_REPLY_STRING) return;
-    const std::string_view k(kind->str, kind->len);
-    if (k == "subscribe") {
-      if (!a->sub_up_) {
-        a->sub_up_ = true;
-        // Messages may have passed while the bus was down: the mirror starts over.
-        if (a->sequenced_) a->hub_.replay()->clear();
-        if (a->cmd_up_ && !a->synced_) a->resync();
-      }
-    } else if (k == "message" && r->element[2]->type == REDIS_REPLY_STRING) {
-      a->on_bus_message(std::string_view(r->element[2]->str, r->element[2]->len));
+std::optional<std::string> redis_startup_error(const AdapterSettings& a) {
+  const bool cluster = a.driver == "redis-cluster";
+  const std::string key = cluster ? "adapter.cluster.nodes (REDIS_CLUSTER_NODES)"
+                                  : "adapter.redis.url (REDIS_URL)";
+  if (cluster && a.cluster_nodes.empty()) return key + ": at least one seed node is needed";
+  const std::vector<RedisEndpoint> seeds = adapter_seeds(a);
+  std::shared_ptr<net::ssl::context> tls;
+  const RedisTlsSettings& t = cluster ? a.cluster_tls : a.redis_tls;
+  if (seeds.front().tls) {
+    try {
+      tls = make_redis_tls_context(t, cluster ? "adapter.cluster.tls" : "adapter.redis.tls");
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
     }
   }
-  struct Pending {
-    RedisAdapter* owner;
-    RedisAdapter::ReplyFn done;
-  };
-  static void on_reply(redisAsyncContext*, void* reply, void* privdata) {
-    std::unique_ptr<Pending> p(static_cast<Pending*>(privdata));
-    RedisAdapter* a = p->owner;
-    --a->pending_;
-    a->queued_.fetch_sub(1, std::memory_order_relaxed);
-    if (reply == nullptr) {
-      a->failed_requests_.fetch_add(1, std::memory_order_relaxed);
-      p->done(std::nullopt);
-      return;
+  for (const RedisEndpoint& e : seeds) {
+    if (auto bad = redis_setup_error(e, tls, t.accept_invalid_certs, std::chrono::seconds(2))) {
+      return key + ": " + (cluster ? e.host + ":" + std::to_string(e.port) + ": " : "") + *bad;
     }
-    a->last_reply_ = std::chrono::steady_clock::now();
-    a->received_responses_.fetch_add(1, std::memory_order_relaxed);
-    RedisValue v = copy_reply(static_cast<const redisReply*>(reply));
-    if (v.kind == RedisValue::Kind::error) {
-      a->failed_requests_.fetch_add(1, std::memory_order_relaxed);
-      log::warn("redis_command_failed", {{"error", v.str.substr(0, 200)}});
-      p->done(std::nullopt);
-      return;
-    }
-    p->done(std::move(v));
   }
-};
+  return std::nullopt;
+}
 
 // ============================================================================================
 // Life cycle
@@ -128,20 +110,32 @@ struct ConnAccess {
 
 RedisAdapter::RedisAdapter(Hub& hub)
     : hub_(hub),
-      settings_(hub.config().adapter),
-      url_(parse_redis_url(settings_.redis_url)),
+      settings_(resolved(hub.config().adapter)),
+      cluster_(settings_.driver == "redis-cluster"),
+      seeds_(adapter_seeds(settings_)),
+      tls_settings_(cluster_ ? settings_.cluster_tls : settings_.redis_tls),
+      tls_(seeds_.front().tls ? make_redis_tls_context(tls_settings_, cluster_
+                                                                          ? "adapter.cluster.tls"
+                                                                          : "adapter.redis.tls")
+                              : nullptr),
       node_id_(random_node_id()),
-      bus_(settings_.redis_prefix + "#bus"),
+      state_prefix_(cluster_ ? "{" + settings_.redis_prefix + "}" : settings_.redis_prefix),
+      bus_(state_prefix_ + "#bus"),
+      buckets_(cluster_ ? make_buckets(settings_.redis_prefix, cluster_buckets)
+                        : std::vector<Bucket>{}),
       local_(hub),
       work_(net::make_work_guard(ioc_)),
       reconnect_timer_(ioc_),
       heartbeat_timer_(ioc_),
       sequenced_(hub.replay() != nullptr),
       online_(hub.app_count()) {
-  log::info("cluster_node", {{"node_id", node_id_},
-                             {"redis", url_.host + ":" + std::to_string(url_.port)},
-                             {"db", std::to_string(url_.db)},
-                             {"prefix", settings_.redis_prefix}});
+  log::info("cluster_node",
+            {{"node_id", node_id_},
+             {cluster_ ? "redis_cluster_seed" : "redis",
+              seeds_.front().host + ":" + std::to_string(seeds_.front().port)},
+             {"db", std::to_string(seeds_.front().db)},
+             {"tls", tls_ ? "true" : "false"},
+             {"prefix", settings_.redis_prefix}});
   net::post(ioc_, [this] {
     connect();
     schedule_heartbeat();
@@ -152,114 +146,19 @@ RedisAdapter::RedisAdapter(Hub& hub)
 RedisAdapter::~RedisAdapter() {
   net::post(ioc_, [this] {
     stopping_ = true;  // no reconnect, no heartbeat: let the thread run out of work
-    cmd_up_ = sub_up_ = synced_ = false;
     reconnect_timer_.cancel();
     heartbeat_timer_.cancel();
     connected_.store(false);
-    for (auto* c : {cmd_.get(), sub_.get()}) {
-      if (c != nullptr) {
-        c->lost = true;
-        c->close();
-      }
-    }
+    teardown();
     work_.reset();
   });
   if (thread_.joinable()) thread_.join();
 }
 
-void RedisAdapter::connect() {
-  if (stopping_) return;
-  cmd_up_ = sub_up_ = synced_ = false;
-  auto make = [this](bool is_sub) -> std::shared_ptr<Conn> {
-    auto c = std::make_shared<Conn>();
-    c->owner = this;
-    c->is_sub = is_sub;
-    if (!c->open(ioc_, url_.host, url_.port)) return nullptr;
-    redisAsyncContext* ac = c->ctx;
-    ac->data = c.get();
-    redisAsyncSetConnectCallback(ac, &ConnAccess::on_connect);
-    redisAsyncSetDisconnectCallback(ac, &ConnAccess::on_disconnect);
-    return c;
-  };
-  cmd_ = make(false);
-  sub_ = make(true);
-  if (!cmd_ || !sub_) {
-    if (cmd_) cmd_->close();
-    if (sub_) sub_->close();
-    cmd_.reset();
-    sub_.reset();
-    if (!outage_logged_) {
-      outage_logged_ = true;
-      outages_.fetch_add(1, std::memory_order_relaxed);
-      log::warn("redis_unavailable", {{"error", "cannot create a connection"}});
-    }
-    schedule_reconnect();
-  }
-}
-
-void RedisAdapter::on_conn_up(Conn& c) {
-  if (c.lost || c.ctx == nullptr) return;
-  // AUTH and SELECT first (replies in order); then SUBSCRIBE on the subscriber connection.
-  auto check = [](redisAsyncContext* ac, void* reply, void*) {
-    const auto* r = static_cast<const redisReply*>(reply);
-    if (r != nullptr && r->type == REDIS_REPLY_ERROR) {
-      log::error("redis_setup_failed", {{"error", std::string(r->str, r->len).substr(0, 200)}});
-      redisAsyncDisconnect(ac);
-    }
-  };
-  if (!url_.password.empty()) {
-    if (url_.username.empty()) {
-      (void)c.send({"AUTH", url_.password}, check, nullptr);
-    } else {
-      (void)c.send({"AUTH", url_.username, url_.password}, check, nullptr);
-    }
-  }
-  if (url_.db != 0) (void)c.send({"SELECT", std::to_string(url_.db)}, check, nullptr);
-  if (c.is_sub) {
-    (void)c.send({"SUBSCRIBE", bus_}, &ConnAccess::on_bus, this);
-  } else {
-    cmd_up_ = true;
-    last_reply_ = std::chrono::steady_clock::now();
-    if (sub_up_ && !synced_) resync();
-  }
-}
-
-void RedisAdapter::on_conn_lost(Conn& c, std::string_view why) {
-  if (c.lost || stopping_) return;
-  c.lost = true;
-  if (&c != cmd_.get() && &c != sub_.get()) return;  // an older generation
-  const bool was_connected = connected_.exchange(false);
-  if (!outage_logged_) {
-    outage_logged_ = true;
-    outages_.fetch_add(1, std::memory_order_relaxed);
-    log::warn(was_connected || ever_connected_ ? "redis_disconnected" : "redis_unavailable",
-              {{"error", std::string(why)},
-               {"retry", "backoff up to " + std::to_string(max_backoff.count()) + " ms"}});
-  }
-  cmd_up_ = sub_up_ = synced_ = false;
-  fail_positions();
-  // The other nodes' connections are unknown now: each node counts its own (docs/CLUSTER.md).
-  for (std::size_t i = 0; i < hub_.app_count(); ++i) {
-    hub_.app_at(i).remote_connections.store(0, std::memory_order_relaxed);
-  }
-  // Tear both down (the survivor would hold a stale subscription or state) and start over.
-  auto old_cmd = std::move(cmd_);
-  auto old_sub = std::move(sub_);
-  if (old_cmd) {
-    old_cmd->lost = true;
-    old_cmd->close();
-  }
-  if (old_sub) {
-    old_sub->lost = true;
-    old_sub->close();
-  }
-  schedule_reconnect();
-}
-
 void RedisAdapter::schedule_reconnect() {
   if (stopping_) return;
   reconnect_timer_.expires_after(backoff_);
-  backoff_ = std::min(backoff_ * 2, max_backoff);
+  backoff_ = std::min(backoff_ * 2, max_backoff_);
   reconnect_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) connect();
   });
@@ -269,7 +168,7 @@ void RedisAdapter::resync() {
   // Replace this node's contribution with the local registry's truth: correct whether Redis
   // kept the old data, lost it (restart) or another node reaped us meanwhile.
   std::vector<std::string> args = {"EVAL",   std::string(lua_prelude) + std::string(lua_resync),
-                                   "0",      settings_.redis_prefix,
+                                   "0",      state_prefix_,
                                    node_id_, std::to_string(settings_.node_timeout.count())};
   {
     std::lock_guard lock(hub_.state_mutex());
@@ -298,9 +197,8 @@ void RedisAdapter::resync() {
     if (!r) {
       // The connection failed again (on_conn_lost handles it), or Redis refused the script:
       // start over rather than stay half-connected.
-      if (cmd_ && cmd_up_) {
-        auto c = cmd_;
-        net::post(ioc_, [this, c] { on_conn_lost(*c, "resync failed"); });
+      if (cmd_up_) {
+        net::post(ioc_, [this, gen = generation_] { on_conn_lost(gen, "resync failed"); });
       }
       return;
     }
@@ -331,10 +229,8 @@ void RedisAdapter::heartbeat() {
   const auto now = std::chrono::steady_clock::now();
   if (pending_ > 0 && now - last_reply_ > std::max<std::chrono::milliseconds>(
                                               settings_.request_timeout, settings_.node_timeout)) {
-    if (cmd_) {
-      auto c = cmd_;
-      net::post(ioc_, [this, c] { on_conn_lost(*c, "no reply within the timeout"); });
-    }
+    net::post(ioc_,
+              [this, gen = generation_] { on_conn_lost(gen, "no reply within the timeout"); });
     return;
   }
   command(script(lua_heartbeat, {std::to_string(settings_.node_timeout.count())}),
@@ -370,26 +266,9 @@ void RedisAdapter::heartbeat() {
 std::vector<std::string> RedisAdapter::script(std::string_view body,
                                               std::initializer_list<std::string> args) {
   std::vector<std::string> out = {"EVAL", std::string(lua_prelude) + std::string(body), "0",
-                                  settings_.redis_prefix, node_id_};
+                                  state_prefix_, node_id_};
   out.insert(out.end(), args.begin(), args.end());
   return out;
-}
-
-void RedisAdapter::command(std::vector<std::string> args, ReplyFn done) {
-  if (!cmd_up_ || !cmd_ || cmd_->ctx == nullptr) {
-    done(std::nullopt);
-    return;
-  }
-  auto* p = new ConnAccess::Pending{this, std::move(done)};
-  if (cmd_->send(args, &ConnAccess::on_reply, p) != REDIS_OK) {
-    std::unique_ptr<ConnAccess::Pending> owned(p);
-    failed_requests_.fetch_add(1, std::memory_order_relaxed);
-    owned->done(std::nullopt);
-    return;
-  }
-  ++pending_;
-  queued_.fetch_add(1, std::memory_order_relaxed);
-  sent_requests_.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool RedisAdapter::post(std::function<void()> fn) {
@@ -414,13 +293,13 @@ bool RedisAdapter::available() const noexcept {
 // Messages between nodes
 // ============================================================================================
 
-void RedisAdapter::publish_envelope(std::string envelope) {
+void RedisAdapter::publish_envelope(std::string envelope, const std::string& bus) {
   if (!connected_.load(std::memory_order_relaxed)) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  (void)post([this, env = std::move(envelope)]() mutable {
-    command({"PUBLISH", bus_, std::move(env)}, [](std::optional<RedisValue>) {});
+  (void)post([this, &bus, env = std::move(envelope)]() mutable {
+    command({"PUBLISH", bus, std::move(env)}, [](std::optional<RedisValue>) {});
   });
 }
 
@@ -444,7 +323,8 @@ void RedisAdapter::publish(const PublishRequest& request, Worker* caller, Publis
     }
     local_.deliver(request.app_index, channel, json, request.except, caller);
     publish_envelope(cluster::encode({cluster::MsgType::event, node_id_, app.app->id, channel,
-                                      std::move(json), request.except_socket_id}));
+                                      std::move(json), request.except_socket_id}),
+                     channel_bus(app.app->id, channel));
   }
   if (numbered == 0 && done) done(true);
 }
@@ -463,15 +343,17 @@ void RedisAdapter::broadcast_client_event(std::size_t app_index, std::string_vie
     return;
   }
   local_.deliver_client_event(app_index, channel, json, except, caller);
-  publish_envelope(
-      cluster::encode({cluster::MsgType::event, node_id_, hub_.app_at(app_index).app->id,
-                       std::string(channel), std::string(json), std::string(except_socket_id)}));
+  const std::string& app_id = hub_.app_at(app_index).app->id;
+  publish_envelope(cluster::encode({cluster::MsgType::event, node_id_, app_id, std::string(channel),
+                                    std::string(json), std::string(except_socket_id)}),
+                   channel_bus(app_id, channel));
 }
 
 void RedisAdapter::terminate_user(std::size_t app_index, std::string_view user_id, WsError why) {
   publish_envelope(cluster::encode({cluster::MsgType::terminate, node_id_,
                                     hub_.app_at(app_index).app->id, std::string(user_id),
-                                    why == WsError::force_reconnect ? "reconnect" : "", ""}));
+                                    why == WsError::force_reconnect ? "reconnect" : "", ""}),
+                   bus_);
 }
 
 void RedisAdapter::on_bus_message(std::string_view payload) {

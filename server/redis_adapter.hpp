@@ -1,13 +1,15 @@
 #pragma once
 // The Redis adapter (docs/CLUSTER.md): many nodes on one Redis behave as one server.
 //
-// One dedicated thread runs its own io_context with two hiredis async connections driven by
-// Asio (commands; SUBSCRIBE). Workers post to it; it posts results back to them. Cross-node
+// One dedicated thread runs its own io_context with two connections per Redis server
+// (commands; SUBSCRIBE), plain or TLS: one server (driver redis) or every primary of a Redis
+// Cluster (driver redis-cluster, sharded pub/sub). Workers post to it; it posts results back to them. Cross-node
 // messages travel as envelopes (server/cluster_codec.hpp) on `{prefix}#bus`; cluster state is
 // kept in Redis as per-node contributions, changed and read by atomic Lua scripts.
 //
-// The sources, one job each: redis_connection.* (a hiredis connection on an io_context, and
-// RedisValue), redis_adapter.cpp (life cycle, messages between nodes, metrics),
+// The sources, one job each: redis_connection.* (a Redis connection on an io_context, and
+// RedisValue), redis_shards.cpp (the connections, cluster slot map and routing),
+// redis_adapter.cpp (life cycle, messages between nodes, metrics),
 // redis_membership.cpp (the membership hooks and the queries), redis_scripts.hpp (the scripts).
 
 #include <atomic>
@@ -79,15 +81,50 @@ class RedisAdapter final : public Adapter {
   void complete_key(std::size_t app_index, std::string_view key, std::string body) override;
   void release_key(std::size_t app_index, std::string_view key) override;
 
-  struct Conn;  // one hiredis async connection on the adapter's io_context (a RedisConnection)
+  /// Redis Cluster: the hash-tagged key prefix and bus of bucket `b` (server/redis_shards.cpp).
+  struct Bucket {
+    std::string prefix;  ///< `{<prefix>:b<b>.<n>}`: the bucket's keys share its slot
+    std::string bus;     ///< prefix + "#bus", the bucket's shard channel
+    std::uint16_t slot = 0;
+  };
 
  private:
   using ReplyFn = std::function<void(std::optional<RedisValue>)>;
 
+  /// One Redis server: the whole Redis (driver redis) or one primary of a Redis Cluster.
+  struct Shard {
+    RedisEndpoint where;
+    std::shared_ptr<RedisConnection> cmd;  ///< commands and scripts
+    std::shared_ptr<RedisConnection> sub;  ///< (S)SUBSCRIBE to `channels`
+    std::vector<std::string> channels;
+    bool cmd_up = false;
+    std::size_t confirmed = 0;  ///< subscriptions confirmed on `sub`
+  };
+
   // ---- adapter thread only ------------------------------------------------------------------
   void connect();
-  void on_conn_up(Conn& c);
-  void on_conn_lost(Conn& c, std::string_view why);
+  /// Redis Cluster: asks seed `i` (then the next) for the slot map, then opens the shards.
+  void discover(std::size_t i);
+  /// Opens every shard's two connections (generation `gen`).
+  void open_shards();
+  void on_cmd_up(std::uint64_t gen, std::size_t shard);
+  void on_push(std::uint64_t gen, std::size_t shard, const redisReply& push);
+  void on_conn_lost(std::uint64_t gen, std::string_view why);
+  /// Closes every connection of the current generation (no callbacks from them afterwards).
+  void teardown();
+  /// The shard a command goes to: single Redis 0; a cluster routes by the command's key (for
+  /// EVAL, by convention, its first argument: a key or hash-tagged prefix of the slot it
+  /// touches), and EVAL ... 0 becomes EVAL ... 1 <that key>, PUBLISH becomes SPUBLISH.
+  std::size_t route(std::vector<std::string>& args);
+  /// Sends `args` to shard `s`; follows MOVED / ASK (`hops` left) within the known shards.
+  void send_to(std::size_t s, std::vector<std::string> args, ReplyFn done, int hops);
+  /// The key prefix and bus of (app, channel): one bucket of the cluster, or the single bus.
+  [[nodiscard]] std::string_view channel_prefix(std::string_view app_id,
+                                                std::string_view channel) const;
+  [[nodiscard]] const std::string& channel_bus(std::string_view app_id,
+                                               std::string_view channel) const;
+  [[nodiscard]] std::size_t bucket_of(std::string_view app_id, std::string_view channel) const;
+  static constexpr std::chrono::milliseconds max_backoff_{5000};
   void schedule_reconnect();
   void resync();
   void heartbeat();
@@ -105,12 +142,12 @@ class RedisAdapter final : public Adapter {
                            std::string_view user_id, bool user_id_numeric);
   [[nodiscard]] bool state_ready() const noexcept { return cmd_up_ && synced_; }
   std::vector<std::string> script(std::string_view body, std::initializer_list<std::string> args);
-  friend struct ConnAccess;
 
   // ---- any thread ---------------------------------------------------------------------------
   /// Posts work to the adapter thread; false (and counted as dropped) when too much is queued.
   bool post(std::function<void()> fn);
-  void publish_envelope(std::string envelope);
+  /// PUBLISHes an envelope on `bus` (bus_, or a channel's bucket: channel_bus()).
+  void publish_envelope(std::string envelope, const std::string& bus);
   /// Recovery on: numbers a channel message in Redis and publishes it on the bus, from where
   /// every node (this one too) delivers it in serial order (server/redis_sequence.cpp).
   /// `done` (may be null) is told whether Redis numbered it (adapter thread, or inline).
@@ -145,9 +182,16 @@ class RedisAdapter final : public Adapter {
 
   Hub& hub_;
   const AdapterSettings settings_;
-  const RedisUrl url_;
+  const bool cluster_;  ///< driver redis-cluster
+  /// The Redis (driver redis) or the cluster's seeds; credentials and TLS apply to every shard.
+  const std::vector<RedisEndpoint> seeds_;
+  const RedisTlsSettings tls_settings_;
+  std::shared_ptr<net::ssl::context> tls_;  ///< null: plain TCP
   const std::string node_id_;
-  const std::string bus_;  ///< `{prefix}#bus`
+  /// The prefix of the cluster state's keys: `prefix`, or `{prefix}` on a cluster (one slot).
+  const std::string state_prefix_;
+  const std::string bus_;  ///< state_prefix_ + "#bus": membership, watchlists, terminate
+  const std::vector<Bucket> buckets_;  ///< cluster: where channel traffic is sharded
   LocalAdapter local_;
 
   net::io_context ioc_{1};
@@ -156,8 +200,10 @@ class RedisAdapter final : public Adapter {
   net::steady_timer heartbeat_timer_;
   std::thread thread_;
 
-  std::shared_ptr<Conn> cmd_;
-  std::shared_ptr<Conn> sub_;
+  std::vector<Shard> shards_;
+  std::vector<std::uint16_t> slot_owner_;  ///< cluster: slot -> index in shards_
+  std::shared_ptr<RedisConnection> discovery_;
+  std::uint64_t generation_ = 0;  ///< bumped by teardown(): older callbacks are ignored
   bool cmd_up_ = false;
   bool sub_up_ = false;
   bool synced_ = false;         ///< RESYNC issued on the current command connection
@@ -192,5 +238,14 @@ class RedisAdapter final : public Adapter {
   std::atomic<std::uint64_t> resyncs_{0};
   std::atomic<std::uint64_t> reaped_nodes_{0};
 };
+
+/// Start-up check of the adapter's Redis settings: a message naming the key when credentials,
+/// TLS files, the TLS handshake or the database are refused, or a cluster has no seed node;
+/// nullopt when usable or unreachable (the node then starts and retries).
+[[nodiscard]] std::optional<std::string> redis_startup_error(const AdapterSettings& settings);
+
+/// Redis Cluster: `count` buckets whose hash tags spread over the slot range evenly.
+[[nodiscard]] std::vector<RedisAdapter::Bucket> make_buckets(const std::string& prefix,
+                                                             std::size_t count);
 
 }  // namespace server

@@ -1,13 +1,15 @@
-// The hiredis <-> Asio glue (server/redis_connection.hpp): one hiredis async connection whose
-// event hooks are Asio waits, and the copy of a hiredis reply into a RedisValue. No Pusher and
-// no cluster logic here.
+// A Redis connection on Asio (server/redis_connection.hpp): resolve, connect, optional TLS,
+// AUTH/SELECT, a FIFO of reply callbacks, pushes for subscriber connections; hiredis only parses
+// RESP (redisReader). No Pusher and no cluster logic here.
 
 #include "server/redis_connection.hpp"
 
-#include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <hiredis/read.h>
+#include <openssl/ssl.h>
 
-#include <boost/asio/posix/stream_descriptor.hpp>
+#include <array>
+#include <boost/asio/ssl.hpp>
 #include <cstdlib>
 
 namespace server {
@@ -48,137 +50,362 @@ std::int64_t as_int(const RedisValue& v) {
   return 0;
 }
 
-bool RedisConnection::open(net::io_context& ioc, const std::string& host, int port) {
-  redisAsyncContext* ac = redisAsyncConnect(host.c_str(), port);
-  if (ac == nullptr) return false;
-  if (ac->err != 0) {
-    redisAsyncFree(ac);
-    return false;
-  }
-  ctx = ac;
-  sd_ = std::make_unique<net::posix::stream_descriptor>(ioc, ac->c.fd);
-  ac->ev.data = this;
-  ac->ev.addRead = &RedisConnection::add_read;
-  ac->ev.delRead = &RedisConnection::del_read;
-  ac->ev.addWrite = &RedisConnection::add_write;
-  ac->ev.delWrite = &RedisConnection::del_write;
-  ac->ev.cleanup = &RedisConnection::cleanup;
-  return true;
+RedisEndpoint endpoint_of(const RedisUrl& url) {
+  return RedisEndpoint{url.host, url.port, url.username, url.password, url.db, url.tls};
 }
 
-int RedisConnection::send(const std::vector<std::string>& args, Callback* fn, void* priv) {
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lens;
-  argv.reserve(args.size());
-  lens.reserve(args.size());
-  for (const auto& s : args) {
-    argv.push_back(s.data());
-    lens.push_back(s.size());
+void append_command(std::string& out, const std::vector<std::string>& args) {
+  out.push_back('*');
+  out.append(std::to_string(args.size())).append("\r\n");
+  for (const std::string& a : args) {
+    out.push_back('$');
+    out.append(std::to_string(a.size())).append("\r\n");
+    out.append(a).append("\r\n");
   }
-  return redisAsyncCommandArgv(ctx, fn, priv, static_cast<int>(argv.size()), argv.data(),
-                               lens.data());
+}
+
+// ============================================================================================
+// TLS context
+// ============================================================================================
+
+std::shared_ptr<net::ssl::context> make_redis_tls_context(const RedisTlsSettings& tls,
+                                                          std::string_view key) {
+  auto ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  const std::string k(key);
+  auto fail = [&](const std::string& field, const std::string& path,
+                  const boost::system::error_code& ec) {
+    throw ConfigError(k + "." + field + ": cannot load '" + path + "': " + ec.message());
+  };
+  boost::system::error_code ec;
+  if (tls.accept_invalid_certs) {
+    ctx->set_verify_mode(net::ssl::verify_none);
+  } else {
+    ctx->set_verify_mode(net::ssl::verify_peer);
+    if (!tls.ca_path.empty()) {
+      if (ctx->load_verify_file(tls.ca_path, ec); ec) fail("ca_path", tls.ca_path, ec);
+    } else {
+      ctx->set_default_verify_paths(ec);  // the system's CA store (a managed Redis' public CA)
+    }
+  }
+  if (tls.client_cert_path.empty() != tls.client_key_path.empty()) {
+    throw ConfigError(k + ": client_cert_path and client_key_path go together (mutual TLS)");
+  }
+  if (!tls.client_cert_path.empty()) {
+    if (ctx->use_certificate_chain_file(tls.client_cert_path, ec); ec) {
+      fail("client_cert_path", tls.client_cert_path, ec);
+    }
+    if (ctx->use_private_key_file(tls.client_key_path, net::ssl::context::pem, ec); ec) {
+      fail("client_key_path", tls.client_key_path, ec);
+    }
+  }
+  return ctx;
+}
+
+// ============================================================================================
+// The connection
+// ============================================================================================
+
+struct RedisConnection::Impl {
+  explicit Impl(net::io_context& ioc) : resolver(ioc), timer(ioc) {}
+  tcp::resolver resolver;
+  net::steady_timer timer;
+  std::optional<tcp::socket> plain;
+  std::optional<net::ssl::stream<tcp::socket>> tls;
+  std::array<char, 64 * 1024> buf{};
+  bool accept_invalid_certs = false;
+
+  tcp::socket& socket() { return tls ? tls->next_layer() : *plain; }
+  template <class F>
+  void with_stream(F&& f) {
+    if (tls) {
+      f(*tls);
+    } else {
+      f(*plain);
+    }
+  }
+};
+
+RedisConnection::RedisConnection(net::io_context& ioc, std::shared_ptr<net::ssl::context> tls,
+                                 bool accept_invalid_certs)
+    : ioc_(ioc), impl_(std::make_unique<Impl>(ioc)) {
+  impl_->accept_invalid_certs = accept_invalid_certs;
+  if (tls) {
+    impl_->tls.emplace(ioc, *tls);
+  } else {
+    impl_->plain.emplace(ioc);
+  }
+  // The context is kept alive by whoever made it (the adapter) for as long as its connections.
+}
+
+RedisConnection::~RedisConnection() {
+  if (reader_ != nullptr) redisReaderFree(reader_);
+}
+
+void RedisConnection::open(const RedisEndpoint& where, std::chrono::milliseconds connect_timeout,
+                           std::function<void()> up, std::function<void(std::string)> lost,
+                           PushFn push) {
+  on_up_ = std::move(up);
+  on_lost_ = std::move(lost);
+  on_push_ = std::move(push);
+  peer_ = where.host + ":" + std::to_string(where.port);
+  reader_ = redisReaderCreate();
+  if (reader_ == nullptr) {
+    fail("out of memory");
+    return;
+  }
+  // AUTH and SELECT go first; `up` when both were accepted (replies come in order).
+  auto setup = [this](std::string what) -> ReplyFn {
+    return [this, what = std::move(what)](const redisReply* r) {
+      if (r == nullptr) return;  // lost or closed: `this` may be gone, touch nothing
+      if (r->type == REDIS_REPLY_ERROR) {
+        fail(what + " refused: " + std::string(r->str, r->len).substr(0, 200));
+      } else if (--setup_left_ == 0) {
+        become_up();
+      }
+    };
+  };
+  if (!where.password.empty()) {
+    if (where.username.empty()) {
+      append_command(out_, {"AUTH", where.password});
+    } else {
+      append_command(out_, {"AUTH", where.username, where.password});
+    }
+    waiting_.push_back(setup("AUTH"));
+    ++setup_left_;
+  }
+  if (where.db != 0) {
+    append_command(out_, {"SELECT", std::to_string(where.db)});
+    waiting_.push_back(setup("SELECT " + std::to_string(where.db)));
+    ++setup_left_;
+  }
+  auto self = shared_from_this();
+  impl_->timer.expires_after(connect_timeout);
+  impl_->timer.async_wait([self, connect_timeout](const boost::system::error_code& ec) {
+    if (ec || self->up_) return;
+    self->fail("connect timed out after " + std::to_string(connect_timeout.count()) + " ms");
+  });
+  const std::string host = where.host;
+  impl_->resolver.async_resolve(
+      host, std::to_string(where.port),
+      [self, host](const boost::system::error_code& ec, const tcp::resolver::results_type& eps) {
+        if (self->closed_) return;
+        if (ec) {
+          self->fail("resolve: " + ec.message());
+          return;
+        }
+        net::async_connect(
+            self->impl_->socket(), eps,
+            [self, host](const boost::system::error_code& ec2, const tcp::endpoint&) {
+              if (self->closed_) return;
+              if (ec2) {
+                self->fail("connect: " + ec2.message());
+                return;
+              }
+              boost::system::error_code ignored;
+              self->impl_->socket().set_option(tcp::no_delay(true), ignored);
+              auto established = [self] {
+                self->connected_ = true;
+                self->start_read();
+                self->start_write();
+                if (self->setup_left_ == 0) self->become_up();
+              };
+              if (!self->impl_->tls) {
+                established();
+                return;
+              }
+              auto& s = *self->impl_->tls;
+              boost::system::error_code not_ip;
+              (void)net::ip::make_address(host, not_ip);
+              if (not_ip) SSL_set_tlsext_host_name(s.native_handle(), host.c_str());  // SNI
+              if (!self->impl_->accept_invalid_certs) {
+                s.set_verify_callback(net::ssl::host_name_verification(host));
+              }
+              s.async_handshake(net::ssl::stream_base::client,
+                                [self, established](const boost::system::error_code& ec3) {
+                                  if (self->closed_) return;
+                                  if (ec3) {
+                                    self->fail("TLS handshake: " + ec3.message());
+                                    return;
+                                  }
+                                  established();
+                                });
+            });
+      });
+}
+
+void RedisConnection::send(const std::vector<std::string>& args, ReplyFn done) {
+  if (closed_) {
+    if (done) net::post(ioc_, [done = std::move(done)] { done(nullptr); });
+    return;
+  }
+  append_command(out_, args);
+  if (done || !on_push_) waiting_.push_back(std::move(done));  // may be null: answer dropped
+  start_write();
+}
+
+void RedisConnection::become_up() {
+  if (up_ || closed_) return;
+  up_ = true;
+  impl_->timer.cancel();
+  auto up = std::move(on_up_);  // runs once; may close this connection
+  on_up_ = nullptr;
+  if (up) up();
 }
 
 void RedisConnection::close() {
-  if (ctx != nullptr) {
-    redisAsyncContext* c = ctx;
-    redisAsyncFree(c);  // -> cleanup hook below clears ctx and releases the descriptor
+  on_lost_ = nullptr;
+  fail("closed");
+}
+
+void RedisConnection::fail(std::string why) {
+  if (closed_) return;
+  closed_ = true;
+  up_ = connected_ = false;
+  boost::system::error_code ignored;
+  impl_->timer.cancel();
+  impl_->resolver.cancel();
+  impl_->socket().close(ignored);
+  // Whatever waited for a reply learns it will not come (posted: never inside its caller).
+  for (ReplyFn& fn : waiting_) {
+    if (fn) net::post(ioc_, [fn = std::move(fn)] { fn(nullptr); });
   }
-  ctx = nullptr;
-}
-
-void RedisConnection::arm_read() {
-  if (read_armed_ || ctx == nullptr || !sd_) return;
-  read_armed_ = true;
-  sd_->async_wait(net::posix::stream_descriptor::wait_read,
-                  [self = shared_from_this()](const boost::system::error_code& ec) {
-                    self->read_armed_ = false;
-                    if (ec || self->ctx == nullptr || !self->want_read_) return;
-                    redisAsyncHandleRead(self->ctx);
-                    if (self->ctx != nullptr && self->want_read_) self->arm_read();
-                  });
-}
-
-void RedisConnection::arm_write() {
-  if (write_armed_ || ctx == nullptr || !sd_) return;
-  write_armed_ = true;
-  sd_->async_wait(net::posix::stream_descriptor::wait_write,
-                  [self = shared_from_this()](const boost::system::error_code& ec) {
-                    self->write_armed_ = false;
-                    if (ec || self->ctx == nullptr || !self->want_write_) return;
-                    redisAsyncHandleWrite(self->ctx);
-                    if (self->ctx != nullptr && self->want_write_) self->arm_write();
-                  });
-}
-
-void RedisConnection::add_read(void* p) {
-  auto* c = static_cast<RedisConnection*>(p);
-  c->want_read_ = true;
-  c->arm_read();
-}
-
-void RedisConnection::del_read(void* p) {
-  static_cast<RedisConnection*>(p)->want_read_ = false;
-}
-
-void RedisConnection::add_write(void* p) {
-  auto* c = static_cast<RedisConnection*>(p);
-  c->want_write_ = true;
-  c->arm_write();
-}
-
-void RedisConnection::del_write(void* p) {
-  static_cast<RedisConnection*>(p)->want_write_ = false;
-}
-
-void RedisConnection::cleanup(void* p) {
-  auto* c = static_cast<RedisConnection*>(p);
-  c->want_read_ = c->want_write_ = false;
-  c->ctx = nullptr;
-  if (c->sd_) {
-    // hiredis owns (and closes) the fd: give it back without closing; pending waits abort.
-    boost::system::error_code ec;
-    c->sd_->cancel(ec);
-    (void)c->sd_->release();
+  waiting_.clear();
+  out_.clear();
+  on_up_ = nullptr;
+  if (auto lost = std::move(on_lost_)) {
+    on_lost_ = nullptr;
+    net::post(ioc_, [lost = std::move(lost), why = std::move(why)] { lost(why); });
   }
 }
 
-std::optional<std::string> redis_setup_error(const std::string& host, std::uint16_t port,
-                                             const std::string& username,
-                                             const std::string& password, std::uint32_t db,
+void RedisConnection::start_write() {
+  if (writing_now_ || out_.empty() || !connected_ || closed_) return;
+  writing_.swap(out_);
+  out_.clear();
+  writing_now_ = true;
+  auto self = shared_from_this();
+  impl_->with_stream([&](auto& s) {
+    net::async_write(s, net::buffer(writing_),
+                     [self](const boost::system::error_code& ec, std::size_t) {
+                       self->writing_now_ = false;
+                       if (self->closed_) return;
+                       if (ec) {
+                         self->fail("write: " + ec.message());
+                         return;
+                       }
+                       self->writing_.clear();
+                       self->start_write();
+                     });
+  });
+}
+
+void RedisConnection::start_read() {
+  auto self = shared_from_this();
+  impl_->with_stream([&](auto& s) {
+    s.async_read_some(net::buffer(impl_->buf),
+                      [self](const boost::system::error_code& ec, std::size_t n) {
+                        if (self->closed_) return;
+                        if (ec) {
+                          self->fail(ec == net::error::eof || ec == net::ssl::error::stream_truncated
+                                         ? std::string("closed by Redis")
+                                         : "read: " + ec.message());
+                          return;
+                        }
+                        self->on_data(n);
+                        if (!self->closed_) self->start_read();
+                      });
+  });
+}
+
+void RedisConnection::on_data(std::size_t n) {
+  if (redisReaderFeed(reader_, impl_->buf.data(), n) != REDIS_OK) {
+    fail("out of memory");
+    return;
+  }
+  while (!closed_) {
+    void* raw = nullptr;
+    if (redisReaderGetReply(reader_, &raw) != REDIS_OK) {
+      fail(std::string("protocol error: ") + reader_->errstr);
+      return;
+    }
+    if (raw == nullptr) return;
+    std::unique_ptr<redisReply, void (*)(void*)> reply(static_cast<redisReply*>(raw),
+                                                       &freeReplyObject);
+    dispatch(reply.get());
+  }
+}
+
+namespace {
+
+bool is_push(const redisReply* r) {
+  if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) return false;
+  const redisReply* k = r->element[0];
+  if (k->type != REDIS_REPLY_STRING) return false;
+  const std::string_view kind(k->str, k->len);
+  return kind == "message" || kind == "smessage" || kind == "pmessage" || kind == "subscribe" ||
+         kind == "ssubscribe" || kind == "psubscribe" || kind == "unsubscribe" ||
+         kind == "sunsubscribe" || kind == "punsubscribe";
+}
+
+}  // namespace
+
+void RedisConnection::dispatch(redisReply* reply) {
+  if (on_push_ && is_push(reply)) {
+    on_push_(*reply);
+    return;
+  }
+  if (waiting_.empty()) {
+    fail(reply->type == REDIS_REPLY_ERROR
+             ? "unexpected error reply: " + std::string(reply->str, reply->len).substr(0, 200)
+             : std::string("unexpected reply"));
+    return;
+  }
+  ReplyFn fn = std::move(waiting_.front());
+  waiting_.pop_front();
+  if (fn) fn(reply);
+}
+
+// ============================================================================================
+// Start-up check
+// ============================================================================================
+
+std::optional<std::string> redis_setup_error(const RedisEndpoint& where,
+                                             const std::shared_ptr<net::ssl::context>& tls,
+                                             bool accept_invalid_certs,
                                              std::chrono::milliseconds timeout) {
-  if (password.empty() && db == 0) return std::nullopt;  // nothing Redis could refuse
-  const timeval tv{static_cast<time_t>(timeout.count() / 1000),
-                   static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-  std::unique_ptr<redisContext, void (*)(redisContext*)> ctx(
-      redisConnectWithTimeout(host.c_str(), port, tv), &redisFree);
-  if (!ctx || ctx->err != 0) return std::nullopt;  // unreachable: not a configuration error
-  (void)redisSetTimeout(ctx.get(), tv);
-  auto run = [&](std::vector<std::string> args) -> std::optional<std::string> {
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lens;
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    std::unique_ptr<redisReply, void (*)(void*)> reply(
-        static_cast<redisReply*>(
-            redisCommandArgv(ctx.get(), static_cast<int>(argv.size()), argv.data(), lens.data())),
-        &freeReplyObject);
-    if (reply && reply->type == REDIS_REPLY_ERROR) {
-      return std::string(reply->str, reply->len).substr(0, 200);
-    }
-    return std::nullopt;  // accepted, or the connection failed (then the adapter retries)
-  };
-  if (!password.empty()) {
-    auto err = username.empty() ? run({"AUTH", password}) : run({"AUTH", username, password});
-    if (err) return "AUTH refused: " + *err;
-  }
-  if (db != 0) {
-    if (auto err = run({"SELECT", std::to_string(db)}))
-      return "SELECT " + std::to_string(db) + " refused: " + *err;
-  }
-  return std::nullopt;
+  if (!tls && where.password.empty() && where.db == 0) return std::nullopt;  // nothing to refuse
+  net::io_context ioc{1};
+  std::optional<std::string> result;
+  auto conn = std::make_shared<RedisConnection>(ioc, tls, accept_invalid_certs);
+  // A PING after the setup: a TLS server that wants a client certificate refuses it only after
+  // the (TLS 1.3) handshake.
+  std::weak_ptr<RedisConnection> weak = conn;
+  conn->open(
+      where, timeout,
+      [weak, &result] {
+        auto c = weak.lock();
+        if (!c) return;
+        c->send({"PING"}, [weak, &result](const redisReply* r) {
+          if (r != nullptr && r->type == REDIS_REPLY_ERROR) {
+            result = "PING refused: " + std::string(r->str, r->len).substr(0, 200);
+          }
+          if (auto c2 = weak.lock()) c2->close();
+        });
+      },
+      [&result](const std::string& why) {
+        // Unreachable is not a configuration error (the adapter retries); a refusal is.
+        if (why.starts_with("resolve:") || why.starts_with("connect:") ||
+            why.starts_with("connect timed out") || why == "closed by Redis") {
+          return;
+        }
+        result = why;
+      });
+  ioc.run_for(timeout + std::chrono::milliseconds(500));
+  conn->close();
+  ioc.restart();
+  ioc.poll();
+  return result;
 }
 
 }  // namespace server

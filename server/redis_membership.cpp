@@ -171,7 +171,7 @@ bool RedisAdapter::users_online(std::size_t app_index, std::vector<std::string> 
   auto task = [this, app_index, ids = std::move(user_ids), done] {
     std::vector<std::string> args = {
         "EVAL",   std::string(lua_prelude) + std::string(lua_online_query),
-        "0",      settings_.redis_prefix,
+        "0",      state_prefix_,
         node_id_, hub_.app_at(app_index).app->id};
     args.insert(args.end(), ids.begin(), ids.end());
     const std::size_t n = ids.size();
@@ -236,7 +236,7 @@ std::vector<std::string> RedisAdapter::query_script(std::string_view body, std::
   return {"EVAL",
           std::string(lua_prelude) + std::string(body),
           "0",
-          settings_.redis_prefix,
+          state_prefix_,
           node_id_,
           hub_.app_at(app_index).app->id,
           std::string(arg)};
@@ -299,7 +299,7 @@ void RedisAdapter::query_channels(std::size_t app_index, std::string_view prefix
 
 void RedisAdapter::share_connection_counts() {
   std::vector<std::string> args = {"EVAL", std::string(lua_prelude) + std::string(lua_conn_counts),
-                                   "0", settings_.redis_prefix, node_id_};
+                                   "0", state_prefix_, node_id_};
   std::vector<std::size_t> apps;  // the apps asked, in order
   for (std::size_t i = 0; i < hub_.app_count(); ++i) {
     AppRuntime& app = hub_.app_at(i);

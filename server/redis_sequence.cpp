@@ -58,7 +58,7 @@ void RedisAdapter::publish_sequenced(std::size_t app_index, std::string_view cha
   std::vector<std::string> args = {"EVAL",
                                    std::string(lua_seq_publish),
                                    "0",
-                                   settings_.redis_prefix,
+                                   std::string(channel_prefix(app_id, channel)),
                                    node_id_,
                                    app_id,
                                    std::string(channel),
@@ -69,7 +69,7 @@ void RedisAdapter::publish_sequenced(std::size_t app_index, std::string_view cha
                                    std::to_string(v2.recovery_max_buffer_size),
                                    std::to_string(v2.recovery_buffer_ttl.count() * 1000),
                                    std::to_string(stream_keep_ms),
-                                   bus_};
+                                   channel_bus(app_id, channel)};
   auto fn = std::make_shared<PublishDone>(std::move(done));
   const bool posted = post([this, args = std::move(args), fn]() mutable {
     command(std::move(args), [this, fn](std::optional<RedisValue> r) {
@@ -117,8 +117,9 @@ void RedisAdapter::stream_position(std::size_t app_index, std::string_view chann
         auto& waiting = positions_waiting_[key];
         waiting.push_back(std::move(*fn));
         if (waiting.size() > 1) return;  // the request in flight answers this one too
-        command({"EVAL", std::string(lua_seq_position), "0", settings_.redis_prefix, node_id_,
-                 app_id, ch, uuid_v4(), std::to_string(stream_keep_ms), bus_},
+        command({"EVAL", std::string(lua_seq_position), "0",
+                 std::string(channel_prefix(app_id, ch)), node_id_, app_id, ch, uuid_v4(),
+                 std::to_string(stream_keep_ms), channel_bus(app_id, ch)},
                 [this, key](std::optional<RedisValue> r) {
                   if (r) return;  // the answer comes with the `position` envelope, in bus order
                   auto it = positions_waiting_.find(key);
@@ -165,12 +166,13 @@ void RedisAdapter::fail_positions() {
 void RedisAdapter::history(std::size_t app_index, std::string_view channel, HistoryRequest request,
                            HistoryCallback done) {
   const auto& v2 = hub_.config().v2;
+  const std::string& app_id = hub_.app_at(app_index).app->id;
   std::vector<std::string> args = {"EVAL",
                                    std::string(lua_seq_history),
                                    "0",
-                                   settings_.redis_prefix,
+                                   std::string(channel_prefix(app_id, channel)),
                                    node_id_,
-                                   hub_.app_at(app_index).app->id,
+                                   app_id,
                                    std::string(channel),
                                    request.latest ? "l" : "a",
                                    std::to_string(request.after),

@@ -76,9 +76,18 @@ TEST_CASE("redis url: IPv6") {
   CHECK(parse_redis_url("redis://[::1]").port == 6379);
 }
 
+TEST_CASE("redis url: rediss:// is TLS") {
+  const auto u = parse_redis_url("rediss://alice:pw@cache.example:6380");
+  CHECK(u.tls);
+  CHECK(u.host == "cache.example");
+  CHECK(u.port == 6380);
+  CHECK(u.username == "alice");
+  CHECK_FALSE(parse_redis_url("redis://h").tls);
+}
+
 TEST_CASE("redis url: invalid") {
   for (const char* bad :
-       {"", "http://h", "rediss://h", "redis://", "redis://:pw@", "redis://h:", "redis://h:0",
+       {"", "http://h", "rediss:/h", "redis://", "redis://:pw@", "redis://h:", "redis://h:0",
         "redis://h:65536", "redis://h:12ab", "redis://h/x", "redis://h/-1", "redis://[::1",
         "redis://[::1]x", "redis://h:99999999999"}) {
     CAPTURE(bad);

@@ -119,6 +119,15 @@ const std::vector<Case>& cases() {
       {{"ADAPTER_DRIVER", "SOKETI_ADAPTER_DRIVER"},
        "Redis",
        [](const Config& c) { return c.adapter.driver == "redis"; }},
+      {{"ADAPTER_DRIVER"},
+       "redis-cluster",
+       [](const Config& c) { return c.adapter.driver == "redis-cluster"; }},
+      {{"REDIS_CLUSTER_NODES", "DATABASE_REDIS_CLUSTER_NODES"},
+       " redis://:pw@10.0.0.1:7000, 10.0.0.2:7001 ,",
+       [](const Config& c) {
+         return c.adapter.cluster_nodes ==
+                std::vector<std::string>{"redis://:pw@10.0.0.1:7000", "10.0.0.2:7001"};
+       }},
       {{"DATABASE_REDIS_HOST", "SOKETI_DB_REDIS_HOST"},
        "redis.internal",
        [](const Config& c) { return c.adapter.redis_url == "redis://redis.internal:6379/0"; }},
@@ -317,6 +326,8 @@ TEST_CASE("env: invalid values are ConfigErrors naming the variable") {
       {"IDEMPOTENCY_MAX_KEY_LENGTH", "x"},
       {"SOKETI_HTTP_MAX_REQUEST_SIZE", "0"},
       {"ADAPTER_DRIVER", "nats"},
+      {"REDIS_CLUSTER_NODES", "10.0.0.1"},
+      {"REDIS_CLUSTER_NODES", "redis://h:7000/3"},
       {"REDIS_URL", "http://x"},
       {"DATABASE_REDIS_PORT", "0"},
       {"METRICS_ENABLED", "2"},

@@ -196,6 +196,9 @@ TEST_CASE("sockudo files: config.toml and config.json load, values apply, one wa
     CHECK_FALSE(c.ssl.enabled);
     CHECK_FALSE(c.ip_limits.rate_limit_enabled);
     CHECK(c.adapter.driver == "local");
+    CHECK(c.adapter.cluster_nodes.empty());  // adapter.cluster is read (driver redis-cluster)
+    CHECK(c.adapter.cluster_prefix == "sockudo_adapter:");
+    CHECK(c.adapter.redis_prefix != "sockudo_adapter:");  // the cluster's prefix is its own
     CHECK(c.cache_ttl == std::chrono::seconds(3600));
     CHECK(c.http_request_limit_bytes() == 10u * 1024 * 1024);
     CHECK_FALSE(c.webhooks.batching_enabled);
@@ -225,7 +228,6 @@ TEST_CASE("sockudo files: config.toml and config.json load, values apply, one wa
     const std::vector<std::string> paths = unsupported_paths(warnings);
     for (const char* expected :
          {"adapter.nats",
-          "adapter.cluster",
           "adapter.enable_socket_counting",
           "database",
           "app_manager.cache",

@@ -1,0 +1,394 @@
+// The Redis adapter's connections (docs/CLUSTER.md, "Redis Cluster"): one Redis server, or every
+// primary of a Redis Cluster found from the seeds' slot map; two connections per server
+// (commands; subscriptions), all of one generation: any loss tears them all down and the
+// adapter starts over (rediscovering the cluster), which is also how a failover is followed.
+// Commands are routed by their key's slot, MOVED / ASK followed within the known primaries.
+
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+
+#include "server/hub.hpp"
+#include "server/log.hpp"
+#include "server/redis_adapter.hpp"
+#include "server/redis_slots.hpp"
+
+namespace server {
+
+namespace {
+
+constexpr auto connect_timeout = std::chrono::milliseconds(3000);
+constexpr int max_redirects = 3;
+
+/// "MOVED 3999 127.0.0.1:6381" / "ASK ..." -> (slot, host, port).
+struct Redirect {
+  bool ask = false;
+  std::uint16_t slot = 0;
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+std::optional<Redirect> parse_redirect(std::string_view err) {
+  Redirect r;
+  if (err.starts_with("MOVED ")) {
+    err.remove_prefix(6);
+  } else if (err.starts_with("ASK ")) {
+    r.ask = true;
+    err.remove_prefix(4);
+  } else {
+    return std::nullopt;
+  }
+  const auto sp = err.find(' ');
+  const auto colon = err.rfind(':');
+  if (sp == std::string_view::npos || colon == std::string_view::npos || colon < sp) {
+    return std::nullopt;
+  }
+  const int slot = std::atoi(std::string(err.substr(0, sp)).c_str());
+  const int port = std::atoi(std::string(err.substr(colon + 1)).c_str());
+  if (slot < 0 || slot >= cluster_slots || port <= 0 || port > 65535) return std::nullopt;
+  r.slot = static_cast<std::uint16_t>(slot);
+  r.host = std::string(err.substr(sp + 1, colon - sp - 1));
+  r.port = static_cast<std::uint16_t>(port);
+  return r;
+}
+
+bool push_kind_is(const redisReply& r, std::string_view kind) {
+  const redisReply* k = r.element[0];
+  return std::string_view(k->str, k->len) == kind;
+}
+
+}  // namespace
+
+std::vector<RedisAdapter::Bucket> make_buckets(const std::string& prefix, std::size_t count) {
+  // Bucket b's tag is searched so that its slot falls in the b-th 1/count of the slot range:
+  // primaries own contiguous ranges, so the buckets spread over the shards evenly.
+  std::vector<RedisAdapter::Bucket> out;
+  for (std::size_t b = 0; b < count; ++b) {
+    const std::size_t lo = b * cluster_slots / count, hi = (b + 1) * cluster_slots / count;
+    for (std::size_t n = 0;; ++n) {
+      const std::string tag =
+          "{" + prefix + ":b" + std::to_string(b) + "." + std::to_string(n) + "}";
+      const std::uint16_t slot = key_slot(tag);
+      if ((slot >= lo && slot < hi) || n == 100'000) {
+        out.push_back({tag, tag + "#bus", slot});
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+// ============================================================================================
+// Connecting
+// ============================================================================================
+
+void RedisAdapter::connect() {
+  if (stopping_) return;
+  teardown();
+  if (!cluster_) {
+    Shard s;
+    s.where = seeds_.front();
+    s.channels = {bus_};
+    shards_.push_back(std::move(s));
+    open_shards();
+    return;
+  }
+  discover(0);
+}
+
+void RedisAdapter::discover(std::size_t i) {
+  const std::uint64_t gen = generation_;
+  if (i >= seeds_.size()) {
+    on_conn_lost(gen, "no seed node answered CLUSTER SLOTS");
+    return;
+  }
+  auto conn = std::make_shared<RedisConnection>(ioc_, tls_, tls_settings_.accept_invalid_certs);
+  discovery_ = conn;
+  std::weak_ptr<RedisConnection> weak = conn;
+  auto next = [this, gen, i](const std::string& why) {
+    if (gen != generation_ || stopping_) return;
+    log::debug("redis_cluster_seed_failed",
+               {{"seed", seeds_[i].host + ":" + std::to_string(seeds_[i].port)}, {"error", why}});
+    discovery_.reset();
+    discover(i + 1);
+  };
+  conn->open(
+      seeds_[i], connect_timeout,
+      [this, gen, i, weak, next] {
+        auto c = weak.lock();
+        if (!c) return;
+        c->send({"CLUSTER", "SLOTS"}, [this, gen, i, weak, next](const redisReply* r) {
+          if (gen != generation_ || stopping_) return;
+          if (r == nullptr || r->type != REDIS_REPLY_ARRAY) {
+            if (auto c2 = weak.lock()) c2->close();
+            next(r == nullptr ? "connection lost"
+                 : r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len).substr(0, 200)
+                                                : "unexpected CLUSTER SLOTS reply");
+            return;
+          }
+          // [start, end, [host, port, id, ...], replicas...] per range; primaries only.
+          std::vector<Shard> shards;
+          std::vector<std::uint16_t> owner(cluster_slots, 0xffff);
+          std::size_t covered = 0;
+          for (std::size_t k = 0; k < r->elements; ++k) {
+            const redisReply* range = r->element[k];
+            if (range->type != REDIS_REPLY_ARRAY || range->elements < 3) continue;
+            const redisReply* primary = range->element[2];
+            if (primary->type != REDIS_REPLY_ARRAY || primary->elements < 2) continue;
+            std::string host(primary->element[0]->str != nullptr ? primary->element[0]->str : "",
+                             primary->element[0]->len);
+            if (host.empty() || host == "?") host = seeds_[i].host;  // "the address you used"
+            const auto port = static_cast<std::uint16_t>(primary->element[1]->integer);
+            auto it = std::find_if(shards.begin(), shards.end(), [&](const Shard& s) {
+              return s.where.host == host && s.where.port == port;
+            });
+            if (it == shards.end()) {
+              Shard s;
+              s.where = seeds_[i];
+              s.where.host = host;
+              s.where.port = port;
+              shards.push_back(std::move(s));
+              it = shards.end() - 1;
+            }
+            const auto index = static_cast<std::uint16_t>(it - shards.begin());
+            const long long lo = range->element[0]->integer, hi = range->element[1]->integer;
+            for (long long slot = std::max(0LL, lo); slot <= hi && slot < cluster_slots; ++slot) {
+              if (owner[static_cast<std::size_t>(slot)] == 0xffff) ++covered;
+              owner[static_cast<std::size_t>(slot)] = index;
+            }
+          }
+          if (auto c2 = weak.lock()) c2->close();
+          discovery_.reset();
+          if (covered != cluster_slots) {
+            next("the cluster does not serve all slots (" + std::to_string(covered) + " of " +
+                 std::to_string(cluster_slots) + ")");
+            return;
+          }
+          // Who subscribes to what: the state bus and every bucket on its slot's primary.
+          shards[owner[key_slot(bus_)]].channels.push_back(bus_);
+          for (const Bucket& b : buckets_) shards[owner[b.slot]].channels.push_back(b.bus);
+          shards_ = std::move(shards);
+          slot_owner_ = std::move(owner);
+          log::debug("redis_cluster_slots", {{"primaries", std::to_string(shards_.size())}});
+          open_shards();
+        });
+      },
+      next);
+}
+
+void RedisAdapter::open_shards() {
+  const std::uint64_t gen = generation_;
+  const bool sharded = cluster_;
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    Shard& s = shards_[i];
+    s.cmd = std::make_shared<RedisConnection>(ioc_, tls_, tls_settings_.accept_invalid_certs);
+    s.cmd->open(
+        s.where, connect_timeout, [this, gen, i] { on_cmd_up(gen, i); },
+        [this, gen](const std::string& why) { on_conn_lost(gen, why); });
+    s.sub = std::make_shared<RedisConnection>(ioc_, tls_, tls_settings_.accept_invalid_certs);
+    std::weak_ptr<RedisConnection> weak = s.sub;
+    s.sub->open(
+        s.where, connect_timeout,
+        [this, gen, i, weak, sharded] {
+          auto c = weak.lock();
+          if (!c || gen != generation_) return;
+          // One channel per command: SSUBSCRIBE takes channels of one slot only.
+          for (const std::string& ch : shards_[i].channels) {
+            c->send({sharded ? "SSUBSCRIBE" : "SUBSCRIBE", ch}, nullptr);
+          }
+        },
+        [this, gen](const std::string& why) { on_conn_lost(gen, why); },
+        [this, gen, i](const redisReply& push) { on_push(gen, i, push); });
+  }
+}
+
+void RedisAdapter::on_cmd_up(std::uint64_t gen, std::size_t shard) {
+  if (gen != generation_ || stopping_) return;
+  shards_[shard].cmd_up = true;
+  if (!std::all_of(shards_.begin(), shards_.end(), [](const Shard& s) { return s.cmd_up; })) {
+    return;
+  }
+  cmd_up_ = true;
+  last_reply_ = std::chrono::steady_clock::now();
+  if (sub_up_ && !synced_) resync();
+}
+
+void RedisAdapter::on_push(std::uint64_t gen, std::size_t shard, const redisReply& push) {
+  if (gen != generation_ || stopping_) return;
+  if (push_kind_is(push, "message") || push_kind_is(push, "smessage")) {
+    if (push.elements >= 3 && push.element[2]->type == REDIS_REPLY_STRING) {
+      on_bus_message(std::string_view(push.element[2]->str, push.element[2]->len));
+    }
+    return;
+  }
+  if (push_kind_is(push, "subscribe") || push_kind_is(push, "ssubscribe")) {
+    Shard& s = shards_[shard];
+    ++s.confirmed;
+    if (sub_up_ || !std::all_of(shards_.begin(), shards_.end(), [](const Shard& x) {
+          return x.confirmed >= x.channels.size();
+        })) {
+      return;
+    }
+    sub_up_ = true;
+    // Messages may have passed while the bus was down: the mirror starts over.
+    if (sequenced_) hub_.replay()->clear();
+    if (cmd_up_ && !synced_) resync();
+    return;
+  }
+  if (push_kind_is(push, "sunsubscribe") || push_kind_is(push, "unsubscribe")) {
+    // Never asked for: Redis moved the channel's slot to another primary.
+    on_conn_lost(gen, "a subscribed slot moved (cluster topology changed)");
+  }
+}
+
+void RedisAdapter::on_conn_lost(std::uint64_t gen, std::string_view why) {
+  if (gen != generation_ || stopping_) return;
+  const bool was_connected = connected_.exchange(false);
+  if (!outage_logged_) {
+    outage_logged_ = true;
+    outages_.fetch_add(1, std::memory_order_relaxed);
+    log::warn(was_connected || ever_connected_ ? "redis_disconnected" : "redis_unavailable",
+              {{"error", std::string(why)},
+               {"retry", "backoff up to " + std::to_string(max_backoff_.count()) + " ms"}});
+  }
+  fail_positions();
+  // The other nodes' connections are unknown now: each node counts its own (docs/CLUSTER.md).
+  for (std::size_t i = 0; i < hub_.app_count(); ++i) {
+    hub_.app_at(i).remote_connections.store(0, std::memory_order_relaxed);
+  }
+  // Tear everything down (a survivor would hold a stale subscription or state) and start over.
+  teardown();
+  schedule_reconnect();
+}
+
+void RedisAdapter::teardown() {
+  ++generation_;
+  cmd_up_ = sub_up_ = synced_ = false;
+  if (discovery_) discovery_->close();
+  discovery_.reset();
+  for (Shard& s : shards_) {
+    if (s.cmd) s.cmd->close();
+    if (s.sub) s.sub->close();
+  }
+  shards_.clear();
+}
+
+// ============================================================================================
+// Commands
+// ============================================================================================
+
+std::size_t RedisAdapter::route(std::vector<std::string>& args) {
+  if (!cluster_ || args.size() < 2) return 0;
+  std::string_view key = args[1];
+  if (args[0] == "EVAL" && args.size() >= 4) {
+    if (args[2] == "0") {
+      // Declared as KEYS[1] too, so that Redis answers MOVED / ASK if the slot moved.
+      args[2] = "1";
+      std::string first = args[3];
+      args.insert(args.begin() + 3, std::move(first));
+    }
+    key = args[3];
+    // Scripts publish on shard channels of their own slot.
+    std::string& body = args[1];
+    for (std::size_t at = body.find("'PUBLISH'"); at != std::string::npos;
+         at = body.find("'PUBLISH'", at + 10)) {
+      body.insert(at + 1, "S");
+    }
+  } else if (args[0] == "PUBLISH") {
+    args[0] = "SPUBLISH";
+  }
+  return slot_owner_.empty() ? 0 : slot_owner_[key_slot(key)];
+}
+
+void RedisAdapter::command(std::vector<std::string> args, ReplyFn done) {
+  if (!cmd_up_ || shards_.empty()) {
+    done(std::nullopt);
+    return;
+  }
+  const std::size_t s = route(args);
+  ++pending_;
+  queued_.fetch_add(1, std::memory_order_relaxed);
+  sent_requests_.fetch_add(1, std::memory_order_relaxed);
+  send_to(s, std::move(args), std::move(done), max_redirects);
+}
+
+void RedisAdapter::send_to(std::size_t s, std::vector<std::string> args, ReplyFn done, int hops) {
+  const std::uint64_t gen = generation_;
+  auto settle = [this] {
+    --pending_;
+    queued_.fetch_sub(1, std::memory_order_relaxed);
+  };
+  if (s >= shards_.size() || !shards_[s].cmd) {
+    settle();
+    failed_requests_.fetch_add(1, std::memory_order_relaxed);
+    done(std::nullopt);
+    return;
+  }
+  auto keep = std::make_shared<std::vector<std::string>>(std::move(args));
+  shards_[s].cmd->send(*keep, [this, gen, keep, done = std::move(done), hops,
+                               settle](const redisReply* reply) mutable {
+    if (reply == nullptr || gen != generation_) {
+      settle();
+      failed_requests_.fetch_add(1, std::memory_order_relaxed);
+      done(std::nullopt);
+      return;
+    }
+    last_reply_ = std::chrono::steady_clock::now();
+    if (reply->type == REDIS_REPLY_ERROR) {
+      const std::string_view err(reply->str, reply->len);
+      if (auto r = cluster_ && hops > 0 ? parse_redirect(err) : std::nullopt) {
+        auto it = std::find_if(shards_.begin(), shards_.end(), [&](const Shard& x) {
+          return x.where.port == r->port && x.where.host == r->host;
+        });
+        if (it != shards_.end()) {
+          const auto to = static_cast<std::size_t>(it - shards_.begin());
+          if (r->ask) {
+            it->cmd->send({"ASKING"}, [](const redisReply*) {});
+          } else {
+            slot_owner_[r->slot] = static_cast<std::uint16_t>(to);
+          }
+          send_to(to, std::move(*keep), std::move(done), hops - 1);
+          return;
+        }
+        // A primary this node does not know: the topology changed, start over.
+        net::post(ioc_, [this, gen] { on_conn_lost(gen, "redirected to an unknown primary"); });
+      }
+      settle();
+      failed_requests_.fetch_add(1, std::memory_order_relaxed);
+      log::warn("redis_command_failed", {{"error", std::string(err.substr(0, 200))}});
+      done(std::nullopt);
+      return;
+    }
+    settle();
+    received_responses_.fetch_add(1, std::memory_order_relaxed);
+    done(copy_reply(reply));
+  });
+}
+
+std::size_t RedisAdapter::bucket_of(std::string_view app_id, std::string_view channel) const {
+  // FNV-1a over app id, NUL, channel: the same on every node and build (a channel's serials
+  // live in its bucket's slot, so every node must pick the same one).
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  auto mix = [&h](std::string_view s) {
+    for (const char c : s) {
+      h ^= static_cast<unsigned char>(c);
+      h *= 0x100000001b3ULL;
+    }
+  };
+  mix(app_id);
+  mix(std::string_view("\0", 1));
+  mix(channel);
+  return static_cast<std::size_t>(h % buckets_.size());
+}
+
+std::string_view RedisAdapter::channel_prefix(std::string_view app_id,
+                                              std::string_view channel) const {
+  return cluster_ ? std::string_view(buckets_[bucket_of(app_id, channel)].prefix) : state_prefix_;
+}
+
+const std::string& RedisAdapter::channel_bus(std::string_view app_id,
+                                             std::string_view channel) const {
+  return cluster_ ? buckets_[bucket_of(app_id, channel)].bus : bus_;
+}
+
+}  // namespace server
