@@ -16,7 +16,9 @@ import http from 'node:http';
 import { isDeepStrictEqual } from 'node:util';
 
 import { APP, Ctx, Checks, Inbox, RUN, WAIT_MS, appConfig, assert, assertEq, fmt, makeSdk, pollUntil, rawHttp, sdkStatus, serverConfig, ServerProcess, signedHttp, signedQuery, sleep, withTimeout } from './harness.mjs';
-import { freePort, Redis } from '../common/redis.mjs';
+import { tmpdir } from 'node:os';
+
+import { freePort, Redis, RedisCluster } from '../common/redis.mjs';
 
 const HEARTBEAT_MS = 250;
 const QUOTA = 3; // max_connections of QUOTA_APP, cluster-wide
@@ -25,15 +27,16 @@ const NODE_TIMEOUT_MS = 3000; // a SIGKILLed node is gone after this (+ one hear
 
 // ---------------------------------------------------------------- args
 
-const args = { only: null, redis: 'redis-server' };
+const args = { only: null, redis: 'redis-server', topology: 'single' };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   if (a === '--server') args.server = process.argv[++i];
   else if (a === '--redis') args.redis = process.argv[++i];
   else if (a === '--only') args.only = process.argv[++i].split(',');
+  else if (a === '--topology') args.topology = process.argv[++i];
   else if (a === '--verbose') args.verbose = true;
   else {
-    console.error(`usage: node cluster.mjs --server PATH [--redis PATH] [--only a,b]`);
+    console.error(`usage: node cluster.mjs --server PATH [--redis PATH] [--topology single|cluster] [--only a,b]`);
     process.exit(2);
   }
 }
@@ -76,7 +79,12 @@ class HookReceiver {
 
 // ---------------------------------------------------------------- cluster
 
-function nodeConfig(redisPort, hookPort, prefix) {
+// `redis`: a port (one redis-server, driver redis) or a RedisCluster (driver redis-cluster).
+function nodeConfig(redis, hookPort, prefix) {
+  const timing = { heartbeat_interval_ms: HEARTBEAT_MS, node_timeout_ms: NODE_TIMEOUT_MS };
+  const adapter = typeof redis === 'number'
+    ? { driver: 'redis', redis: { url: `redis://127.0.0.1:${redis}/0`, prefix, request_timeout_ms: 2000, ...timing } }
+    : { driver: 'redis-cluster', cluster: { nodes: redis.seeds(), prefix, request_timeout_ms: 2000 }, redis: timing };
   return serverConfig({
     apps: [
       appConfig({
@@ -87,10 +95,7 @@ function nodeConfig(redisPort, hookPort, prefix) {
       appConfig({ ...QUOTA_APP, limits: { max_connections: QUOTA } }),
     ],
     webhooks: { batching: { enabled: false }, vacate_delay_ms: 0 },
-    adapter: {
-      driver: 'redis',
-      redis: { url: `redis://127.0.0.1:${redisPort}/0`, prefix, request_timeout_ms: 2000, heartbeat_interval_ms: HEARTBEAT_MS, node_timeout_ms: NODE_TIMEOUT_MS },
-    },
+    adapter,
   });
 }
 
@@ -155,8 +160,9 @@ async function rawSignedIn(node, userId, name, extra = {}) {
 
 // ---------------------------------------------------------------- scenarios
 
+// Each scenario runs on one Redis (`single`), on a Redis Cluster (`cluster`), or both.
 const scenarios = [];
-const scenario = (name, title, fn, timeoutMs = 20_000) => scenarios.push({ name, title, fn, timeoutMs });
+const scenario = (name, title, fn, timeoutMs = 20_000, topologies = ['single', 'cluster']) => scenarios.push({ name, title, fn, timeoutMs, topologies });
 
 scenario('redis-down-at-start', 'Redis unreachable at start: the node serves local clients, answers 503, logs the outage once', async ({ deadPort, hookPort }) => {
   const D = await startNode('D', nodeConfig(deadPort, hookPort, `pc-dead-${RUN}`));
@@ -195,7 +201,7 @@ scenario('redis-down-at-start', 'Redis unreachable at start: the node serves loc
     await D.server.stop();
     delete nodes.D;
   }
-});
+}, 20_000, ['single']);
 
 scenario('redis-auth', 'a password Redis refuses stops start-up with a configuration error naming adapter.redis.url (no password in it); the right password, and an ACL user, work', async ({ hookPort }) => {
   const port = await freePort();
@@ -233,7 +239,7 @@ scenario('redis-auth', 'a password Redis refuses stops start-up with a configura
   } finally {
     await secured.kill();
   }
-});
+}, 20_000, ['single']);
 
 scenario('query-redis-stopped', 'a query waiting for a stopped Redis does not stall the WebSockets of its worker; it answers 200 with the local count after requests_timeout', async ({ hookPort }) => {
   // Its own redis-server and node: stopping Redis must not disturb the nodes of the other scenarios.
@@ -304,7 +310,7 @@ scenario('query-redis-stopped', 'a query waiting for a stopped Redis does not st
     }
     await redis.kill();
   }
-});
+}, 20_000, ['single']);
 
 scenario('publish', 'publish through A reaches subscribers on A, B and C exactly once', async ({ A, B, C }) => {
   const ch = `cl-pub-${RUN}`;
@@ -569,6 +575,121 @@ scenario('quota', `an app's max_connections (${QUOTA}) counts the connections of
   for (const r of held) r.ws.close();
 });
 
+// Redis Cluster key slot (CRC16/XMODEM of the key or its {hash tag}, mod 16384).
+function keySlot(key) {
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) key = key.slice(open + 1, close);
+  }
+  let crc = 0;
+  for (const b of Buffer.from(key)) {
+    crc ^= b << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % 16384;
+}
+
+// Publishes numbered events through `via` until `count` were accepted (200); returns the ids
+// accepted and the ones refused (503 while the cluster recovers).
+async function publishNumbered(via, ch, tag, count, ms) {
+  const accepted = [];
+  const refused = [];
+  const deadline = Date.now() + ms;
+  for (let i = 0; accepted.length < count && Date.now() < deadline; i++) {
+    const id = `${tag}-${i}`;
+    const body = JSON.stringify({ name: 'numbered', channels: [ch], data: JSON.stringify({ id }) });
+    const r = await signedHttp(via.port, { method: 'POST', route: '/events', body, headers: { 'content-type': 'application/json' } });
+    if (r.status === 200) accepted.push(id);
+    else {
+      refused.push([id, r.status, r.headers['retry-after']]);
+      await sleep(100);
+    }
+  }
+  return { accepted, refused };
+}
+
+scenario('failover', 'a Redis Cluster primary SIGKILLed (the one holding the cluster state, then a channel shard): its replica is promoted, publishes resume within a bounded time, nothing is delivered twice, state re-asserted', async ({ A, B, C, redis, prefix }) => {
+  const checks = new Checks();
+  const ch = `private-cl-fo-${RUN}`;
+  const a = await A.ctx.connected({ name: 'a@A' });
+  const b = await B.ctx.connected({ name: 'b@B' });
+  const c = await C.ctx.connected({ name: 'c@C' });
+  const subs = [await A.ctx.subscribe(a, ch), await B.ctx.subscribe(b, ch), await C.ctx.subscribe(c, ch)];
+  const accepted = [];
+  for (const [round, slot] of [['state', keySlot(`{${prefix}}`)], ['any', null]]) {
+    // First the primary of the cluster state's slot, then the primary of another slot range.
+    const victimSlot = slot ?? (keySlot(`{${prefix}}`) + 8192) % 16384;
+    const victim = await redis.primaryOf(victimSlot);
+    const before = await publishNumbered(A, ch, `${round}-before`, 3, WAIT_MS);
+    accepted.push(...before.accepted);
+    // Delivered everywhere before the kill (Redis pub/sub is at most once: a message in flight
+    // to a primary that dies is lost, as on one Redis).
+    const last = accepted[accepted.length - 1];
+    await Promise.all(subs.map((sub, i) => sub.events.waitFor((e) => e.event === 'numbered' && e.data.id === last, `${last} on ${'ABC'[i]}`)));
+    const t0 = Date.now();
+    await redis.kill(victim);
+    // Publishes through B until one is accepted again: bounded by the cluster's failover
+    // (cluster-node-timeout) plus the node's reconnect backoff.
+    const during = await publishNumbered(B, ch, `${round}-during`, 1, 20_000);
+    const took = Date.now() - t0;
+    accepted.push(...during.accepted);
+    checks.eq(during.accepted.length, 1, `${round}: a publish accepted again after the failover`);
+    checks.ok(during.refused.every(([, status, retry]) => status === 503 && retry === '1'), `${round}: refused publishes meanwhile are 503 + Retry-After: 1 (${fmt(during.refused.slice(0, 3))})`);
+    console.log(`# ${round}: primary :${victim} killed, publishes accepted again after ${took} ms (${during.refused.length} refused meanwhile)`);
+    const after = await publishNumbered(C, ch, `${round}-after`, 3, WAIT_MS);
+    accepted.push(...after.accepted);
+    // The old primary comes back as a replica of the promoted one.
+    const n = redis.nodes.find((x) => x.port === victim);
+    await redis.startNode(n);
+    await redis.waitOk();
+  }
+  // Every accepted event exactly once on every node, in order; refused ones nowhere.
+  for (const [i, sub] of subs.entries()) {
+    const name = ['A', 'B', 'C'][i];
+    await sub.events.waitFor((e) => e.event === 'numbered' && e.data.id === accepted[accepted.length - 1], `last accepted event on ${name}`);
+    const got = sub.events.filter((e) => e.event === 'numbered').map((e) => e.data.id);
+    checks.eq(got, accepted, `accepted events on ${name}, once each, in order`);
+  }
+  // The cluster state was re-asserted by every node (counts are cluster-wide again).
+  await checks.run('subscription_count 3 after the failovers', () => pollUntil(async () => (await channelInfo(A, ch)).subscription_count === 3, 'subscription_count 3'));
+  checks.done();
+}, 90_000, ['cluster']);
+
+scenario('cluster-down', 'the whole Redis Cluster down: local clients keep working, API and /up answer 503 with Retry-After; after it is back the nodes re-assert their state', async ({ A, B, redis }) => {
+  const ch = `private-cl-cd-${RUN}`;
+  const pch = `presence-cl-cd-${RUN}`;
+  const a = await A.ctx.connected({ name: 'a@A', presence: { user_id: 'ann', user_info: {} } });
+  const a2 = await A.ctx.connected({ name: 'a2@A' });
+  const b = await B.ctx.connected({ name: 'b@B' });
+  const [sa, sa2, sb] = [await A.ctx.subscribe(a, ch), await A.ctx.subscribe(a2, ch), await B.ctx.subscribe(b, ch)];
+  await A.ctx.subscribe(a, pch);
+  const checks = new Checks();
+  await redis.killAll();
+  await checks.run('/up 503 while the cluster is down', () => pollUntil(async () => (await health(A, '/up'))[0] === 503, '/up 503 on A'));
+  checks.eq((await health(A, '/live'))[0], 200, '/live during the outage');
+  const refused = await pollUntil(async () => {
+    const r = await sdkStatus(A.sdk.trigger(ch, 'during-outage', {}));
+    return r.status === 503 ? r : null;
+  }, '503 from the API while the cluster is down');
+  checks.ok(/cluster_unavailable/.test(refused.body), `503 body names the cause: ${fmt(refused.body)}`);
+  const rh = await signedHttp(A.port, { method: 'GET', route: '/channels' });
+  checks.eq([rh.status, rh.headers['retry-after']], [503, '1'], 'GET /channels during the outage: 503, Retry-After: 1');
+  sa.channel.trigger('client-local', { ok: true });
+  await sa2.events.waitFor((e) => e.event === 'client-local', 'client event between local clients during the outage');
+  await redis.startAll();
+  await redis.waitOk();
+  await waitReady(A);
+  await waitReady(B);
+  await A.sdk.trigger(ch, 'after-restart', { n: 2 });
+  const ev = await sb.events.waitFor((e) => e.event === 'after-restart', 'after-restart on B');
+  checks.eq(ev.data, { n: 2 }, 'event through A after the restart, on B');
+  await checks.run('subscription_count re-asserted', () => pollUntil(async () => (await channelInfo(B, ch)).subscription_count === 3, 'subscription_count 3 on B'));
+  const users = (await (await B.sdk.get({ path: `/channels/${pch}/users` })).json()).users.map((u) => u.id);
+  checks.eq(users, ['ann'], 'presence users on B after the restart');
+  checks.done();
+}, 60_000, ['cluster']);
+
 scenario('node-death', 'a SIGKILLed node: its users get member_removed on the others, counts drop, its share of an app quota is released', async ({ A, B, C, hooks }) => {
   const ch = `presence-cl-kill-${RUN}`;
   const who = (id) => ({ user_id: id, user_info: {} });
@@ -661,24 +782,28 @@ scenario('redis-restart', 'Redis down: local clients keep working, API and /up a
   checks.ok(outages && Number(outages[1]) >= 1, `outage counted in metrics (${outages && outages[1]})`);
   checks.ok(/sockudo_horizontal_adapter_sent_requests\{[^}]*\} [1-9]/.test(metrics), 'sent_requests metric');
   checks.done();
-});
+}, 20_000, ['single']);
 
 // ---------------------------------------------------------------- runner
 
 async function main() {
-  const redis = new Redis(args.redis, await freePort());
+  const onCluster = args.topology === 'cluster';
+  const redis = onCluster
+    ? new RedisCluster(args.redis, `${tmpdir()}/pushcore-redis-cluster-${RUN}`, { primaries: 3, replicas: 1 })
+    : new Redis(args.redis, await freePort());
   const hooks = new HookReceiver();
   let failed = 0;
-  const all = scenarios.filter((s) => !args.only || args.only.includes(s.name));
+  const all = scenarios.filter((s) => s.topologies.includes(args.topology) && (!args.only || args.only.includes(s.name)));
   console.log(`1..${all.length}`);
   try {
     await redis.start();
-    console.log(`# redis-server on 127.0.0.1:${redis.port}`);
+    console.log(onCluster ? `# Redis Cluster: 3 primaries + 3 replicas on ${redis.nodes.map((n) => n.port).join(', ')}` : `# redis-server on 127.0.0.1:${redis.port}`);
     await hooks.start();
-    const cfg = nodeConfig(redis.port, hooks.port, `pc-${RUN}`);
+    const prefix = `pc-${RUN}`;
+    const cfg = nodeConfig(onCluster ? redis : redis.port, hooks.port, prefix);
     const [A, B, C] = [await startNode('A', cfg), await startNode('B', cfg), await startNode('C', cfg)];
     for (const n of [A, B, C]) await waitReady(n);
-    const env = { A, B, C, redis, hooks, hookPort: hooks.port, deadPort: await freePort() };
+    const env = { A, B, C, redis, prefix, hooks, hookPort: hooks.port, deadPort: await freePort() };
     let i = 0;
     for (const s of all) {
       i++;
@@ -710,7 +835,8 @@ async function main() {
         for (const line of n.server.stderrTail.slice(-10)) console.log(`  #   ${line}`);
       }
     }
-    await redis.kill();
+    if (onCluster) await redis.killAll();
+    else await redis.kill();
     hooks.stop();
   }
   console.log(failed ? `# ${failed} failed` : '# all passed');

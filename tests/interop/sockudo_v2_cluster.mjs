@@ -26,7 +26,9 @@ import WebSocket from 'ws';
 import { APP, Checks, Ctx, Inbox, RUN, appConfig, fmt, makeSdk, pollUntil, rawHttp, sdkStatus, serverConfig, ServerProcess, signedHttp, sleep, withTimeout } from './harness.mjs';
 import { events, sockudoClients } from './sockudo_helpers.mjs';
 import { Proxy } from '../common/proxy.mjs';
-import { freePort, Redis } from '../common/redis.mjs';
+import { tmpdir } from 'node:os';
+
+import { freePort, Redis, RedisCluster } from '../common/redis.mjs';
 
 const HEARTBEAT_MS = 250;
 const NODE_TIMEOUT_MS = 3000;
@@ -36,14 +38,15 @@ const RESUME_WAIT_MS = 8_000;
 
 // ---------------------------------------------------------------- args
 
-const args = { only: null, redis: 'redis-server' };
+const args = { only: null, redis: 'redis-server', topology: 'single' };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   if (a === '--server') args.server = process.argv[++i];
   else if (a === '--redis') args.redis = process.argv[++i];
   else if (a === '--only') args.only = process.argv[++i].split(',');
+  else if (a === '--topology') args.topology = process.argv[++i];
   else {
-    console.error('usage: node sockudo_v2_cluster.mjs --server PATH [--redis PATH] [--only a,b]');
+    console.error('usage: node sockudo_v2_cluster.mjs --server PATH [--redis PATH] [--topology single|cluster] [--only a,b]');
     process.exit(2);
   }
 }
@@ -56,13 +59,14 @@ if (!args.server) {
 
 let nodeConfig; // set in main (needs the redis port)
 
-function makeNodeConfig(redisPort, prefix) {
+// `redis`: a port (one redis-server) or the seeds of a Redis Cluster (driver redis-cluster).
+function makeNodeConfig(redis, prefix) {
+  const timing = { heartbeat_interval_ms: HEARTBEAT_MS, node_timeout_ms: NODE_TIMEOUT_MS };
   return serverConfig({
     apps: [appConfig({ features: { enable_user_authentication: false } })],
-    adapter: {
-      driver: 'redis',
-      redis: { url: `redis://127.0.0.1:${redisPort}/0`, prefix, request_timeout_ms: 2000, heartbeat_interval_ms: HEARTBEAT_MS, node_timeout_ms: NODE_TIMEOUT_MS },
-    },
+    adapter: typeof redis === 'number'
+      ? { driver: 'redis', redis: { url: `redis://127.0.0.1:${redis}/0`, prefix, request_timeout_ms: 2000, ...timing } }
+      : { driver: 'redis-cluster', cluster: { nodes: redis, prefix, request_timeout_ms: 2000 }, redis: timing },
     connection_recovery: { enabled: true, buffer_ttl_seconds: 60, max_buffer_size: MAX_BUFFER },
     // idempotency: on by default (ttl 120 s)
   });
@@ -556,7 +560,23 @@ scenario('redis-restart', 'Redis SIGKILLed, then restarted empty: API 503 cluste
 // ---------------------------------------------------------------- runner
 
 async function main() {
-  const redis = new Redis(args.redis, await freePort());
+  // On a Redis Cluster, "Redis" below is the whole cluster: killed and restarted (empty, same
+  // topology) together.
+  const cluster = args.topology === 'cluster' ? new RedisCluster(args.redis, `${tmpdir()}/pushcore-v2-cluster-${RUN}`) : null;
+  const redis = cluster
+    ? {
+        start: async () => {
+          if (cluster.nodes.length === 0) await cluster.start();
+          else await cluster.startAll();
+          await cluster.waitOk();
+        },
+        kill: () => cluster.killAll(),
+        killNow: () => cluster.killNow(),
+        get running() {
+          return cluster.nodes.some((n) => cluster.isRunning(n));
+        },
+      }
+    : new Redis(args.redis, await freePort());
   process.on('exit', () => redis.killNow()); // nodes: harness ServerProcess kills them on exit
   for (const sig of ['SIGINT', 'SIGTERM']) {
     process.on(sig, () => {
@@ -574,8 +594,8 @@ async function main() {
   const t0 = Date.now();
   try {
     await redis.start();
-    console.log(`# redis-server on 127.0.0.1:${redis.port}`);
-    nodeConfig = makeNodeConfig(redis.port, `pc-v2-${RUN}`);
+    console.log(cluster ? `# Redis Cluster on ${cluster.nodes.map((x) => x.port).join(', ')}` : `# redis-server on 127.0.0.1:${redis.port}`);
+    nodeConfig = makeNodeConfig(cluster ? cluster.seeds() : redis.port, `pc-v2-${RUN}`);
     const A = await startNode('A');
     const B = await startNode('B');
     let n = 0;
