@@ -122,7 +122,7 @@ RedisAdapter::RedisAdapter(Hub& hub)
       state_prefix_(cluster_ ? "{" + settings_.redis_prefix + "}" : settings_.redis_prefix),
       bus_(state_prefix_ + "#bus"),
       buckets_(cluster_ ? make_buckets(settings_.redis_prefix, cluster_buckets)
-                        : std::vector<Bucket>{}),
+                        : std::vector<SlotBucket>{}),
       local_(hub),
       work_(net::make_work_guard(ioc_)),
       reconnect_timer_(ioc_),

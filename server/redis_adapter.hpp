@@ -28,6 +28,7 @@
 #include "server/local_adapter.hpp"
 #include "server/net.hpp"
 #include "server/redis_connection.hpp"
+#include "server/redis_slots.hpp"
 
 namespace server {
 
@@ -80,13 +81,6 @@ class RedisAdapter final : public Adapter {
   void claim_key(std::size_t app_index, std::string_view key, ClaimCallback done) override;
   void complete_key(std::size_t app_index, std::string_view key, std::string body) override;
   void release_key(std::size_t app_index, std::string_view key) override;
-
-  /// Redis Cluster: the hash-tagged key prefix and bus of bucket `b` (server/redis_shards.cpp).
-  struct Bucket {
-    std::string prefix;  ///< `{<prefix>:b<b>.<n>}`: the bucket's keys share its slot
-    std::string bus;     ///< prefix + "#bus", the bucket's shard channel
-    std::uint16_t slot = 0;
-  };
 
  private:
   using ReplyFn = std::function<void(std::optional<RedisValue>)>;
@@ -191,7 +185,7 @@ class RedisAdapter final : public Adapter {
   /// The prefix of the cluster state's keys: `prefix`, or `{prefix}` on a cluster (one slot).
   const std::string state_prefix_;
   const std::string bus_;  ///< state_prefix_ + "#bus": membership, watchlists, terminate
-  const std::vector<Bucket> buckets_;  ///< cluster: where channel traffic is sharded
+  const std::vector<SlotBucket> buckets_;  ///< cluster: where channel traffic is sharded
   LocalAdapter local_;
 
   net::io_context ioc_{1};
@@ -243,9 +237,5 @@ class RedisAdapter final : public Adapter {
 /// TLS files, the TLS handshake or the database are refused, or a cluster has no seed node;
 /// nullopt when usable or unreachable (the node then starts and retries).
 [[nodiscard]] std::optional<std::string> redis_startup_error(const AdapterSettings& settings);
-
-/// Redis Cluster: `count` buckets whose hash tags spread over the slot range evenly.
-[[nodiscard]] std::vector<RedisAdapter::Bucket> make_buckets(const std::string& prefix,
-                                                             std::size_t count);
 
 }  // namespace server

@@ -59,25 +59,6 @@ bool push_kind_is(const redisReply& r, std::string_view kind) {
 
 }  // namespace
 
-std::vector<RedisAdapter::Bucket> make_buckets(const std::string& prefix, std::size_t count) {
-  // Bucket b's tag is searched so that its slot falls in the b-th 1/count of the slot range:
-  // primaries own contiguous ranges, so the buckets spread over the shards evenly.
-  std::vector<RedisAdapter::Bucket> out;
-  for (std::size_t b = 0; b < count; ++b) {
-    const std::size_t lo = b * cluster_slots / count, hi = (b + 1) * cluster_slots / count;
-    for (std::size_t n = 0;; ++n) {
-      const std::string tag =
-          "{" + prefix + ":b" + std::to_string(b) + "." + std::to_string(n) + "}";
-      const std::uint16_t slot = key_slot(tag);
-      if ((slot >= lo && slot < hi) || n == 100'000) {
-        out.push_back({tag, tag + "#bus", slot});
-        break;
-      }
-    }
-  }
-  return out;
-}
-
 // ============================================================================================
 // Connecting
 // ============================================================================================
@@ -166,7 +147,7 @@ void RedisAdapter::discover(std::size_t i) {
           }
           // Who subscribes to what: the state bus and every bucket on its slot's primary.
           shards[owner[key_slot(bus_)]].channels.push_back(bus_);
-          for (const Bucket& b : buckets_) shards[owner[b.slot]].channels.push_back(b.bus);
+          for (const SlotBucket& b : buckets_) shards[owner[b.slot]].channels.push_back(b.bus);
           shards_ = std::move(shards);
           slot_owner_ = std::move(owner);
           log::debug("redis_cluster_slots", {{"primaries", std::to_string(shards_.size())}});

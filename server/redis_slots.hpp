@@ -3,7 +3,9 @@
 // first '{' and the next '}' when not empty), modulo 16384 — the Redis Cluster specification.
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace server {
 
@@ -30,6 +32,34 @@ inline constexpr std::uint16_t cluster_slots = 16384;
     }
   }
   return static_cast<std::uint16_t>(crc16_xmodem(key) % cluster_slots);
+}
+
+/// A shard channel of a Redis Cluster and the keys that share its slot.
+struct SlotBucket {
+  std::string prefix;  ///< `{<prefix>:b<b>.<n>}`: keys starting with it share the bucket's slot
+  std::string bus;     ///< prefix + "#bus", the bucket's shard channel
+  std::uint16_t slot = 0;
+};
+
+/// `count` buckets whose hash tags spread over the slot range evenly: bucket b's tag is
+/// searched so that its slot falls in the b-th 1/count of the range (primaries own contiguous
+/// ranges, so the buckets spread over the shards).
+[[nodiscard]] inline std::vector<SlotBucket> make_buckets(const std::string& prefix,
+                                                          std::size_t count) {
+  std::vector<SlotBucket> out;
+  for (std::size_t b = 0; b < count; ++b) {
+    const std::size_t lo = b * cluster_slots / count, hi = (b + 1) * cluster_slots / count;
+    for (std::size_t n = 0;; ++n) {
+      const std::string tag =
+          "{" + prefix + ":b" + std::to_string(b) + "." + std::to_string(n) + "}";
+      const std::uint16_t slot = key_slot(tag);
+      if ((slot >= lo && slot < hi) || n == 1'000'000) {  // found (~count tries on average)
+        out.push_back({tag, tag + "#bus", slot});
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace server

@@ -1,7 +1,7 @@
 // A throwaway redis-server on loopback for the cluster suites (tests/interop/cluster.mjs,
 // sockudo_v2_cluster.mjs): a free port, no persistence, killed with SIGKILL (also to simulate
 // an outage; start() again reuses the port, empty).
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import net from 'node:net';
 
 import { pollUntil } from './testkit.mjs';
@@ -37,21 +37,40 @@ export function redisPing(port, auth = false) {
   });
 }
 
+/// redis-server arguments for TLS only on `port` (`tls`: { cert, key, ca, authClients }).
+function tlsArgs(port, tls) {
+  return ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca, '--tls-auth-clients', tls.authClients ? 'yes' : 'no'];
+}
+
+/// Runs redis-cli against 127.0.0.1:`port` (TLS with the test CA's client certificate when
+/// `tls`, AUTH when `password`); resolves with stdout, or null on failure.
+export function redisCli(cli, port, argv, { tls = null, password = null, ms = 3000 } = {}) {
+  const conn = ['-h', '127.0.0.1', '-p', String(port)];
+  if (tls) conn.push('--tls', '--cacert', tls.ca, ...(tls.clientCert ? ['--cert', tls.clientCert, '--key', tls.clientKey] : []));
+  if (password) conn.push('-a', password, '--no-auth-warning');
+  return new Promise((resolve) => execFile(cli, [...conn, ...argv], { timeout: ms }, (e, out) => resolve(e ? null : out)));
+}
+
 export class Redis {
   // `extra`: more redis-server arguments (e.g. ['--requirepass', 'pw']); `auth`: the password
-  // the readiness PING needs (then any reply proves it is up).
-  constructor(bin, port, extra = [], { auth = false } = {}) {
+  // the readiness PING needs (then any reply proves it is up); `tls`: { cert, key, ca,
+  // authClients, clientCert, clientKey } serves TLS only on the port.
+  constructor(bin, port, extra = [], { auth = false, tls = null } = {}) {
     this.bin = bin;
+    this.cli = bin.replace(/redis-server$/, 'redis-cli');
     this.port = port;
     this.extra = extra;
     this.auth = auth;
+    this.tls = tls;
     this.proc = null;
   }
   async start() {
-    this.proc = spawn(this.bin, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...this.extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const listen = this.tls ? tlsArgs(this.port, this.tls) : ['--port', String(this.port)];
+    this.proc = spawn(this.bin, [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...this.extra], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.exited = new Promise((r) => this.proc.once('exit', r));
     this.proc.once('error', (e) => console.log(`# cannot start ${this.bin}: ${e.message}`));
-    await pollUntil(() => redisPing(this.port, this.auth), `redis-server on ${this.port}`, 10_000, 50);
+    const ready = this.tls ? async () => (await redisCli(this.cli, this.port, ['PING'], { tls: this.tls })) !== null : () => redisPing(this.port, this.auth);
+    await pollUntil(ready, `redis-server on ${this.port}`, 10_000, 50);
   }
   get running() {
     return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
@@ -68,32 +87,13 @@ export class Redis {
   }
 }
 
-/// Sends one inline command to 127.0.0.1:`port` and resolves with the raw reply text (or null).
-export function redisRaw(port, command, ms = 1000) {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    let buf = '';
-    const done = (v) => {
-      sock.destroy();
-      resolve(v);
-    };
-    sock.setTimeout(ms, () => done(buf || null));
-    sock.on('connect', () => sock.write(`${command}\r\n`));
-    sock.on('data', (d) => {
-      buf += d.toString();
-      // Bulk replies: wait for the announced length; simple replies end at the first CRLF.
-      const m = /^\$(\d+)\r\n/.exec(buf);
-      if ((m && buf.length >= m[0].length + Number(m[1]) + 2) || (!m && buf.includes('\r\n') && buf[0] !== '$' && buf[0] !== '*')) done(buf);
-    });
-    sock.on('error', () => done(null));
-  });
-}
-
 /// A throwaway Redis Cluster on loopback: `primaries` primaries with `replicas` replicas each,
 /// made by `redis-cli --cluster create` in a fresh directory, no persistence of data (the
 /// nodes.conf files stay, so killAll() + startAll() brings the same cluster back, empty).
 export class RedisCluster {
-  constructor(bin, dir, { primaries = 3, replicas = 1, nodeTimeoutMs = 1000, extra = [] } = {}) {
+  // `tls`: { cert, key, ca } (TLS only, also between the nodes); `password`: requirepass and
+  // masterauth of every node.
+  constructor(bin, dir, { primaries = 3, replicas = 1, nodeTimeoutMs = 1000, extra = [], tls = null, password = null } = {}) {
     this.bin = bin;
     this.cli = bin.replace(/redis-server$/, 'redis-cli');
     this.dir = dir;
@@ -101,7 +101,13 @@ export class RedisCluster {
     this.replicas = replicas;
     this.nodeTimeoutMs = nodeTimeoutMs;
     this.extra = extra;
+    this.tls = tls;
+    this.password = password;
     this.nodes = []; // { port, proc, exited }
+  }
+  /// redis-cli against node `port` with this cluster's TLS and password.
+  run(port, argv, ms) {
+    return redisCli(this.cli, port, argv, { tls: this.tls, password: this.password, ms });
   }
   async start() {
     const { mkdirSync, rmSync } = await import('node:fs');
@@ -113,17 +119,17 @@ export class RedisCluster {
       this.nodes.push({ port, proc: null });
     }
     await this.startAll();
-    const { execFile } = await import('node:child_process');
-    await new Promise((resolve, reject) =>
-      execFile(this.cli, ['--cluster', 'create', ...this.nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(this.replicas), '--cluster-yes'], { timeout: 30_000 }, (e, out, err) =>
-        e ? reject(new Error(`redis-cli --cluster create: ${e.message} ${err}`)) : resolve(out)));
+    const out = await this.run(this.nodes[0].port, ['--cluster', 'create', ...this.nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(this.replicas), '--cluster-yes'], 30_000);
+    if (out === null) throw new Error('redis-cli --cluster create failed');
     await this.waitOk();
   }
   async startNode(n) {
-    n.proc = spawn(this.bin, ['--port', String(n.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(this.nodeTimeoutMs), '--dir', `${this.dir}/${n.port}`, '--logfile', 'redis.log', '--repl-diskless-sync-delay', '0', ...this.extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const listen = this.tls ? [...tlsArgs(n.port, this.tls), '--tls-cluster', 'yes', '--tls-replication', 'yes'] : ['--port', String(n.port)];
+    const auth = this.password ? ['--requirepass', this.password, '--masterauth', this.password] : [];
+    n.proc = spawn(this.bin, [...listen, ...auth, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(this.nodeTimeoutMs), '--dir', `${this.dir}/${n.port}`, '--logfile', 'redis.log', '--repl-diskless-sync-delay', '0', ...this.extra], { stdio: ['ignore', 'ignore', 'pipe'] });
     n.exited = new Promise((r) => n.proc.once('exit', r));
     n.proc.once('error', (e) => console.log(`# cannot start ${this.bin}: ${e.message}`));
-    await pollUntil(() => redisPing(n.port), `redis-server (cluster) on ${n.port}`, 10_000, 50);
+    await pollUntil(async () => (await this.run(n.port, ['PING'])) !== null, `redis-server (cluster) on ${n.port}`, 10_000, 50);
   }
   async startAll() {
     for (const n of this.nodes) if (!this.isRunning(n)) await this.startNode(n);
@@ -136,29 +142,31 @@ export class RedisCluster {
     await pollUntil(async () => {
       for (const n of this.nodes) {
         if (!this.isRunning(n)) continue;
-        const info = await redisRaw(n.port, 'CLUSTER INFO');
+        const info = await this.run(n.port, ['CLUSTER', 'INFO']);
         if (!info || !/cluster_state:ok/.test(info)) return false;
         // A replica that never synced cannot be promoted: wait for its link to the primary.
-        const repl = await redisRaw(n.port, 'INFO replication');
+        const repl = await this.run(n.port, ['INFO', 'replication']);
         if (!repl || (/role:slave/.test(repl) && !/master_link_status:up/.test(repl))) return false;
       }
       return true;
     }, 'Redis Cluster state ok', ms, 100);
   }
-  /// The seeds pushcore is given: every primary at creation time (redis://127.0.0.1:port).
+  /// The seeds pushcore is given: every primary at creation time (redis[s]://[:pw@]127.0.0.1:port).
   seeds() {
-    return this.nodes.slice(0, this.primaries).map((n) => `redis://127.0.0.1:${n.port}`);
+    const auth = this.password ? `:${encodeURIComponent(this.password)}@` : '';
+    return this.nodes.slice(0, this.primaries).map((n) => `${this.tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${n.port}`);
   }
   /// The port of the primary serving `slot` now (asked of a running node).
   async primaryOf(slot) {
     for (const n of this.nodes) {
       if (!this.isRunning(n)) continue;
-      const text = await redisRaw(n.port, 'CLUSTER NODES');
+      const text = await this.run(n.port, ['CLUSTER', 'NODES']);
       if (!text) continue;
       for (const line of text.split('\n')) {
         const f = line.trim().split(' ');
         if (f.length < 9 || !/master/.test(f[2]) || /fail/.test(f[2])) continue;
         for (const r of f.slice(8)) {
+          if (r.startsWith('[')) continue; // a slot being migrated
           const [lo, hi] = r.split('-').map(Number);
           if (slot >= lo && slot <= (hi === undefined || Number.isNaN(hi) ? lo : hi)) return Number(f[1].split(':')[1].split('@')[0]);
         }

@@ -18,6 +18,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { APP, Ctx, Checks, Inbox, RUN, WAIT_MS, appConfig, assert, assertEq, fmt, makeSdk, pollUntil, rawHttp, sdkStatus, serverConfig, ServerProcess, signedHttp, signedQuery, sleep, withTimeout } from './harness.mjs';
 import { tmpdir } from 'node:os';
 
+import { makeTestPki } from '../common/certs.mjs';
 import { freePort, Redis, RedisCluster } from '../common/redis.mjs';
 
 const HEARTBEAT_MS = 250;
@@ -240,6 +241,90 @@ scenario('redis-auth', 'a password Redis refuses stops start-up with a configura
     await secured.kill();
   }
 }, 20_000, ['single']);
+
+// Starts a node that must refuse to start: [exit code, its output].
+async function refusedStart(cfg, label) {
+  const bad = new ServerProcess(args.server, cfg, label);
+  let started = false;
+  try {
+    await bad.start();
+    started = true;
+  } catch {}
+  const exit = await withTimeout(bad.exited, WAIT_MS, `exit of ${label}`);
+  await bad.stop();
+  return [started ? 'started' : exit.code, bad.tail.join('\n')];
+}
+
+// Two nodes on `cfg`: a publish through the first reaches a subscriber on the second.
+async function publishAcross(cfg, ch, checks, label) {
+  const [X, Y] = [await startNode(`${label}1`, cfg), await startNode(`${label}2`, cfg)];
+  try {
+    for (const n of [X, Y]) await waitReady(n);
+    const y = await Y.ctx.connected({ name: `y@${label}2` });
+    const sy = await Y.ctx.subscribe(y, ch);
+    await X.sdk.trigger(ch, 'over-tls', { via: label });
+    const ev = await sy.events.waitFor((e) => e.event === 'over-tls', `event through ${label}1 on ${label}2`);
+    checks.eq(ev.data, { via: label }, `${label}: event through node 1 on node 2`);
+  } finally {
+    for (const n of [X, Y]) {
+      await n.ctx.close();
+      await n.server.stop();
+      delete nodes[n.name];
+    }
+  }
+}
+
+scenario('redis-tls', 'rediss:// to a redis-server that serves TLS only and wants client certificates: nodes with the CA and a client certificate work together; a wrong CA, no client certificate or a missing CA file stop start-up naming the key', async ({ hookPort }) => {
+  const pki = makeTestPki(`${tmpdir()}/pushcore-redis-tls-${RUN}`);
+  const port = await freePort();
+  const redis = new Redis(args.redis, port, [], { tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca, authClients: true, clientCert: pki.clientCert, clientKey: pki.clientKey } });
+  await redis.start();
+  try {
+    const checks = new Checks();
+    const cfg = (tls) => {
+      const c = nodeConfig(port, hookPort, `cl-tls-${RUN}`);
+      c.adapter.redis.url = `rediss://127.0.0.1:${port}`;
+      c.adapter.redis.tls = tls;
+      return c;
+    };
+    const mutual = { ca_path: pki.ca, client_cert_path: pki.clientCert, client_key_path: pki.clientKey };
+    await publishAcross(cfg(mutual), `private-cl-tls-${RUN}`, checks, 'T');
+    const [code1, out1] = await refusedStart(cfg({ ...mutual, ca_path: pki.otherCa }), 'node wrong-ca');
+    checks.eq(code1, 2, 'a wrong CA: exit code');
+    checks.ok(/configuration error: adapter\.redis\.url \(REDIS_URL\): TLS handshake: certificate verify failed/.test(out1), `a wrong CA: names the key and the reason: ${fmt(out1.slice(-300))}`);
+    const [code2, out2] = await refusedStart(cfg({ ca_path: pki.ca }), 'node no-client-cert');
+    checks.eq(code2, 2, 'no client certificate: exit code');
+    checks.ok(/configuration error: adapter\.redis\.url \(REDIS_URL\): .*(certificate|alert|closed by Redis)/.test(out2), `no client certificate: names the key and the reason: ${fmt(out2.slice(-300))}`);
+    const [code3, out3] = await refusedStart(cfg({ ca_path: `${pki.dir}/missing.pem` }), 'node missing-ca');
+    checks.eq(code3, 2, 'a missing CA file: exit code');
+    checks.ok(/configuration error: adapter\.redis\.tls\.ca_path: cannot load '.*missing\.pem'/.test(out3), `a missing CA file: names the key and the file: ${fmt(out3.slice(-300))}`);
+    checks.done();
+  } finally {
+    await redis.kill();
+  }
+}, 40_000, ['single']);
+
+scenario('cluster-tls-auth', 'a Redis Cluster with TLS (also between its nodes) and a password: rediss://:pw@ seeds with adapter.cluster.tls.ca_path work; a wrong password stops start-up naming adapter.cluster.nodes, without the password', async ({ hookPort }) => {
+  const pki = makeTestPki(`${tmpdir()}/pushcore-cluster-tls-${RUN}`);
+  const secured = new RedisCluster(args.redis, `${tmpdir()}/pushcore-redis-cluster-tls-${RUN}`, { primaries: 3, replicas: 0, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca }, password: 'cluster-pw' });
+  await secured.start();
+  try {
+    const checks = new Checks();
+    const cfg = nodeConfig(secured, hookPort, `cl-ctls-${RUN}`);
+    cfg.adapter.cluster.tls = { ca_path: pki.ca };
+    await publishAcross(cfg, `private-cl-ctls-${RUN}`, checks, 'S');
+    const wrong = nodeConfig(secured, hookPort, `cl-ctls-${RUN}`);
+    wrong.adapter.cluster.tls = { ca_path: pki.ca };
+    wrong.adapter.cluster.nodes = wrong.adapter.cluster.nodes.map((u) => u.replace(':cluster-pw@', ':wrong-pw@'));
+    const [code, out] = await refusedStart(wrong, 'node wrong-cluster-pw');
+    checks.eq(code, 2, 'a wrong cluster password: exit code');
+    checks.ok(/configuration error: adapter\.cluster\.nodes \(REDIS_CLUSTER_NODES\): 127\.0\.0\.1:\d+: AUTH refused: WRONGPASS/.test(out), `names the key and what Redis refused: ${fmt(out.slice(-300))}`);
+    checks.ok(!/wrong-pw|cluster-pw/.test(out), 'no password in the output');
+    checks.done();
+  } finally {
+    await secured.killAll();
+  }
+}, 60_000, ['cluster']);
 
 scenario('query-redis-stopped', 'a query waiting for a stopped Redis does not stall the WebSockets of its worker; it answers 200 with the local count after requests_timeout', async ({ hookPort }) => {
   // Its own redis-server and node: stopping Redis must not disturb the nodes of the other scenarios.

@@ -9,6 +9,7 @@
 #include "server/adapter.hpp"
 #include "server/cluster_codec.hpp"
 #include "server/config.hpp"
+#include "server/redis_slots.hpp"
 
 using server::ConfigError;
 using server::parse_redis_url;
@@ -242,4 +243,73 @@ TEST_CASE("gather_results: answers once, after all, false when any failed") {
   CHECK(got);
   server::gather_results(1, nullptr)(true);  // a null callback: nothing to tell
   (void)none;
+}
+
+TEST_CASE("redis cluster: key slots as Redis computes them (CLUSTER KEYSLOT)") {
+  CHECK(server::key_slot("foo") == 12182);
+  CHECK(server::key_slot("bar") == 5061);
+  CHECK(server::key_slot("123456789") == 12739);  // CRC16/XMODEM check value 0x31C3
+  // A hash tag decides; an empty or unterminated tag does not.
+  CHECK(server::key_slot("{user1000}.following") == server::key_slot("{user1000}.followers"));
+  CHECK(server::key_slot("{user1000}.following") == server::key_slot("user1000"));
+  CHECK(server::key_slot("foo{}{bar}") == server::key_slot("foo{}{bar}"));
+  CHECK(server::key_slot("foo{}{bar}") != server::key_slot("bar"));
+  CHECK(server::key_slot("foo{{bar}}zap") == server::key_slot("{bar"));
+  CHECK(server::key_slot("foo{bar}{zap}") == server::key_slot("bar"));
+  CHECK(server::key_slot("{pushcore}:sc:app:node") == server::key_slot("{pushcore}#bus"));
+}
+
+TEST_CASE("redis cluster: buckets spread evenly over the slot range, one per 1/16") {
+  const auto buckets = server::make_buckets("pushcore", 16);
+  REQUIRE(buckets.size() == 16);
+  for (std::size_t b = 0; b < buckets.size(); ++b) {
+    CAPTURE(b);
+    CHECK(buckets[b].slot >= b * 1024);
+    CHECK(buckets[b].slot < (b + 1) * 1024);
+    CHECK(server::key_slot(buckets[b].prefix) == buckets[b].slot);
+    CHECK(server::key_slot(buckets[b].bus) == buckets[b].slot);  // the shard channel too
+    CHECK(server::key_slot(buckets[b].prefix + ":seq:app:ch") == buckets[b].slot);
+  }
+  // Deterministic: every node computes the same buckets.
+  CHECK(server::make_buckets("pushcore", 16)[7].prefix == buckets[7].prefix);
+}
+
+TEST_CASE("redis cluster: seeds and the adapter.cluster section (Sockudo's shape)") {
+  const auto a = server::parse_cluster_seed("10.0.0.1:7000");
+  CHECK(a.host == "10.0.0.1");
+  CHECK(a.port == 7000);
+  CHECK_FALSE(a.tls);
+  const auto b = server::parse_cluster_seed("rediss://alice:pw@cache.example:7001");
+  CHECK(b.tls);
+  CHECK(b.username == "alice");
+  CHECK(b.password == "pw");
+  for (const char* bad : {"10.0.0.1", "redis://h:7000/2", "http://h:1", "h:0"}) {
+    CAPTURE(bad);
+    CHECK_THROWS_AS((void)server::parse_cluster_seed(bad), ConfigError);
+  }
+  fake_env().clear();
+  const auto c = parse(R"({"adapter":{"driver":"redis-cluster","cluster":{
+      "nodes":["redis://127.0.0.1:7000","127.0.0.1:7001"],"prefix":"px:","request_timeout_ms":700,
+      "use_connection_manager":true,"use_sharded_pubsub":false,
+      "tls":{"enabled":true,"ca_path":"/ca.pem","client_cert_path":"/c.pem",
+             "client_key_path":"/k.pem","acceptInvalidCerts":false}}}})");
+  CHECK(c.adapter.driver == "redis-cluster");
+  CHECK(c.adapter.cluster_nodes ==
+        std::vector<std::string>{"redis://127.0.0.1:7000", "127.0.0.1:7001"});
+  CHECK(c.adapter.cluster_prefix == "px:");
+  CHECK(c.adapter.cluster_request_timeout == std::chrono::milliseconds(700));
+  CHECK(c.adapter.redis_prefix == "pushcore");  // the redis driver's own stays
+  CHECK(c.adapter.cluster_tls.enabled);
+  CHECK(c.adapter.cluster_tls.ca_path == "/ca.pem");
+  CHECK(c.adapter.cluster_tls.client_cert_path == "/c.pem");
+  CHECK(c.adapter.cluster_tls.client_key_path == "/k.pem");
+  const auto d = parse(R"({"adapter":{"redis":{"url":"rediss://h:6380",
+      "tls":{"ca_path":null,"accept_invalid_certs":true}}}})");
+  CHECK(d.adapter.redis_tls.accept_invalid_certs);
+  CHECK(d.adapter.redis_tls.ca_path.empty());
+  CHECK_THROWS_AS(parse(R"({"adapter":{"cluster":{"nodes":["nohost"]}}})"), ConfigError);
+  std::vector<std::string> warnings;
+  (void)server::parse_config(R"({"adapter":{"redis":{"tls":{"bogus":1}}}})", &lookup, warnings);
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("adapter.redis.tls.bogus") != std::string::npos);
 }
