@@ -133,9 +133,10 @@ struct RedisTlsSettings {
 
 struct AdapterSettings {
   std::string driver = "local";  ///< local, redis or redis-cluster
-  std::string redis_url = "redis://127.0.0.1:6379/0";  ///< redis[s]://[[user]:password@]host[:port][/db]
-  std::string redis_prefix = "pushcore";               ///< key and channel prefix
-  RedisTlsSettings redis_tls;                          ///< adapter.redis.tls
+  std::string redis_url =
+      "redis://127.0.0.1:6379/0";         ///< redis[s]://[[user]:password@]host[:port][/db]
+  std::string redis_prefix = "pushcore";  ///< key and channel prefix
+  RedisTlsSettings redis_tls;             ///< adapter.redis.tls
   /// redis-cluster: seed nodes (`adapter.cluster.nodes`, REDIS_CLUSTER_NODES), each
   /// redis[s]://[[user]:password@]host:port or host:port; credentials of the first that has
   /// them apply to every shard.

@@ -531,11 +531,10 @@ class Reader : FieldWalker {
           }
           return true;
         });
-      } else if (k == "nats" || k == "buffer_multiplier_per_cpu" ||
-                 k == "enable_socket_counting" || k == "pulsar" || k == "rabbitmq" ||
-                 k == "google_pubsub" || k == "kafka" || k == "iggy" || k == "cluster_health" ||
-                 k == "aggregate_counts" || k == "fast_presence_transitions" ||
-                 k == "fallback_to_local") {
+      } else if (k == "nats" || k == "buffer_multiplier_per_cpu" || k == "enable_socket_counting" ||
+                 k == "pulsar" || k == "rabbitmq" || k == "google_pubsub" || k == "kafka" ||
+                 k == "iggy" || k == "cluster_health" || k == "aggregate_counts" ||
+                 k == "fast_presence_transitions" || k == "fallback_to_local") {
         warn_unsupported(p);
       } else {
         return false;

@@ -83,8 +83,8 @@ using namespace redis_scripts;
 
 std::optional<std::string> redis_startup_error(const AdapterSettings& a) {
   const bool cluster = a.driver == "redis-cluster";
-  const std::string key = cluster ? "adapter.cluster.nodes (REDIS_CLUSTER_NODES)"
-                                  : "adapter.redis.url (REDIS_URL)";
+  const std::string key =
+      cluster ? "adapter.cluster.nodes (REDIS_CLUSTER_NODES)" : "adapter.redis.url (REDIS_URL)";
   if (cluster && a.cluster_nodes.empty()) return key + ": at least one seed node is needed";
   const std::vector<RedisEndpoint> seeds = adapter_seeds(a);
   std::shared_ptr<net::ssl::context> tls;
@@ -114,10 +114,10 @@ RedisAdapter::RedisAdapter(Hub& hub)
       cluster_(settings_.driver == "redis-cluster"),
       seeds_(adapter_seeds(settings_)),
       tls_settings_(cluster_ ? settings_.cluster_tls : settings_.redis_tls),
-      tls_(seeds_.front().tls ? make_redis_tls_context(tls_settings_, cluster_
-                                                                          ? "adapter.cluster.tls"
-                                                                          : "adapter.redis.tls")
-                              : nullptr),
+      tls_(seeds_.front().tls
+               ? make_redis_tls_context(tls_settings_,
+                                        cluster_ ? "adapter.cluster.tls" : "adapter.redis.tls")
+               : nullptr),
       node_id_(random_node_id()),
       state_prefix_(cluster_ ? "{" + settings_.redis_prefix + "}" : settings_.redis_prefix),
       bus_(state_prefix_ + "#bus"),
@@ -129,13 +129,12 @@ RedisAdapter::RedisAdapter(Hub& hub)
       heartbeat_timer_(ioc_),
       sequenced_(hub.replay() != nullptr),
       online_(hub.app_count()) {
-  log::info("cluster_node",
-            {{"node_id", node_id_},
-             {cluster_ ? "redis_cluster_seed" : "redis",
-              seeds_.front().host + ":" + std::to_string(seeds_.front().port)},
-             {"db", std::to_string(seeds_.front().db)},
-             {"tls", tls_ ? "true" : "false"},
-             {"prefix", settings_.redis_prefix}});
+  log::info("cluster_node", {{"node_id", node_id_},
+                             {cluster_ ? "redis_cluster_seed" : "redis",
+                              seeds_.front().host + ":" + std::to_string(seeds_.front().port)},
+                             {"db", std::to_string(seeds_.front().db)},
+                             {"tls", tls_ ? "true" : "false"},
+                             {"prefix", settings_.redis_prefix}});
   net::post(ioc_, [this] {
     connect();
     schedule_heartbeat();

@@ -3,9 +3,9 @@
 //
 // One dedicated thread runs its own io_context with two connections per Redis server
 // (commands; SUBSCRIBE), plain or TLS: one server (driver redis) or every primary of a Redis
-// Cluster (driver redis-cluster, sharded pub/sub). Workers post to it; it posts results back to them. Cross-node
-// messages travel as envelopes (server/cluster_codec.hpp) on `{prefix}#bus`; cluster state is
-// kept in Redis as per-node contributions, changed and read by atomic Lua scripts.
+// Cluster (driver redis-cluster, sharded pub/sub). Workers post to it; it posts results back to
+// them. Cross-node messages travel as envelopes (server/cluster_codec.hpp) on `{prefix}#bus`;
+// cluster state is kept in Redis as per-node contributions, changed and read by atomic Lua scripts.
 //
 // The sources, one job each: redis_connection.* (a Redis connection on an io_context, and
 // RedisValue), redis_shards.cpp (the connections, cluster slot map and routing),

@@ -303,18 +303,18 @@ void RedisConnection::start_write() {
 void RedisConnection::start_read() {
   auto self = shared_from_this();
   impl_->with_stream([&](auto& s) {
-    s.async_read_some(net::buffer(impl_->buf),
-                      [self](const boost::system::error_code& ec, std::size_t n) {
-                        if (self->closed_) return;
-                        if (ec) {
-                          self->fail(ec == net::error::eof || ec == net::ssl::error::stream_truncated
-                                         ? std::string("closed by Redis")
-                                         : "read: " + ec.message());
-                          return;
-                        }
-                        self->on_data(n);
-                        if (!self->closed_) self->start_read();
-                      });
+    s.async_read_some(
+        net::buffer(impl_->buf), [self](const boost::system::error_code& ec, std::size_t n) {
+          if (self->closed_) return;
+          if (ec) {
+            self->fail(ec == net::error::eof || ec == net::ssl::error::stream_truncated
+                           ? std::string("closed by Redis")
+                           : "read: " + ec.message());
+            return;
+          }
+          self->on_data(n);
+          if (!self->closed_) self->start_read();
+        });
   });
 }
 

@@ -64,7 +64,7 @@ struct RedisEndpoint {
 /// reason (start-up only). Shared read-only by every connection afterwards.
 /// `key` names the settings in messages ("adapter.redis.tls").
 [[nodiscard]] std::shared_ptr<net::ssl::context> make_redis_tls_context(const RedisTlsSettings& tls,
-                                                                     std::string_view key);
+                                                                        std::string_view key);
 
 /// One connection. open() resolves, connects (bounded by the connect timeout), does the TLS
 /// handshake (server name checked against the host unless accept_invalid_certs), then pipelines

@@ -107,28 +107,28 @@ void RedisAdapter::on_sequenced(std::size_t app_index, std::string_view channel,
 void RedisAdapter::stream_position(std::size_t app_index, std::string_view channel,
                                    PositionCallback done) {
   auto fn = std::make_shared<PositionCallback>(std::move(done));
-  const bool posted = post(
-      [this, app_id = hub_.app_at(app_index).app->id, ch = std::string(channel), fn]() mutable {
-        if (!state_ready() || !connected_.load(std::memory_order_relaxed)) {
-          (*fn)(std::nullopt);
-          return;
-        }
-        std::string key = channel_key(app_id, ch);
-        auto& waiting = positions_waiting_[key];
-        waiting.push_back(std::move(*fn));
-        if (waiting.size() > 1) return;  // the request in flight answers this one too
-        command({"EVAL", std::string(lua_seq_position), "0",
-                 std::string(channel_prefix(app_id, ch)), node_id_, app_id, ch, uuid_v4(),
-                 std::to_string(stream_keep_ms), channel_bus(app_id, ch)},
-                [this, key](std::optional<RedisValue> r) {
-                  if (r) return;  // the answer comes with the `position` envelope, in bus order
-                  auto it = positions_waiting_.find(key);
-                  if (it == positions_waiting_.end()) return;
-                  auto callbacks = std::move(it->second);
-                  positions_waiting_.erase(it);
-                  for (auto& cb : callbacks) cb(std::nullopt);
-                });
-      });
+  const bool posted = post([this, app_id = hub_.app_at(app_index).app->id,
+                            ch = std::string(channel), fn]() mutable {
+    if (!state_ready() || !connected_.load(std::memory_order_relaxed)) {
+      (*fn)(std::nullopt);
+      return;
+    }
+    std::string key = channel_key(app_id, ch);
+    auto& waiting = positions_waiting_[key];
+    waiting.push_back(std::move(*fn));
+    if (waiting.size() > 1) return;  // the request in flight answers this one too
+    command(
+        {"EVAL", std::string(lua_seq_position), "0", std::string(channel_prefix(app_id, ch)),
+         node_id_, app_id, ch, uuid_v4(), std::to_string(stream_keep_ms), channel_bus(app_id, ch)},
+        [this, key](std::optional<RedisValue> r) {
+          if (r) return;  // the answer comes with the `position` envelope, in bus order
+          auto it = positions_waiting_.find(key);
+          if (it == positions_waiting_.end()) return;
+          auto callbacks = std::move(it->second);
+          positions_waiting_.erase(it);
+          for (auto& cb : callbacks) cb(std::nullopt);
+        });
+  });
   if (!posted) (*fn)(std::nullopt);
 }
 

@@ -102,7 +102,7 @@ void RedisAdapter::discover(std::size_t i) {
           if (gen != generation_ || stopping_) return;
           if (r == nullptr || r->type != REDIS_REPLY_ARRAY) {
             if (auto c2 = weak.lock()) c2->close();
-            next(r == nullptr ? "connection lost"
+            next(r == nullptr                   ? "connection lost"
                  : r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len).substr(0, 200)
                                                 : "unexpected CLUSTER SLOTS reply");
             return;
@@ -205,9 +205,8 @@ void RedisAdapter::on_push(std::uint64_t gen, std::size_t shard, const redisRepl
   if (push_kind_is(push, "subscribe") || push_kind_is(push, "ssubscribe")) {
     Shard& s = shards_[shard];
     ++s.confirmed;
-    if (sub_up_ || !std::all_of(shards_.begin(), shards_.end(), [](const Shard& x) {
-          return x.confirmed >= x.channels.size();
-        })) {
+    if (sub_up_ || !std::all_of(shards_.begin(), shards_.end(),
+                                [](const Shard& x) { return x.confirmed >= x.channels.size(); })) {
       return;
     }
     sub_up_ = true;

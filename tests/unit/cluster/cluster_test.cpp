@@ -201,11 +201,11 @@ TEST_CASE("envelope: sequenced and position payloads (built by the Lua scripts)"
   CHECK(m->message_id == "mid-9");
   CHECK(m->json == "{\"event\":\"e\",\"data\":\"a b\\n\"}");
   CHECK_FALSE(cluster::parse_sequenced("").has_value());
-  CHECK_FALSE(cluster::parse_sequenced("sid 42 mid\n").has_value());     // no JSON
-  CHECK_FALSE(cluster::parse_sequenced("sid 0 mid\n{}").has_value());    // serials start at 1
-  CHECK_FALSE(cluster::parse_sequenced("sid x2 mid\n{}").has_value());   // not a number
-  CHECK_FALSE(cluster::parse_sequenced("sid 42 mid {}").has_value());    // no newline
-  CHECK_FALSE(cluster::parse_sequenced(" 42 mid\n{}").has_value());      // empty stream id
+  CHECK_FALSE(cluster::parse_sequenced("sid 42 mid\n").has_value());    // no JSON
+  CHECK_FALSE(cluster::parse_sequenced("sid 0 mid\n{}").has_value());   // serials start at 1
+  CHECK_FALSE(cluster::parse_sequenced("sid x2 mid\n{}").has_value());  // not a number
+  CHECK_FALSE(cluster::parse_sequenced("sid 42 mid {}").has_value());   // no newline
+  CHECK_FALSE(cluster::parse_sequenced(" 42 mid\n{}").has_value());     // empty stream id
   CHECK_FALSE(cluster::parse_sequenced("sid 99999999999999999999 m\n{}").has_value());  // > 2^64
 
   const auto p = cluster::parse_position("sid-1 0");
