@@ -12,6 +12,9 @@
 #   SKIP_SINGLE=1                                cluster runs only
 #   LABEL=rec                                    appended to the run labels
 #   SERVER=/path/to/pushcore                     another server binary (default BUILD_DIR's)
+#   REDIS_TOPOLOGY=single|cluster|both           the two nodes' Redis: one redis-server (default),
+#                                                a 3-primary Redis Cluster (driver redis-cluster,
+#                                                label cluster2rc-...), or both in each run
 set -euo pipefail
 build="${1:?usage: bench/cluster.sh BUILD_DIR [N] [RUNS]}"
 n="${2:-2000}"
@@ -54,6 +57,22 @@ read -r -a node_env <<<"${NODE_ENV:-}"
 read -r -a bench_args <<<"${BENCH_ARGS:-}"
 read -r -a load <<<"${LOAD:---max --inflight 32}"
 suffix="${LABEL:+-$LABEL}"
+topology="${REDIS_TOPOLOGY:-single}"
+
+# two_nodes LABEL [env...]: nodes A and B on the Redis given by env, the bench across both.
+two_nodes() {
+  local label="$1"
+  shift
+  read -r apid aport < <(start_node "$tmp/a.log" "$@" "${node_env[@]}")
+  read -r bpid bport < <(start_node "$tmp/b.log" "$@" "${node_env[@]}")
+  for _ in $(seq 1 50); do
+    grep -q redis_connected "$tmp/a.log" && grep -q redis_connected "$tmp/b.log" && break
+    sleep 0.1
+  done
+  "$bench" "${common[@]}" --port "$aport" --port2 "$bport" --server-pid "$apid" --label "$label" -q
+  kill "$apid" "$bpid"
+  wait "$apid" "$bpid" 2>/dev/null || true
+}
 common=(fanout -n "$n" -c 1 "${load[@]}" -d 5 --warmup 1 --json "$json" "${bench_args[@]}")
 for r in $(seq 1 "$runs"); do
   if [[ -z "${SKIP_SINGLE:-}" ]]; then
@@ -63,17 +82,39 @@ for r in $(seq 1 "$runs"); do
     wait "$pid" 2>/dev/null || true
   fi
 
-  rport="$(free_port)"
-  redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no >"$tmp/redis.log" 2>&1 &
-  rpid=$!
-  pids+=("$rpid")
-  for _ in $(seq 1 50); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
-  url="redis://127.0.0.1:$rport/0"
-  read -r apid aport < <(start_node "$tmp/a.log" ADAPTER_DRIVER=redis REDIS_URL="$url" "${node_env[@]}")
-  read -r bpid bport < <(start_node "$tmp/b.log" ADAPTER_DRIVER=redis REDIS_URL="$url" "${node_env[@]}")
-  sleep 0.5  # both nodes connected and synced (they log redis_connected)
-  "$bench" "${common[@]}" --port "$aport" --port2 "$bport" --server-pid "$apid" \
-    --label "cluster2-n$n$suffix" -q
-  kill "$apid" "$bpid" "$rpid"
-  wait "$apid" "$bpid" "$rpid" 2>/dev/null || true
+  if [[ "$topology" != cluster ]]; then
+    rport="$(free_port)"
+    redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no >"$tmp/redis.log" 2>&1 &
+    rpid=$!
+    pids+=("$rpid")
+    for _ in $(seq 1 50); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    url="redis://127.0.0.1:$rport/0"
+    two_nodes "cluster2-n$n$suffix" ADAPTER_DRIVER=redis REDIS_URL="$url"
+    kill "$rpid"
+    wait "$rpid" 2>/dev/null || true
+  fi
+  if [[ "$topology" != single ]]; then
+    cpids=()
+    seeds=()
+    for i in 1 2 3; do
+      cport="$(free_port)"
+      mkdir -p "$tmp/rc$r-$cport"
+      (cd "$tmp/rc$r-$cport" && exec redis-server --port "$cport" --bind 127.0.0.1 --save "" \
+        --appendonly no --cluster-enabled yes --cluster-config-file nodes.conf \
+        --cluster-node-timeout 2000 >redis.log 2>&1) &
+      cpids+=($!)
+      pids+=($!)
+      seeds+=("127.0.0.1:$cport")
+      for _ in $(seq 1 50); do redis-cli -p "$cport" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    done
+    redis-cli --cluster create "${seeds[@]}" --cluster-yes >"$tmp/create.log" 2>&1
+    for _ in $(seq 1 100); do
+      redis-cli -p "${seeds[0]#*:}" cluster info | grep -q cluster_state:ok && break
+      sleep 0.1
+    done
+    two_nodes "cluster2rc-n$n$suffix" ADAPTER_DRIVER=redis-cluster \
+      REDIS_CLUSTER_NODES="$(IFS=,; echo "${seeds[*]}")"
+    kill "${cpids[@]}"
+    wait "${cpids[@]}" 2>/dev/null || true
+  fi
 done

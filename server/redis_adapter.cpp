@@ -453,6 +453,8 @@ void RedisAdapter::append_metrics(std::string& out, std::string_view port_label)
       "Dead nodes whose state this node removed", load(reaped_nodes_));
   one("pushcore_horizontal_adapter_queued", "gauge", "Work queued for the adapter thread",
       queued_.load(std::memory_order_relaxed));
+  one("pushcore_horizontal_adapter_redirects_total", "counter",
+      "Redis Cluster MOVED / ASK redirects followed", load(redirects_));
 }
 
 }  // namespace server

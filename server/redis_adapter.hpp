@@ -231,6 +231,7 @@ class RedisAdapter final : public Adapter {
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> resyncs_{0};
   std::atomic<std::uint64_t> reaped_nodes_{0};
+  std::atomic<std::uint64_t> redirects_{0};  ///< MOVED / ASK followed (redis-cluster)
 };
 
 /// Start-up check of the adapter's Redis settings: a message naming the key when credentials,

@@ -20,38 +20,6 @@ namespace {
 constexpr auto connect_timeout = std::chrono::milliseconds(3000);
 constexpr int max_redirects = 3;
 
-/// "MOVED 3999 127.0.0.1:6381" / "ASK ..." -> (slot, host, port).
-struct Redirect {
-  bool ask = false;
-  std::uint16_t slot = 0;
-  std::string host;
-  std::uint16_t port = 0;
-};
-
-std::optional<Redirect> parse_redirect(std::string_view err) {
-  Redirect r;
-  if (err.starts_with("MOVED ")) {
-    err.remove_prefix(6);
-  } else if (err.starts_with("ASK ")) {
-    r.ask = true;
-    err.remove_prefix(4);
-  } else {
-    return std::nullopt;
-  }
-  const auto sp = err.find(' ');
-  const auto colon = err.rfind(':');
-  if (sp == std::string_view::npos || colon == std::string_view::npos || colon < sp) {
-    return std::nullopt;
-  }
-  const int slot = std::atoi(std::string(err.substr(0, sp)).c_str());
-  const int port = std::atoi(std::string(err.substr(colon + 1)).c_str());
-  if (slot < 0 || slot >= cluster_slots || port <= 0 || port > 65535) return std::nullopt;
-  r.slot = static_cast<std::uint16_t>(slot);
-  r.host = std::string(err.substr(sp + 1, colon - sp - 1));
-  r.port = static_cast<std::uint16_t>(port);
-  return r;
-}
-
 bool push_kind_is(const redisReply& r, std::string_view kind) {
   const redisReply* k = r.element[0];
   return std::string_view(k->str, k->len) == kind;
@@ -322,6 +290,7 @@ void RedisAdapter::send_to(std::size_t s, std::vector<std::string> args, ReplyFn
         });
         if (it != shards_.end()) {
           const auto to = static_cast<std::size_t>(it - shards_.begin());
+          redirects_.fetch_add(1, std::memory_order_relaxed);
           if (r->ask) {
             it->cmd->send({"ASKING"}, [](const redisReply*) {});
           } else {

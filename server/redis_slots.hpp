@@ -3,6 +3,8 @@
 // first '{' and the next '}' when not empty), modulo 16384 — the Redis Cluster specification.
 
 #include <cstdint>
+#include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +34,51 @@ inline constexpr std::uint16_t cluster_slots = 16384;
     }
   }
   return static_cast<std::uint16_t>(crc16_xmodem(key) % cluster_slots);
+}
+
+/// A Redis Cluster redirection: "MOVED 3999 127.0.0.1:6381" or "ASK 3999 127.0.0.1:6381".
+struct Redirect {
+  bool ask = false;
+  std::uint16_t slot = 0;
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+/// The redirection in an error reply, or nullopt for any other error.
+[[nodiscard]] inline std::optional<Redirect> parse_redirect(std::string_view err) {
+  Redirect r;
+  if (err.starts_with("MOVED ")) {
+    err.remove_prefix(6);
+  } else if (err.starts_with("ASK ")) {
+    r.ask = true;
+    err.remove_prefix(4);
+  } else {
+    return std::nullopt;
+  }
+  const auto sp = err.find(' ');
+  const auto colon = err.rfind(':');
+  if (sp == std::string_view::npos || colon == std::string_view::npos || colon < sp) {
+    return std::nullopt;
+  }
+  auto number = [](std::string_view t, long max) -> long {
+    if (t.empty() || t.size() > 5) return -1;
+    long v = 0;
+    for (const char c : t) {
+      if (c < '0' || c > '9') return -1;
+      v = v * 10 + (c - '0');
+    }
+    return v <= max ? v : -1;
+  };
+  const long slot = number(err.substr(0, sp), cluster_slots - 1);
+  const long port = number(err.substr(colon + 1), 65535);
+  if (slot < 0 || port <= 0) return std::nullopt;
+  r.slot = static_cast<std::uint16_t>(slot);
+  r.host = std::string(err.substr(sp + 1, colon - sp - 1));
+  r.port = static_cast<std::uint16_t>(port);
+  if (r.host.size() > 2 && r.host.front() == '[' && r.host.back() == ']') {
+    r.host = r.host.substr(1, r.host.size() - 2);  // [v6]:port
+  }
+  return r;
 }
 
 /// A shard channel of a Redis Cluster and the keys that share its slot.

@@ -114,7 +114,8 @@ export class RedisCluster {
     rmSync(this.dir, { recursive: true, force: true });
     const count = this.primaries * (1 + this.replicas);
     for (let i = 0; i < count; i++) {
-      const port = await freePort();
+      let port = await freePort();
+      while (this.nodes.some((n) => n.port === port)) port = await freePort(); // released ports repeat
       mkdirSync(`${this.dir}/${port}`, { recursive: true });
       this.nodes.push({ port, proc: null });
     }
@@ -173,6 +174,32 @@ export class RedisCluster {
       }
     }
     return null;
+  }
+  /// Moves `slot` (and its keys) to the primary on `toPort`, the way `redis-cli --cluster
+  /// reshard` does: IMPORTING / MIGRATING, MIGRATE of the keys, SETSLOT NODE on every primary.
+  async migrateSlot(slot, toPort) {
+    const fromPort = await this.primaryOf(slot);
+    if (fromPort === toPort) return;
+    const id = async (port) => (await this.run(port, ['CLUSTER', 'MYID'])).trim();
+    const [fromId, toId] = [await id(fromPort), await id(toPort)];
+    const must = async (port, argv) => {
+      const out = await this.run(port, argv);
+      if (out === null || /^(ERR|-)/.test(out)) throw new Error(`redis-cli -p ${port} ${argv.join(' ')}: ${out}`);
+      return out;
+    };
+    await must(toPort, ['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', fromId]);
+    await must(fromPort, ['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', toId]);
+    for (;;) {
+      const keys = (await must(fromPort, ['CLUSTER', 'GETKEYSINSLOT', String(slot), '100'])).split('\n').filter((k) => k.length > 0);
+      if (keys.length === 0) break;
+      const auth = this.password ? ['AUTH', this.password] : [];
+      await must(fromPort, ['MIGRATE', '127.0.0.1', String(toPort), '', '0', '5000', ...auth, 'KEYS', ...keys]);
+    }
+    for (const n of this.nodes) {
+      if (!this.isRunning(n)) continue;
+      const role = await this.run(n.port, ['ROLE']);
+      if (role && role.startsWith('master')) await must(n.port, ['CLUSTER', 'SETSLOT', String(slot), 'NODE', toId]);
+    }
   }
   async kill(port) {
     const n = this.nodes.find((x) => x.port === port);

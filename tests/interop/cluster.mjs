@@ -694,6 +694,88 @@ async function publishNumbered(via, ch, tag, count, ms) {
   return { accepted, refused };
 }
 
+// The slot of the bucket that carries (app, channel) on a Redis Cluster, computed the way the
+// nodes do (server/redis_slots.hpp make_buckets, RedisAdapter::bucket_of): FNV-1a of
+// app id, NUL, channel, mod 16; bucket b's tag is the first {prefix:b<b>.<n>} whose slot falls
+// in [b * 1024, (b + 1) * 1024).
+function bucketSlot(prefix, appId, channel) {
+  let h = 0xcbf29ce484222325n;
+  for (const byte of Buffer.concat([Buffer.from(appId), Buffer.from([0]), Buffer.from(channel)])) {
+    h ^= BigInt(byte);
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  const b = Number(h % 16n);
+  for (let n = 0; ; n++) {
+    const slot = keySlot(`{${prefix}:b${b}.${n}}`);
+    if (slot >= b * 1024 && slot < (b + 1) * 1024) return slot;
+  }
+}
+
+// A node's metric value (first sample of `name`), or null.
+async function metricOf(node, name) {
+  const r = await rawHttp(node.server.metricsPort, { path: '/metrics' });
+  const m = new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'm').exec(r.text);
+  return m ? Number(m[1]) : null;
+}
+
+scenario('reshard', 'slots move between primaries while the nodes run (the cluster state\'s slot, with its keys; then a channel bucket\'s): every node follows the move (rediscovery, state re-asserted), presence, counts and publishes stay right', async ({ A, B, C, redis, prefix }) => {
+  const checks = new Checks();
+  const ch = `presence-cl-rs-${RUN}`;
+  const pub = `cl-rs-pub-${RUN}`;
+  const who = (id) => ({ user_id: id, user_info: {} });
+  const a = await A.ctx.connected({ name: 'rs-a@A', presence: who('ann') });
+  const b = await B.ctx.connected({ name: 'rs-b@B', presence: who('bob') });
+  const sa = await A.ctx.subscribe(a, ch);
+  await B.ctx.subscribe(b, ch);
+  await sa.events.waitFor((e) => e.event === 'pusher:member_added' && e.data.id === 'bob', 'member_added bob on A');
+  const c = await C.ctx.connected({ name: 'rs-c@C' });
+  const sc = await C.ctx.subscribe(c, pub);
+  const stateSlot = keySlot(`{${prefix}}`);
+  const primaries = [];
+  for (const n of redis.nodes) {
+    const role = await redis.run(n.port, ['ROLE']);
+    if (role && role.startsWith('master')) primaries.push(n.port);
+  }
+  const from = await redis.primaryOf(stateSlot);
+  const to = primaries.find((p) => p !== from);
+  // Every node notices a move of a slot it subscribes in (its bus channel goes with it: Redis
+  // sends sunsubscribe), rediscovers the cluster and re-asserts its state; commands that reach
+  // the old primary before that follow MOVED.
+  const outages = async () => Promise.all([A, B, C].map((n) => metricOf(n, 'pushcore_horizontal_adapter_outages_total')));
+  const moved = async (before, what) => {
+    await pollUntil(async () => (await outages()).every((v, i) => v > before[i]), `every node followed the move of ${what}`);
+    for (const n of [A, B, C]) await waitReady(n);
+  };
+  let before = await outages();
+  await redis.migrateSlot(stateSlot, to);
+  checks.eq(await redis.primaryOf(stateSlot), to, 'the state slot moved');
+  await moved(before, 'the state slot');
+  const d = await C.ctx.connected({ name: 'rs-d@C', presence: who('dan') });
+  await C.ctx.subscribe(d, ch);
+  await sa.events.waitFor((e) => e.event === 'pusher:member_added' && e.data.id === 'dan', 'member_added dan on A after the move');
+  const users = (await (await B.sdk.get({ path: `/channels/${ch}/users` })).json()).users.map((u) => u.id).sort();
+  checks.eq(users, ['ann', 'bob', 'dan'], 'presence users after the move (the migrated keys and the new member)');
+  // The slot of `pub`'s bucket moves: Redis unsubscribes its subscribers (sunsubscribe), the
+  // nodes rediscover the cluster and resubscribe on the new primary.
+  const bucket = bucketSlot(prefix, APP.id, pub);
+  const bucketFrom = await redis.primaryOf(bucket);
+  before = await outages();
+  await redis.migrateSlot(bucket, primaries.find((p) => p !== bucketFrom));
+  checks.ok((await redis.primaryOf(bucket)) !== bucketFrom, `the bucket slot ${bucket} moved`);
+  await moved(before, `the bucket slot ${bucket}`);
+  // (Publishes racing the nodes' resubscription may be refused (503) or miss C: pub/sub is at
+  // most once; the poll is bounded.)
+  await pollUntil(async () => {
+    await sdkStatus(A.sdk.trigger(pub, 'after-move', { ok: 1 }));
+    await sleep(100);
+    return sc.events.count((e) => e.event === 'after-move') > 0;
+  }, 'an event through A reaches C after the moves');
+  await B.sdk.trigger(ch, 'presence-after', {});
+  await sa.events.waitFor((e) => e.event === 'presence-after', 'an event through B on A after the moves');
+  checks.eq((await channelInfo(C, ch, 'user_count')).user_count, 3, 'user_count after the moves');
+  checks.done();
+}, 60_000, ['cluster']);
+
 scenario('failover', 'a Redis Cluster primary SIGKILLed (the one holding the cluster state, then a channel shard): its replica is promoted, publishes resume within a bounded time, nothing is delivered twice, state re-asserted', async ({ A, B, C, redis, prefix }) => {
   const checks = new Checks();
   const ch = `private-cl-fo-${RUN}`;

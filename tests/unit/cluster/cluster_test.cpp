@@ -313,3 +313,24 @@ TEST_CASE("redis cluster: seeds and the adapter.cluster section (Sockudo's shape
   REQUIRE(warnings.size() == 1);
   CHECK(warnings[0].find("adapter.redis.tls.bogus") != std::string::npos);
 }
+
+TEST_CASE("redis cluster: MOVED / ASK redirections") {
+  const auto m = server::parse_redirect("MOVED 3999 127.0.0.1:6381");
+  REQUIRE(m);
+  CHECK_FALSE(m->ask);
+  CHECK(m->slot == 3999);
+  CHECK(m->host == "127.0.0.1");
+  CHECK(m->port == 6381);
+  const auto a = server::parse_redirect("ASK 16383 [::1]:7000");
+  REQUIRE(a);
+  CHECK(a->ask);
+  CHECK(a->slot == 16383);
+  CHECK(a->host == "::1");
+  CHECK(a->port == 7000);
+  for (const char* other :
+       {"ERR unknown", "MOVED", "MOVED 16384 h:1", "MOVED 1 h:0", "MOVED x h:1", "ASK 1 h:99999",
+        "MOVED 1 nohostport", "CLUSTERDOWN The cluster is down"}) {
+    CAPTURE(other);
+    CHECK_FALSE(server::parse_redirect(other));
+  }
+}
