@@ -98,16 +98,22 @@ for r in $(seq 1 "$runs"); do
     seeds=()
     for i in 1 2 3; do
       cport="$(free_port)"
+      while [[ " ${seeds[*]} " == *":$cport "* ]]; do cport="$(free_port)"; done  # ports repeat
+      bport="$(free_port)"  # the cluster bus port (default port + 10000 may not exist)
       mkdir -p "$tmp/rc$r-$cport"
       (cd "$tmp/rc$r-$cport" && exec redis-server --port "$cport" --bind 127.0.0.1 --save "" \
         --appendonly no --cluster-enabled yes --cluster-config-file nodes.conf \
+        --cluster-port "$bport" \
         --cluster-node-timeout 2000 >redis.log 2>&1) &
       cpids+=($!)
       pids+=($!)
       seeds+=("127.0.0.1:$cport")
       for _ in $(seq 1 50); do redis-cli -p "$cport" ping >/dev/null 2>&1 && break; sleep 0.1; done
     done
-    redis-cli --cluster create "${seeds[@]}" --cluster-yes >"$tmp/create.log" 2>&1
+    if ! redis-cli --cluster create "${seeds[@]}" --cluster-yes >"$tmp/create.log" 2>&1; then
+      echo "redis-cli --cluster create failed: $(cat "$tmp/create.log")" >&2
+      exit 1
+    fi
     for _ in $(seq 1 100); do
       redis-cli -p "${seeds[0]#*:}" cluster info | grep -q cluster_state:ok && break
       sleep 0.1

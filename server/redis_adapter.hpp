@@ -98,7 +98,7 @@ class RedisAdapter final : public Adapter {
   // ---- adapter thread only ------------------------------------------------------------------
   void connect();
   /// Redis Cluster: asks seed `i` (then the next) for the slot map, then opens the shards.
-  void discover(std::size_t i);
+  void discover(std::size_t i, std::string last_error);
   /// Opens every shard's two connections (generation `gen`).
   void open_shards();
   void on_cmd_up(std::uint64_t gen, std::size_t shard);

@@ -106,6 +106,11 @@ std::shared_ptr<net::ssl::context> make_redis_tls_context(const RedisTlsSettings
 // The connection
 // ============================================================================================
 
+namespace {
+/// Write buffers larger than this are released once written.
+constexpr std::size_t max_idle_buffer = 64 * 1024;
+}  // namespace
+
 struct RedisConnection::Impl {
   explicit Impl(net::io_context& ioc) : resolver(ioc), timer(ioc) {}
   tcp::resolver resolver;
@@ -295,6 +300,13 @@ void RedisConnection::start_write() {
                          return;
                        }
                        self->writing_.clear();
+                       // A burst (a thousand subscribes at once) must not stay resident.
+                       if (self->writing_.capacity() > max_idle_buffer) {
+                         self->writing_.shrink_to_fit();
+                       }
+                       if (self->out_.empty() && self->out_.capacity() > max_idle_buffer) {
+                         self->out_.shrink_to_fit();
+                       }
                        self->start_write();
                      });
   });

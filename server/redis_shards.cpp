@@ -42,13 +42,13 @@ void RedisAdapter::connect() {
     open_shards();
     return;
   }
-  discover(0);
+  discover(0, "");
 }
 
-void RedisAdapter::discover(std::size_t i) {
+void RedisAdapter::discover(std::size_t i, std::string last_error) {
   const std::uint64_t gen = generation_;
   if (i >= seeds_.size()) {
-    on_conn_lost(gen, "no seed node answered CLUSTER SLOTS");
+    on_conn_lost(gen, "no seed node gave the slot map (last: " + last_error + ")");
     return;
   }
   auto conn = std::make_shared<RedisConnection>(ioc_, tls_, tls_settings_.accept_invalid_certs);
@@ -59,7 +59,7 @@ void RedisAdapter::discover(std::size_t i) {
     log::debug("redis_cluster_seed_failed",
                {{"seed", seeds_[i].host + ":" + std::to_string(seeds_[i].port)}, {"error", why}});
     discovery_.reset();
-    discover(i + 1);
+    discover(i + 1, seeds_[i].host + ":" + std::to_string(seeds_[i].port) + ": " + why);
   };
   conn->open(
       seeds_[i], connect_timeout,
@@ -67,12 +67,12 @@ void RedisAdapter::discover(std::size_t i) {
         auto c = weak.lock();
         if (!c) return;
         c->send({"CLUSTER", "SLOTS"}, [this, gen, i, weak, next](const redisReply* r) {
-          if (gen != generation_ || stopping_) return;
-          if (r == nullptr || r->type != REDIS_REPLY_ARRAY) {
-            if (auto c2 = weak.lock()) c2->close();
-            next(r == nullptr                   ? "connection lost"
-                 : r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len).substr(0, 200)
-                                                : "unexpected CLUSTER SLOTS reply");
+          // No reply: the connection was lost (its `lost` callback moves on) or closed.
+          if (r == nullptr || gen != generation_ || stopping_) return;
+          if (r->type != REDIS_REPLY_ARRAY) {
+            if (auto c2 = weak.lock()) c2->close();  // no `lost` after close(): one next()
+            next(r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len).substr(0, 200)
+                                              : "unexpected CLUSTER SLOTS reply");
             return;
           }
           // [start, end, [host, port, id, ...], replicas...] per range; primaries only.

@@ -114,10 +114,15 @@ export class RedisCluster {
     rmSync(this.dir, { recursive: true, force: true });
     const count = this.primaries * (1 + this.replicas);
     for (let i = 0; i < count; i++) {
+      // Two ports per node: clients, and the cluster bus (its default, port + 10000, may be
+      // past 65535 or taken). Released ports can repeat: all distinct.
+      const taken = () => this.nodes.flatMap((n) => [n.port, n.busPort]);
       let port = await freePort();
-      while (this.nodes.some((n) => n.port === port)) port = await freePort(); // released ports repeat
+      while (taken().includes(port)) port = await freePort();
+      let busPort = await freePort();
+      while (busPort === port || taken().includes(busPort)) busPort = await freePort();
       mkdirSync(`${this.dir}/${port}`, { recursive: true });
-      this.nodes.push({ port, proc: null });
+      this.nodes.push({ port, busPort, proc: null });
     }
     await this.startAll();
     const out = await this.run(this.nodes[0].port, ['--cluster', 'create', ...this.nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(this.replicas), '--cluster-yes'], 30_000);
@@ -127,7 +132,7 @@ export class RedisCluster {
   async startNode(n) {
     const listen = this.tls ? [...tlsArgs(n.port, this.tls), '--tls-cluster', 'yes', '--tls-replication', 'yes'] : ['--port', String(n.port)];
     const auth = this.password ? ['--requirepass', this.password, '--masterauth', this.password] : [];
-    n.proc = spawn(this.bin, [...listen, ...auth, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(this.nodeTimeoutMs), '--dir', `${this.dir}/${n.port}`, '--logfile', 'redis.log', '--repl-diskless-sync-delay', '0', ...this.extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+    n.proc = spawn(this.bin, [...listen, ...auth, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--cluster-enabled', 'yes', '--cluster-port', String(n.busPort), '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(this.nodeTimeoutMs), '--dir', `${this.dir}/${n.port}`, '--logfile', 'redis.log', '--repl-diskless-sync-delay', '0', ...this.extra], { stdio: ['ignore', 'ignore', 'pipe'] });
     n.exited = new Promise((r) => n.proc.once('exit', r));
     n.proc.once('error', (e) => console.log(`# cannot start ${this.bin}: ${e.message}`));
     await pollUntil(async () => (await this.run(n.port, ['PING'])) !== null, `redis-server (cluster) on ${n.port}`, 10_000, 50);
