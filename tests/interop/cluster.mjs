@@ -304,15 +304,25 @@ scenario('redis-tls', 'rediss:// to a redis-server that serves TLS only and want
   }
 }, 40_000, ['single']);
 
-scenario('cluster-tls-auth', 'a Redis Cluster with TLS (also between its nodes) and a password: rediss://:pw@ seeds with adapter.cluster.tls.ca_path work; a wrong password stops start-up naming adapter.cluster.nodes, without the password', async ({ hookPort }) => {
+scenario('cluster-tls-auth', 'a Redis Cluster with TLS (also between its nodes), a password and an ACL user: rediss://:pw@ and rediss://alice:pw@ seeds with adapter.cluster.tls.ca_path work; a wrong password stops start-up naming adapter.cluster.nodes, without the password', async ({ hookPort }) => {
   const pki = makeTestPki(`${tmpdir()}/pushcore-cluster-tls-${RUN}`);
-  const secured = new RedisCluster(args.redis, `${tmpdir()}/pushcore-redis-cluster-tls-${RUN}`, { primaries: 3, replicas: 0, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca }, password: 'cluster-pw' });
+  const secured = new RedisCluster(args.redis, `${tmpdir()}/pushcore-redis-cluster-tls-${RUN}`, {
+    primaries: 3,
+    replicas: 0,
+    tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca },
+    password: 'cluster-pw',
+    extra: ['--user', 'alice', 'on', '>alice-pw', '~*', '&*', '+@all'], // an ACL user too
+  });
   await secured.start();
   try {
     const checks = new Checks();
     const cfg = nodeConfig(secured, hookPort, `cl-ctls-${RUN}`);
     cfg.adapter.cluster.tls = { ca_path: pki.ca };
     await publishAcross(cfg, `private-cl-ctls-${RUN}`, checks, 'S');
+    const acl = nodeConfig(secured, hookPort, `cl-ctls-${RUN}`);
+    acl.adapter.cluster.tls = { ca_path: pki.ca };
+    acl.adapter.cluster.nodes = acl.adapter.cluster.nodes.map((u) => u.replace(':cluster-pw@', 'alice:alice-pw@'));
+    await publishAcross(acl, `private-cl-cacl-${RUN}`, checks, 'U');
     const wrong = nodeConfig(secured, hookPort, `cl-ctls-${RUN}`);
     wrong.adapter.cluster.tls = { ca_path: pki.ca };
     wrong.adapter.cluster.nodes = wrong.adapter.cluster.nodes.map((u) => u.replace(':cluster-pw@', ':wrong-pw@'));
