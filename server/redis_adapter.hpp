@@ -92,7 +92,8 @@ class RedisAdapter final : public Adapter {
     std::shared_ptr<RedisConnection> sub;  ///< (S)SUBSCRIBE to `channels`
     std::vector<std::string> channels;
     bool cmd_up = false;
-    std::size_t confirmed = 0;  ///< subscriptions confirmed on `sub`
+    std::size_t confirmed = 0;                       ///< subscriptions confirmed on `sub`
+    std::unordered_set<std::string> loaded_scripts;  ///< SHA1s already EVALed on `cmd`
   };
 
   // ---- adapter thread only ------------------------------------------------------------------
@@ -112,6 +113,11 @@ class RedisAdapter final : public Adapter {
   std::size_t route(std::vector<std::string>& args);
   /// Sends `args` to shard `s`; follows MOVED / ASK (`hops` left) within the known shards.
   void send_to(std::size_t s, std::vector<std::string> args, ReplyFn done, int hops);
+  /// The reply to `keep` sent to shard `s`: NOSCRIPT, MOVED / ASK followed, else `done`.
+  void on_command_reply(std::uint64_t gen, std::size_t s,
+                        const std::shared_ptr<std::vector<std::string>>& keep, ReplyFn done,
+                        int hops, const redisReply* reply);
+  void settle_command();
   /// The key prefix and bus of (app, channel): one bucket of the cluster, or the single bus.
   [[nodiscard]] std::string_view channel_prefix(std::string_view app_id,
                                                 std::string_view channel) const;
@@ -196,6 +202,10 @@ class RedisAdapter final : public Adapter {
 
   std::vector<Shard> shards_;
   std::vector<std::uint16_t> slot_owner_;  ///< cluster: slot -> index in shards_
+  /// Scripts by text as the call sites build them -> SHA1 of the text sent (SPUBLISH on a
+  /// cluster), and SHA1 -> that text (EVALSHA, server/redis_shards.cpp).
+  std::unordered_map<std::string, std::string> script_sha_;
+  std::unordered_map<std::string, std::string> script_body_;
   std::shared_ptr<RedisConnection> discovery_;
   std::uint64_t generation_ = 0;  ///< bumped by teardown(): older callbacks are ignored
   bool cmd_up_ = false;

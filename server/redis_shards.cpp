@@ -5,6 +5,7 @@
 // Commands are routed by their key's slot, MOVED / ASK followed within the known primaries.
 
 #include <hiredis/hiredis.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 
@@ -19,6 +20,20 @@ namespace {
 
 constexpr auto connect_timeout = std::chrono::milliseconds(3000);
 constexpr int max_redirects = 3;
+
+std::string sha1_hex(std::string_view text) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha1(), nullptr);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * len);
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(hex[md[i] >> 4]);
+    out.push_back(hex[md[i] & 15]);
+  }
+  return out;
+}
 
 bool push_kind_is(const redisReply& r, std::string_view kind) {
   const redisReply* k = r.element[0];
@@ -226,26 +241,37 @@ void RedisAdapter::teardown() {
 // ============================================================================================
 
 std::size_t RedisAdapter::route(std::vector<std::string>& args) {
-  if (!cluster_ || args.size() < 2) return 0;
+  if (args.size() < 2) return 0;
   std::string_view key = args[1];
   if (args[0] == "EVAL" && args.size() >= 4) {
-    if (args[2] == "0") {
+    if (cluster_ && args[2] == "0") {
       // Declared as KEYS[1] too, so that Redis answers MOVED / ASK if the slot moved.
       args[2] = "1";
       std::string first = args[3];
       args.insert(args.begin() + 3, std::move(first));
     }
     key = args[3];
-    // Scripts publish on shard channels of their own slot.
-    std::string& body = args[1];
-    for (std::size_t at = body.find("'PUBLISH'"); at != std::string::npos;
-         at = body.find("'PUBLISH'", at + 10)) {
-      body.insert(at + 1, "S");
+    // Scripts go by their SHA1 (EVALSHA): the text is sent once per primary and connection.
+    auto it = script_sha_.find(args[1]);
+    if (it == script_sha_.end()) {
+      std::string body = args[1];
+      if (cluster_) {
+        // Scripts publish on shard channels of their own slot.
+        for (std::size_t at = body.find("'PUBLISH'"); at != std::string::npos;
+             at = body.find("'PUBLISH'", at + 10)) {
+          body.insert(at + 1, "S");
+        }
+      }
+      std::string sha = sha1_hex(body);
+      script_body_.emplace(sha, std::move(body));
+      it = script_sha_.emplace(args[1], std::move(sha)).first;
     }
-  } else if (args[0] == "PUBLISH") {
+    args[0] = "EVALSHA";
+    args[1] = it->second;
+  } else if (cluster_ && args[0] == "PUBLISH") {
     args[0] = "SPUBLISH";
   }
-  return slot_owner_.empty() ? 0 : slot_owner_[key_slot(key)];
+  return !cluster_ || slot_owner_.empty() ? 0 : slot_owner_[key_slot(key)];
 }
 
 void RedisAdapter::command(std::vector<std::string> args, ReplyFn done) {
@@ -262,56 +288,83 @@ void RedisAdapter::command(std::vector<std::string> args, ReplyFn done) {
 
 void RedisAdapter::send_to(std::size_t s, std::vector<std::string> args, ReplyFn done, int hops) {
   const std::uint64_t gen = generation_;
-  auto settle = [this] {
-    --pending_;
-    queued_.fetch_sub(1, std::memory_order_relaxed);
-  };
   if (s >= shards_.size() || !shards_[s].cmd) {
-    settle();
+    settle_command();
     failed_requests_.fetch_add(1, std::memory_order_relaxed);
     done(std::nullopt);
     return;
   }
+  Shard& shard = shards_[s];
   auto keep = std::make_shared<std::vector<std::string>>(std::move(args));
-  shards_[s].cmd->send(*keep, [this, gen, keep, done = std::move(done), hops,
-                               settle](const redisReply* reply) mutable {
-    if (reply == nullptr || gen != generation_) {
-      settle();
-      failed_requests_.fetch_add(1, std::memory_order_relaxed);
-      done(std::nullopt);
-      return;
-    }
-    last_reply_ = std::chrono::steady_clock::now();
-    if (reply->type == REDIS_REPLY_ERROR) {
-      const std::string_view err(reply->str, reply->len);
-      if (auto r = cluster_ && hops > 0 ? parse_redirect(err) : std::nullopt) {
-        auto it = std::find_if(shards_.begin(), shards_.end(), [&](const Shard& x) {
-          return x.where.port == r->port && x.where.host == r->host;
+  const bool by_sha = (*keep)[0] == "EVALSHA";
+  if (by_sha && shard.loaded_scripts.insert((*keep)[1]).second) {
+    // The script's first use on this connection: its text goes as EVAL (Redis caches it), in
+    // order with everything else on the connection; later calls send only the SHA1.
+    std::vector<std::string> text = *keep;
+    text[0] = "EVAL";
+    text[1] = script_body_.at((*keep)[1]);
+    shard.cmd->send(
+        text, [this, gen, s, keep, done = std::move(done), hops](const redisReply* reply) mutable {
+          on_command_reply(gen, s, keep, std::move(done), hops, reply);
         });
-        if (it != shards_.end()) {
-          const auto to = static_cast<std::size_t>(it - shards_.begin());
-          redirects_.fetch_add(1, std::memory_order_relaxed);
-          if (r->ask) {
-            it->cmd->send({"ASKING"}, [](const redisReply*) {});
-          } else {
-            slot_owner_[r->slot] = static_cast<std::uint16_t>(to);
-          }
-          send_to(to, std::move(*keep), std::move(done), hops - 1);
-          return;
-        }
-        // A primary this node does not know: the topology changed, start over.
-        net::post(ioc_, [this, gen] { on_conn_lost(gen, "redirected to an unknown primary"); });
-      }
-      settle();
-      failed_requests_.fetch_add(1, std::memory_order_relaxed);
-      log::warn("redis_command_failed", {{"error", std::string(err.substr(0, 200))}});
-      done(std::nullopt);
+    return;
+  }
+  shard.cmd->send(
+      *keep, [this, gen, s, keep, done = std::move(done), hops](const redisReply* reply) mutable {
+        on_command_reply(gen, s, keep, std::move(done), hops, reply);
+      });
+}
+
+void RedisAdapter::settle_command() {
+  --pending_;
+  queued_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void RedisAdapter::on_command_reply(std::uint64_t gen, std::size_t s,
+                                    const std::shared_ptr<std::vector<std::string>>& keep,
+                                    ReplyFn done, int hops, const redisReply* reply) {
+  if (reply == nullptr || gen != generation_) {
+    settle_command();
+    failed_requests_.fetch_add(1, std::memory_order_relaxed);
+    done(std::nullopt);
+    return;
+  }
+  last_reply_ = std::chrono::steady_clock::now();
+  if (reply->type == REDIS_REPLY_ERROR) {
+    const std::string_view err(reply->str, reply->len);
+    if (hops > 0 && err.starts_with("NOSCRIPT") && (*keep)[0] == "EVALSHA") {
+      // Redis lost its script cache (SCRIPT FLUSH): send the text again.
+      for (Shard& x : shards_) x.loaded_scripts.erase((*keep)[1]);
+      send_to(s, std::move(*keep), std::move(done), hops - 1);
       return;
     }
-    settle();
-    received_responses_.fetch_add(1, std::memory_order_relaxed);
-    done(copy_reply(reply));
-  });
+    if (auto r = cluster_ && hops > 0 ? parse_redirect(err) : std::nullopt) {
+      auto it = std::find_if(shards_.begin(), shards_.end(), [&](const Shard& x) {
+        return x.where.port == r->port && x.where.host == r->host;
+      });
+      if (it != shards_.end()) {
+        const auto to = static_cast<std::size_t>(it - shards_.begin());
+        redirects_.fetch_add(1, std::memory_order_relaxed);
+        if (r->ask) {
+          it->cmd->send({"ASKING"}, [](const redisReply*) {});
+        } else {
+          slot_owner_[r->slot] = static_cast<std::uint16_t>(to);
+        }
+        send_to(to, std::move(*keep), std::move(done), hops - 1);
+        return;
+      }
+      // A primary this node does not know: the topology changed, start over.
+      net::post(ioc_, [this, gen] { on_conn_lost(gen, "redirected to an unknown primary"); });
+    }
+    settle_command();
+    failed_requests_.fetch_add(1, std::memory_order_relaxed);
+    log::warn("redis_command_failed", {{"error", std::string(err.substr(0, 200))}});
+    done(std::nullopt);
+    return;
+  }
+  settle_command();
+  received_responses_.fetch_add(1, std::memory_order_relaxed);
+  done(copy_reply(reply));
 }
 
 std::size_t RedisAdapter::bucket_of(std::string_view app_id, std::string_view channel) const {

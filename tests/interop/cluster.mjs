@@ -19,7 +19,7 @@ import { APP, Ctx, Checks, Inbox, RUN, WAIT_MS, appConfig, assert, assertEq, fmt
 import { tmpdir } from 'node:os';
 
 import { makeTestPki } from '../common/certs.mjs';
-import { freePort, Redis, RedisCluster } from '../common/redis.mjs';
+import { freePort, Redis, RedisCluster, redisCli } from '../common/redis.mjs';
 
 const HEARTBEAT_MS = 250;
 const QUOTA = 3; // max_connections of QUOTA_APP, cluster-wide
@@ -651,6 +651,29 @@ async function quotaUntil(node, want, ms) {
   }
   throw new Error(`a connection on ${node.name}: expected ${want}, last ${fmt(last && last.outcome)}`);
 }
+
+scenario('script-flush', 'scripts go by SHA1 (EVALSHA); after SCRIPT FLUSH on Redis (NOSCRIPT) the nodes send their text again: presence and counts keep working', async ({ A, B, redis }) => {
+  const checks = new Checks();
+  const ch = `presence-cl-sf-${RUN}`;
+  const a = await A.ctx.connected({ name: 'sf-a@A', presence: { user_id: 'sfa', user_info: {} } });
+  const sa = await A.ctx.subscribe(a, ch);
+  const stats = async () => (await redisCli(redis.cli, redis.port, ['INFO', 'commandstats'])) || '';
+  // A script's first call on a connection sends its text; the next ones (heartbeats) its SHA1.
+  await checks.run('scripts are called by SHA1', () => pollUntil(async () => /cmdstat_evalsha:calls=[1-9]/.test(await stats()), 'EVALSHA calls in INFO commandstats'));
+  checks.ok((await redisCli(redis.cli, redis.port, ['SCRIPT', 'FLUSH'])) !== null, 'SCRIPT FLUSH');
+  // The next heartbeats meet NOSCRIPT (Redis counts the error) and resend the text.
+  await checks.run('NOSCRIPT answered after the flush', () => pollUntil(async () => /errorstat_NOSCRIPT:count=[1-9]/.test((await redisCli(redis.cli, redis.port, ['INFO', 'errorstats'])) || ''), 'errorstat_NOSCRIPT'));
+  // A's presence join script was loaded before the flush: it goes through NOSCRIPT too.
+  const a2 = await A.ctx.connected({ name: 'sf-a2@A', presence: { user_id: 'sfa2', user_info: {} } });
+  await A.ctx.subscribe(a2, ch);
+  const b = await B.ctx.connected({ name: 'sf-b@B', presence: { user_id: 'sfb', user_info: {} } });
+  await B.ctx.subscribe(b, ch);
+  for (const id of ['sfa2', 'sfb']) {
+    await sa.events.waitFor((e) => e.event === 'pusher:member_added' && e.data.id === id, `member_added ${id} after SCRIPT FLUSH`);
+  }
+  checks.eq((await channelInfo(B, ch, 'user_count')).user_count, 3, 'user_count after SCRIPT FLUSH');
+  checks.done();
+}, 20_000, ['single']);
 
 scenario('quota', `an app's max_connections (${QUOTA}) counts the connections of every node: 4004 on the node that would pass it, a slot freed anywhere is usable everywhere`, async ({ A, B, C }) => {
   const held = [];
