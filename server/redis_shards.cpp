@@ -19,7 +19,9 @@ namespace server {
 namespace {
 
 constexpr auto connect_timeout = std::chrono::milliseconds(3000);
-constexpr int max_redirects = 3;
+/// Redirects followed and migration waits (of migration_wait each) per command.
+constexpr int max_redirects = 100;
+constexpr auto migration_wait = std::chrono::milliseconds(20);
 
 std::string sha1_hex(std::string_view text) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -338,7 +340,26 @@ void RedisAdapter::on_command_reply(std::uint64_t gen, std::size_t s,
       send_to(s, std::move(*keep), std::move(done), hops - 1);
       return;
     }
-    if (auto r = cluster_ && hops > 0 ? parse_redirect(err) : std::nullopt) {
+    auto r = cluster_ && hops > 0 ? parse_redirect(err) : std::nullopt;
+    if (r && r->ask && keep->size() > 3 && (*keep)[0].starts_with("EVAL") &&
+        (*keep)[3].starts_with('{') && (*keep)[3].ends_with('}')) {
+      // The slot of a state or bucket script is being migrated: its keys are on both sides,
+      // so running it on either would see half the state. Wait until the move is done (then
+      // MOVED, followed below), retrying on the same primary, within the hop budget.
+      auto t = std::make_shared<net::steady_timer>(ioc_, migration_wait);
+      t->async_wait([this, t, gen, s, keep, done = std::move(done),
+                     hops](const boost::system::error_code&) mutable {
+        if (gen != generation_) {
+          settle_command();
+          failed_requests_.fetch_add(1, std::memory_order_relaxed);
+          done(std::nullopt);
+          return;
+        }
+        send_to(s, std::move(*keep), std::move(done), hops - 1);
+      });
+      return;
+    }
+    if (r) {
       auto it = std::find_if(shards_.begin(), shards_.end(), [&](const Shard& x) {
         return x.where.port == r->port && x.where.host == r->host;
       });

@@ -182,7 +182,9 @@ export class RedisCluster {
   }
   /// Moves `slot` (and its keys) to the primary on `toPort`, the way `redis-cli --cluster
   /// reshard` does: IMPORTING / MIGRATING, MIGRATE of the keys, SETSLOT NODE on every primary.
-  async migrateSlot(slot, toPort) {
+  /// `pauseMs`: time spent between MIGRATING/IMPORTING and moving the keys (clients then meet
+  /// ASK for keys not on the source).
+  async migrateSlot(slot, toPort, { pauseMs = 0 } = {}) {
     const fromPort = await this.primaryOf(slot);
     if (fromPort === toPort) return;
     const id = async (port) => (await this.run(port, ['CLUSTER', 'MYID'])).trim();
@@ -194,6 +196,7 @@ export class RedisCluster {
     };
     await must(toPort, ['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', fromId]);
     await must(fromPort, ['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', toId]);
+    if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
     for (;;) {
       const keys = (await must(fromPort, ['CLUSTER', 'GETKEYSINSLOT', String(slot), '100'])).split('\n').filter((k) => k.length > 0);
       if (keys.length === 0) break;

@@ -780,7 +780,10 @@ scenario('reshard', 'slots move between primaries while the nodes run (the clust
     for (const n of [A, B, C]) await waitReady(n);
   };
   let before = await outages();
-  await redis.migrateSlot(stateSlot, to);
+  // A slow migration (1 s between MIGRATING and the keys' move, four heartbeats): the nodes'
+  // state scripts meet ASK meanwhile and must wait, not write half a state on the target
+  // (which would also make MIGRATE fail with BUSYKEY).
+  await redis.migrateSlot(stateSlot, to, { pauseMs: 1000 });
   checks.eq(await redis.primaryOf(stateSlot), to, 'the state slot moved');
   await moved(before, 'the state slot');
   const d = await C.ctx.connected({ name: 'rs-d@C', presence: who('dan') });
