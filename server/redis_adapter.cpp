@@ -45,6 +45,12 @@ AdapterSettings resolved(AdapterSettings a) {
   return a;
 }
 
+/// The TLS settings of the driver in use, and their config key for messages.
+std::pair<const RedisTlsSettings&, const char*> tls_of(const AdapterSettings& a) {
+  if (a.driver == "redis-cluster") return {a.cluster_tls, "adapter.cluster.tls"};
+  return {a.redis_tls, "adapter.redis.tls"};
+}
+
 /// Channel traffic of a Redis Cluster is spread over this many shard channels (buckets).
 constexpr std::size_t cluster_buckets = 16;
 
@@ -88,10 +94,10 @@ std::optional<std::string> redis_startup_error(const AdapterSettings& a) {
   if (cluster && a.cluster_nodes.empty()) return key + ": at least one seed node is needed";
   const std::vector<RedisEndpoint> seeds = adapter_seeds(a);
   std::shared_ptr<net::ssl::context> tls;
-  const RedisTlsSettings& t = cluster ? a.cluster_tls : a.redis_tls;
+  const auto [t, tls_key] = tls_of(a);
   if (seeds.front().tls) {
     try {
-      tls = make_redis_tls_context(t, cluster ? "adapter.cluster.tls" : "adapter.redis.tls");
+      tls = make_redis_tls_context(t, tls_key);
     } catch (const ConfigError& e) {
       return std::string(e.what());
     }
@@ -113,11 +119,9 @@ RedisAdapter::RedisAdapter(Hub& hub)
       settings_(resolved(hub.config().adapter)),
       cluster_(settings_.driver == "redis-cluster"),
       seeds_(adapter_seeds(settings_)),
-      tls_settings_(cluster_ ? settings_.cluster_tls : settings_.redis_tls),
-      tls_(seeds_.front().tls
-               ? make_redis_tls_context(tls_settings_,
-                                        cluster_ ? "adapter.cluster.tls" : "adapter.redis.tls")
-               : nullptr),
+      tls_settings_(tls_of(settings_).first),
+      tls_(seeds_.front().tls ? make_redis_tls_context(tls_settings_, tls_of(settings_).second)
+                              : nullptr),
       node_id_(random_node_id()),
       state_prefix_(cluster_ ? "{" + settings_.redis_prefix + "}" : settings_.redis_prefix),
       bus_(state_prefix_ + "#bus"),

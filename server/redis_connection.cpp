@@ -153,7 +153,6 @@ void RedisConnection::open(const RedisEndpoint& where, std::chrono::milliseconds
   on_up_ = std::move(up);
   on_lost_ = std::move(lost);
   on_push_ = std::move(push);
-  peer_ = where.host + ":" + std::to_string(where.port);
   reader_ = redisReaderCreate();
   if (reader_ == nullptr) {
     fail("out of memory");

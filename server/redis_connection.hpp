@@ -101,9 +101,6 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   /// Drops the connection without calling `lost`; pending replies run with null (posted).
   void close();
 
-  [[nodiscard]] bool is_up() const noexcept { return up_; }
-  [[nodiscard]] const std::string& peer() const noexcept { return peer_; }
-
  private:
   struct Impl;
   void fail(std::string why);
@@ -124,7 +121,6 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   bool up_ = false;
   bool closed_ = false;
   std::size_t setup_left_ = 0;  ///< AUTH / SELECT replies still expected before `up`
-  std::string peer_;
   std::function<void()> on_up_;
   std::function<void(std::string)> on_lost_;
   PushFn on_push_;

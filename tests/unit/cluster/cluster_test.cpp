@@ -252,7 +252,7 @@ TEST_CASE("redis cluster: key slots as Redis computes them (CLUSTER KEYSLOT)") {
   // A hash tag decides; an empty or unterminated tag does not.
   CHECK(server::key_slot("{user1000}.following") == server::key_slot("{user1000}.followers"));
   CHECK(server::key_slot("{user1000}.following") == server::key_slot("user1000"));
-  CHECK(server::key_slot("foo{}{bar}") == server::key_slot("foo{}{bar}"));
+  CHECK(server::key_slot("foo{}{bar}") == server::crc16_xmodem("foo{}{bar}") % 16384);  // whole key
   CHECK(server::key_slot("foo{}{bar}") != server::key_slot("bar"));
   CHECK(server::key_slot("foo{{bar}}zap") == server::key_slot("{bar"));
   CHECK(server::key_slot("foo{bar}{zap}") == server::key_slot("bar"));
