@@ -3,7 +3,9 @@
 // overrides.
 // Loaded once at start-up (exceptions allowed there); read-only afterwards, shared by all workers.
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -151,6 +153,60 @@ struct AdapterSettings {
   std::chrono::milliseconds node_timeout{5000};        ///< a silent node is dead after this
 };
 
+/// One database of the app managers (`database.postgres` / `database.mysql`, Sockudo's names;
+/// env DATABASE_POSTGRES_* / DATABASE_MYSQL_*). docs/APP_MANAGERS.md.
+struct DatabaseSettings {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;  ///< 0: the driver's default (5432 / 3306)
+  std::string username;    ///< empty: the driver's default ("postgres" / "root")
+  std::string password;    ///< never logged
+  std::string database = "sockudo";
+  std::string table_name = "applications";
+  /// database.*.cache_ttl (Sockudo's per-driver cache); app_manager.cache.ttl wins when set.
+  std::optional<std::chrono::seconds> cache_ttl;
+  std::chrono::seconds connect_timeout{5};          ///< pushcore: connect_timeout_seconds
+  std::chrono::milliseconds query_timeout{5000};    ///< pushcore: query_timeout_ms
+  /// TLS (pushcore keys): ssl_mode is libpq's sslmode (disable, allow, prefer, require,
+  /// verify-ca, verify-full) for both drivers; "" = the library's default.
+  std::string ssl_mode;
+  std::string ssl_ca_path;
+  std::string ssl_cert_path;
+  std::string ssl_key_path;
+};
+
+/// Where apps come from (`app_manager`): "array" (the config file; SIGHUP reloads it), or a
+/// database ("postgres" / "mysql") read through a cache (server/app_directory.hpp).
+struct AppManagerSettings {
+  std::string driver = "array";  ///< array, postgres or mysql (env APP_MANAGER_DRIVER)
+  /// app_manager.cache.ttl (env CACHE_TTL_SECONDS): cached apps are re-read this often;
+  /// changed, disabled and deleted rows take effect within it.
+  std::optional<std::chrono::seconds> cache_ttl;
+  /// app_manager.cache.negative_ttl (pushcore): how long an unknown key or id is answered
+  /// from memory before the database is asked again. Default: min(ttl, 30 s).
+  std::optional<std::chrono::seconds> negative_ttl;
+  /// app_manager.max_apps (pushcore): app slots for database apps (each distinct app served
+  /// since start takes one for the life of the process).
+  std::size_t max_apps = 16384;
+  /// app_manager.lookup_timeout_ms (pushcore): how long a connect or API request waits for the
+  /// database before it is answered as for an unknown app.
+  std::chrono::milliseconds lookup_timeout{2000};
+  DatabaseSettings postgres;
+  DatabaseSettings mysql;
+
+  [[nodiscard]] bool uses_database() const noexcept { return driver != "array"; }
+  [[nodiscard]] const DatabaseSettings& database() const noexcept {
+    return driver == "mysql" ? mysql : postgres;
+  }
+  [[nodiscard]] std::chrono::seconds ttl() const noexcept {
+    if (cache_ttl) return *cache_ttl;
+    if (database().cache_ttl) return *database().cache_ttl;
+    return std::chrono::seconds{300};
+  }
+  [[nodiscard]] std::chrono::seconds negative() const noexcept {
+    return negative_ttl ? *negative_ttl : std::min(ttl(), std::chrono::seconds{30});
+  }
+};
+
 /// A parsed redis:// URL.
 struct RedisUrl {
   std::string host = "127.0.0.1";
@@ -270,6 +326,8 @@ struct Config {
   AppLimits default_limits;
   WebhookSettings webhooks;  ///< top-level `webhooks`
   AdapterSettings adapter;   ///< top-level `adapter` (env ADAPTER_DRIVER, REDIS_URL)
+  AppManagerSettings app_manager;  ///< `app_manager` driver and cache, `database.*`
+  /// The apps of the config file (driver "array"); empty with a database driver.
   std::vector<App> apps;
   bool embedded_default = false;  ///< true when no --config was given
   SslConfig ssl;                  ///< `ssl` (TLS on the main port)
