@@ -10,6 +10,9 @@ apt_pkgs=(build-essential cmake pkg-config libboost1.81-dev libsimdjson-dev doct
 apt_pkgs+=(libtomlplusplus-dev)
 # Redis adapter (docs/CLUSTER.md): hiredis to build, redis-server for the cluster tests.
 apt_pkgs+=(libhiredis-dev redis-server)
+# Database app managers (docs/APP_MANAGERS.md): libpq and MariaDB Connector/C to build,
+# PostgreSQL and MariaDB servers for the interop suites (started by the tests, no service).
+apt_pkgs+=(libpq-dev postgresql libmariadb-dev mariadb-server mariadb-client)
 # Headless Chromium for the browser tests (Debian's package; Playwright's download cannot work).
 [ -z "${SETUP_SKIP_NPM:-}" ] && apt_pkgs+=(chromium)
 # clang + libFuzzer runtime, only for scripts/fuzz.sh (SETUP_FUZZ=1).

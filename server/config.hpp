@@ -417,6 +417,13 @@ Config load_config_file(const std::string& path, EnvLookup env, std::vector<std:
 /// The embedded default (app-id / app-key / app-secret on 127.0.0.1:6001), env overrides applied.
 Config default_config(EnvLookup env, std::vector<std::string>& warnings);
 
+/// One app object in Sockudo's shape (what an `app_manager.array.apps` entry holds; the
+/// database app managers make one from a row), resolved against `base`'s default limits and
+/// webhook retry exactly like an app of the config file. Throws ConfigError "<path>...: ...";
+/// unknown and unsupported keys are reported through `warnings`.
+App parse_app_json(std::string_view json, const Config& base, std::string_view path,
+                   std::vector<std::string>& warnings);
+
 /// `${VAR}` and `${VAR:-default}` interpolation. An unset ${VAR} without default throws
 /// ConfigError naming the variable.
 ///

@@ -249,14 +249,24 @@ void FeaturesIn::apply_to(App& out) const {
   }
 }
 
+std::optional<std::string> app_manager_driver_name(std::string_view name) {
+  const std::string_view d = trim(name);
+  if (iequals(d, "array") || iequals(d, "memory")) return "array";
+  // Sockudo's names: "pgsql" (also "postgres", "postgresql"), "mysql".
+  if (iequals(d, "pgsql") || iequals(d, "postgres") || iequals(d, "postgresql")) {
+    return "postgres";
+  }
+  if (iequals(d, "mysql") || iequals(d, "mariadb")) return "mysql";
+  return std::nullopt;
+}
+
 void read_app_manager(FieldWalker& walker, dom::element value, std::string_view path,
-                      std::vector<AppIn>& apps) {
+                      std::vector<AppIn>& apps, AppManagerSettings& out) {
   walker.for_each_field(value, path, [&](std::string_view k, dom::element v, const std::string& p) {
     if (k == "driver") {
-      const std::string driver = to_string(v, p);
-      if (!iequals(driver, "array") && !iequals(driver, "memory")) {
-        fail_value(p, "\"array\" or \"memory\" (apps from the config file)", show(v));
-      }
+      const auto driver = app_manager_driver_name(to_string(v, p));
+      if (!driver) fail_value(p, app_manager_drivers_text, show(v));
+      out.driver = *driver;
     } else if (k == "array") {
       walker.for_each_field(v, p, [&](std::string_view k2, dom::element v2, const std::string& p2) {
         if (k2 != "apps") {
@@ -266,10 +276,84 @@ void read_app_manager(FieldWalker& walker, dom::element value, std::string_view 
         return true;
       });
     } else if (k == "cache") {
+      walker.for_each_field(v, p, [&](std::string_view k2, dom::element v2, const std::string& p2) {
+        if (k2 == "ttl") {
+          out.cache_ttl = to_seconds(v2, p2, 1);
+        } else if (k2 == "negative_ttl") {
+          out.negative_ttl = to_seconds(v2, p2, 1);
+        } else if (k2 == "enabled") {
+          // Database apps are always served from memory (never a query per connection).
+          if (!to_bool(v2, p2)) walker.warn(p2 + ": false is ignored, database apps are always cached");
+        } else {
+          return false;
+        }
+        return true;
+      });
+    } else if (k == "max_apps") {
+      out.max_apps = static_cast<std::size_t>(to_uint(v, p, 1, 1'000'000));
+    } else if (k == "lookup_timeout_ms") {
+      out.lookup_timeout = to_millis(v, p, 10, 60'000);
+    } else if (k == "scylladb") {
       walker.warn_unsupported(p);
     } else {
       return false;
     }
+    return true;
+  });
+}
+
+void read_database(FieldWalker& walker, dom::element value, std::string_view path,
+                   AppManagerSettings& out) {
+  walker.for_each_field(value, path, [&](std::string_view k, dom::element v, const std::string& p) {
+    DatabaseSettings* db = k == "postgres" ? &out.postgres : k == "mysql" ? &out.mysql : nullptr;
+    if (db == nullptr) {
+      if (k == "redis" || k == "dynamodb" || k == "surrealdb" || k == "scylladb") {
+        walker.warn_unsupported(p);
+        return true;
+      }
+      return false;
+    }
+    walker.for_each_field(v, p, [&](std::string_view k2, dom::element v2, const std::string& p2) {
+      if (k2 == "host") {
+        db->host = to_nonempty_string(v2, p2);
+      } else if (k2 == "port") {
+        db->port = to_port(v2, p2);
+      } else if (k2 == "username") {
+        db->username = to_string(v2, p2);
+      } else if (k2 == "password") {
+        db->password = to_string(v2, p2);
+      } else if (k2 == "database") {
+        db->database = to_nonempty_string(v2, p2);
+      } else if (k2 == "table_name") {
+        db->table_name = to_nonempty_string(v2, p2);
+      } else if (k2 == "cache_ttl") {
+        db->cache_ttl = to_seconds(v2, p2, 1);
+      } else if (k2 == "connect_timeout_seconds") {
+        db->connect_timeout = to_seconds(v2, p2, 1);
+      } else if (k2 == "query_timeout_ms") {
+        db->query_timeout = to_millis(v2, p2, 10, 600'000);
+      } else if (k2 == "ssl_mode") {
+        db->ssl_mode = to_string(v2, p2);
+        constexpr std::string_view modes[] = {"",        "disable",   "allow",      "prefer",
+                                              "require", "verify-ca", "verify-full"};
+        if (!is_one_of(db->ssl_mode, modes)) {
+          fail_value(p2, "disable, allow, prefer, require, verify-ca or verify-full", show(v2));
+        }
+      } else if (k2 == "ssl_ca_path") {
+        db->ssl_ca_path = to_string(v2, p2);
+      } else if (k2 == "ssl_cert_path") {
+        db->ssl_cert_path = to_string(v2, p2);
+      } else if (k2 == "ssl_key_path") {
+        db->ssl_key_path = to_string(v2, p2);
+      } else if (k2 == "connection_pool_size" || k2 == "pool_min" || k2 == "pool_max" ||
+                 k2 == "cache_cleanup_interval" || k2 == "cache_max_capacity") {
+        // Sockudo's pool and cache sizing: one connection and the app slots here.
+        walker.warn_unsupported(p2);
+      } else {
+        return false;
+      }
+      return true;
+    });
     return true;
   });
 }
@@ -302,3 +386,28 @@ App resolve_app(AppIn& in, const AppLimits& defaults, const WebhookRetry& global
 }
 
 }  // namespace server::config_detail
+
+namespace server {
+
+App parse_app_json(std::string_view json, const Config& base, std::string_view path,
+                   std::vector<std::string>& warnings) {
+  using namespace config_detail;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (const auto error = parser.parse(json.data(), json.size()).get(root)) {
+    fail(path, std::string("invalid JSON: ") + simdjson::error_message(error));
+  }
+  if (root.type() != dom::element_type::OBJECT) fail_value(path, "an object", show(root));
+  FieldWalker walker(warnings);
+  AppIn in = read_app(walker, root, std::string(path));
+  walker.report_unsupported();
+  App app = resolve_app(in, base.default_limits, base.webhooks.retry);
+  const std::pair<const char*, const std::string*> required[] = {
+      {"id", &app.id}, {"key", &app.key}, {"secret", &app.secret}};
+  for (const auto& [name, field] : required) {
+    if (field->empty()) fail(join_path(path, name), "required, a non-empty string");
+  }
+  return app;
+}
+
+}  // namespace server

@@ -223,9 +223,19 @@ struct AppIn {
 /// are not applied yet.
 Config read_document(dom::element root, EnvLookup env, std::vector<std::string>& warnings);
 
-/// `app_manager` {driver, array {apps}} (config_apps.cpp): appends each app to `apps`.
+/// `app_manager` {driver, array {apps}, cache {ttl, negative_ttl}, max_apps, lookup_timeout_ms}
+/// (config_apps.cpp): appends each app to `apps`, the rest goes to `out`.
 void read_app_manager(FieldWalker& walker, dom::element value, std::string_view path,
-                      std::vector<AppIn>& apps);
+                      std::vector<AppIn>& apps, AppManagerSettings& out);
+/// The app manager driver `name` means ("array", "postgres" or "mysql"; Sockudo's aliases
+/// memory, pgsql, postgresql; any case), or nullopt.
+std::optional<std::string> app_manager_driver_name(std::string_view name);
+inline constexpr std::string_view app_manager_drivers_text =
+    "\"array\"/\"memory\" (apps from the config file), \"postgres\"/\"pgsql\" or \"mysql\"";
+/// `database` {postgres {...}, mysql {...}} (config_apps.cpp); the other databases warn as
+/// unsupported.
+void read_database(FieldWalker& walker, dom::element value, std::string_view path,
+                   AppManagerSettings& out);
 /// The final App of `in` (config_apps.cpp). Precedence, lowest first: `defaults` < flat app keys
 /// < policy.*; webhook retries inherit `global_retry`. Moves out of `in`.
 App resolve_app(AppIn& in, const AppLimits& defaults, const WebhookRetry& global_retry);

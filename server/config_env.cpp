@@ -308,6 +308,40 @@ const EnvSetting env_table[] = {
     {{{"SSL_PASSPHRASE"}, {"SOKETI_SSL_PASS"}, "ssl.passphrase"},
      Phase::config,
      [](T& t, const V& v) { t.config.ssl.passphrase = v.text; }},
+    // ---- app manager (docs/APP_MANAGERS.md)
+    {{{"APP_MANAGER_DRIVER"}, {}, "app_manager.driver"},
+     Phase::config,
+     [](T& t, const V& v) {
+       const auto driver = app_manager_driver_name(v.text);
+       if (!driver) fail(v.name, "expected " + std::string(app_manager_drivers_text) + ", got " +
+                                     in_quotes(v.text));
+       t.config.app_manager.driver = *driver;
+     }},
+    {{{"CACHE_TTL_SECONDS"}, {}, "app_manager.cache.ttl"},
+     Phase::config,
+     [](T& t, const V& v) { t.config.app_manager.cache_ttl = v.seconds(1); }},
+#define PUSHCORE_DB_ENV_ROWS(PREFIX, FIELD)                                                  \
+  {{{PREFIX "_HOST"}, {}, "database." #FIELD ".host"},                                       \
+   Phase::config,                                                                           \
+   [](T& t, const V& v) { t.config.app_manager.FIELD.host = v.text; }},                     \
+      {{{PREFIX "_PORT"}, {}, "database." #FIELD ".port"},                                   \
+       Phase::config,                                                                       \
+       [](T& t, const V& v) { t.config.app_manager.FIELD.port = v.port(); }},               \
+      {{{PREFIX "_USERNAME", PREFIX "_USER"}, {}, "database." #FIELD ".username"},           \
+       Phase::config,                                                                       \
+       [](T& t, const V& v) { t.config.app_manager.FIELD.username = v.text; }},             \
+      {{{PREFIX "_PASSWORD"}, {}, "database." #FIELD ".password"},                           \
+       Phase::config,                                                                       \
+       [](T& t, const V& v) { t.config.app_manager.FIELD.password = v.text; }},             \
+      {{{PREFIX "_DATABASE"}, {}, "database." #FIELD ".database"},                           \
+       Phase::config,                                                                       \
+       [](T& t, const V& v) { t.config.app_manager.FIELD.database = v.text; }},             \
+      {{{PREFIX "_TABLE_NAME"}, {}, "database." #FIELD ".table_name"},                       \
+       Phase::config,                                                                       \
+       [](T& t, const V& v) { t.config.app_manager.FIELD.table_name = v.text; }}
+    PUSHCORE_DB_ENV_ROWS("DATABASE_POSTGRES", postgres),
+    PUSHCORE_DB_ENV_ROWS("DATABASE_MYSQL", mysql),
+#undef PUSHCORE_DB_ENV_ROWS
     // ---- adapter and Redis
     {{{"ADAPTER_DRIVER"}, {"SOKETI_ADAPTER_DRIVER"}, "adapter.driver"},
      Phase::config,

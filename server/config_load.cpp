@@ -95,10 +95,20 @@ Config parse_interpolated(const std::string& json_text, EnvLookup env,
 
   Config config = config_detail::read_document(root, env, warnings);
   config_detail::apply_env_overrides(config, env);
-  if (config.apps.empty()) {
-    config.apps.push_back(config_detail::make_default_app(config.default_limits));
+  if (config.app_manager.uses_database()) {
+    // Apps come from the database only: no file apps, and never the default app (its secret
+    // is public).
+    if (!config.apps.empty()) {
+      warnings.push_back("app_manager.array.apps: ignored, app_manager.driver is \"" +
+                         config.app_manager.driver + "\" (apps come from the database)");
+      config.apps.clear();
+    }
+  } else {
+    if (config.apps.empty()) {
+      config.apps.push_back(config_detail::make_default_app(config.default_limits));
+    }
+    config_detail::validate_apps(config);
   }
-  config_detail::validate_apps(config);
   if (config.ssl.enabled && (config.ssl.cert_path.empty() || config.ssl.key_path.empty())) {
     config_detail::fail("ssl", "enabled needs cert_path and key_path");
   }

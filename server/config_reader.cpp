@@ -21,7 +21,6 @@ constexpr std::string_view unsupported_top_level[] = {"ably_compat",
                                                       "cleanup",
                                                       "cluster_health",
                                                       "connection_recovery",
-                                                      "database",
                                                       "database_pooling",
                                                       "delta_compression",
                                                       "echo_control",
@@ -124,7 +123,9 @@ class Reader : FieldWalker {
       } else if (k == "metrics") {
         read_metrics(v, p);
       } else if (k == "app_manager") {
-        read_app_manager(*this, v, p, apps_);
+        read_app_manager(*this, v, p, apps_, c.app_manager);
+      } else if (k == "database") {
+        read_database(*this, v, p, c.app_manager);
       } else if (k == "webhooks") {
         read_webhook_settings(*this, v, p, config_.webhooks, webhook_retry_);
       } else if (k == "rate_limiter") {

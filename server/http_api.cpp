@@ -92,7 +92,8 @@ std::uint64_t meminfo_bytes(const std::string& meminfo, std::string_view key) {
 // disabled; 200 "DEGRADED" when the webhook queue is full (non-critical: events are dropped,
 // delivery goes on); else 200 "OK". The word is repeated in `X-Health-Check`. An unknown app
 // keeps this server's 404 JSON error (Sockudo: 404 "NOT_FOUND").
-Response up(Worker& worker, const Request& req, std::optional<std::string_view> app_id) {
+// `/up` (app_id nullopt) or `/up/{id}` with the app looked up (`app` null: unknown id).
+Response up(Worker& worker, const Request& req, std::optional<const AppRuntime*> app) {
   Hub& hub = worker.hub();
   auto health = [&req](http::status status, std::string_view word) {
     Response res = make_response(req, status, std::string(word), "text/plain");
@@ -100,11 +101,10 @@ Response up(Worker& worker, const Request& req, std::optional<std::string_view> 
     return res;
   };
   if (hub.draining.load()) return health(http::status::service_unavailable, "DRAINING");
-  if (app_id) {
-    const AppRuntime* app = hub.app_by_id(protocol::percent_decode(*app_id));
-    if (app == nullptr) return from_error(req, ApiError::app_not_found);
-    if (!app->app->enabled) return health(http::status::service_unavailable, "ERROR");
-  } else {
+  if (app) {
+    if (*app == nullptr) return from_error(req, ApiError::app_not_found);
+    if (!(*app)->app->enabled) return health(http::status::service_unavailable, "ERROR");
+  } else if (hub.directory() == nullptr) {
     bool any = false;
     for (std::size_t i = 0; i < hub.app_count() && !any; ++i) any = !hub.app_at(i).removed.load();
     if (!any) return health(http::status::service_unavailable, "ERROR");
@@ -113,11 +113,18 @@ Response up(Worker& worker, const Request& req, std::optional<std::string_view> 
   if (hub.webhooks().stats().queue_depth >= hub.config().webhooks.max_queue_size) {
     return health(http::status::ok, "DEGRADED");
   }
+  // Database app manager unreachable: cached apps keep working, new ones cannot be served.
+  if (hub.directory() != nullptr && !hub.directory()->available()) {
+    return health(http::status::ok, "DEGRADED");
+  }
   return health(http::status::ok, "OK");
 }
 
 void route(Worker& worker, AppRuntime* app, const Request& req, const auth::QueryParams& params,
            const std::vector<std::string>& parts, Responder respond);
+
+void api_for_app(Worker& worker, AppRuntime* app, const Request& req, std::string_view path,
+                 const auth::QueryParams& params, std::string_view peer, Responder respond);
 
 void api(Worker& worker, const Request& req, std::string_view path, std::string_view query,
          std::string_view peer, Responder respond) {
@@ -139,18 +146,48 @@ void api(Worker& worker, const Request& req, std::string_view path, std::string_
       return;
     }
   }
-  const auto parts = split_path(path);  // apps, {id}, ...
   if (query.empty()) {
     respond(from_error(req, ApiError::auth_params_missing));
     return;
   }
   const auth::QueryParams params = auth::parse_query(query);
   const std::string* key = params.get("auth_key");
-  AppRuntime* app = key ? hub.app_by_key(*key) : nullptr;
+  if (key == nullptr) {
+    respond(from_error(req, ApiError::app_key_unknown));
+    return;
+  }
+  // A database app not in memory yet: the request is kept until the directory answers
+  // (bounded by app_manager.lookup_timeout_ms); its views are re-taken from the copy.
+  auto held = std::make_shared<Request>();
+  auto later = [&worker, held, from = std::string(peer), respond](AppRuntime* app) {
+    const std::string_view target = held->target();
+    const auto q = target.find('?');
+    const std::string_view p = target.substr(0, q);
+    const auth::QueryParams again =
+        auth::parse_query(q == std::string_view::npos ? std::string_view{} : target.substr(q + 1));
+    api_for_app(worker, app, *held, p, again, from, respond);
+  };
+  const auto found = hub.find_app(AppLookup::key, *key, worker.ioc(), later);
+  if (!found) {
+    *held = req;  // copied only on this (rare) path; `later` runs after this returns
+    return;
+  }
+  api_for_app(worker, *found, req, path, params, peer, std::move(respond));
+}
+
+void api_for_app(Worker& worker, AppRuntime* app, const Request& req, std::string_view path,
+                 const auth::QueryParams& params, std::string_view peer, Responder respond) {
+  const std::uint32_t hops = worker.hub().config().ip_limits.api_trust_hops;
+  std::string client;
+  auto client_addr = [&]() -> const std::string& {
+    if (client.empty()) client = client_address(forwarded_for(req), std::string(peer), hops);
+    return client;
+  };
   if (app == nullptr) {
     respond(from_error(req, ApiError::app_key_unknown));
     return;
   }
+  const auto parts = split_path(path);  // apps, {id}, ...
   if (parts.size() < 2 || parts[1] != app->app->id) {
     respond(from_error(req, ApiError::app_mismatch));
     return;
@@ -288,7 +325,16 @@ void handle(Worker& worker, const Request& req, std::string_view peer, Responder
   } else if (path == "/up" || path == "/") {
     res = up(worker, req, std::nullopt);
   } else if (path.rfind("/up/", 0) == 0) {
-    res = up(worker, req, path.substr(4));
+    const std::string id = protocol::percent_decode(path.substr(4));
+    auto held = std::make_shared<Request>();
+    const auto found = worker.hub().find_app(
+        AppLookup::id, id, worker.ioc(),
+        [&worker, held, respond](AppRuntime* app) { respond(up(worker, *held, app)); });
+    if (!found) {
+      *held = req;
+      return;
+    }
+    res = up(worker, req, *found);
   } else if (path == "/live") {
     res = make_response(req, http::status::ok, "", "text/plain");  // liveness only (Sockudo)
   } else if (path == "/usage") {

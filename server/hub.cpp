@@ -12,8 +12,11 @@
 namespace server {
 
 Hub::Hub(Config config) : config_(std::move(config)) {
-  // Room for apps added by reloads (SIGHUP) without resizing per-worker arrays.
-  app_capacity_ = config_.apps.size() + std::max<std::size_t>(64, config_.apps.size());
+  // Room for apps added by reloads (SIGHUP), or for the database apps, without resizing
+  // per-worker arrays.
+  app_capacity_ = config_.app_manager.uses_database()
+                      ? config_.app_manager.max_apps
+                      : config_.apps.size() + std::max<std::size_t>(64, config_.apps.size());
   apps_ = std::make_unique<std::unique_ptr<AppRuntime>[]>(app_capacity_);
   broadcast_latency_ = std::make_unique<BroadcastLatency>(app_capacity_);
   if (config_.v2.recovery_enabled) {
@@ -58,12 +61,17 @@ Hub::Hub(Config config) : config_(std::move(config)) {
         std::chrono::duration_cast<std::chrono::milliseconds>(config_.ip_limits.api_window).count();
   }
   api_limiter_ = std::make_unique<IpLimiter>(api);
+  if (config_.app_manager.uses_database()) {
+    directory_ = std::make_unique<AppDirectory>(*this, config_.app_manager,
+                                                make_app_source(config_.app_manager));
+  }
 }
 
 Hub::~Hub() {
   // Stop the workers first: destroying their io_contexts frees the sessions still owned by
   // pending handlers, and those must not reach the registry being destroyed below.
   tearing_down.store(true);
+  if (directory_) directory_->stop();  // it posts answers to the workers and edits app slots
   for (auto& w : workers_) w->stop();
   for (auto& w : workers_) w->join();
   adapter_.reset();  // its thread posts to the workers: stop it before they go
@@ -80,6 +88,114 @@ AppRuntime* Hub::app_by_id(std::string_view id) noexcept {
   std::shared_lock lock(apps_mutex_);
   auto it = by_id_.find(id);
   return it == by_id_.end() ? nullptr : apps_[it->second].get();
+}
+
+std::optional<AppRuntime*> Hub::find_app(AppLookup by, std::string_view value,
+                                         net::io_context& ioc, AppDirectory::Done done) {
+  AppRuntime* rt = by == AppLookup::key ? app_by_key(value) : app_by_id(value);
+  if (rt != nullptr && rt->removed.load()) rt = nullptr;
+  if (directory_ == nullptr) return rt;
+  AppDirectoryStats& stats = directory_->stats();
+  if (rt != nullptr) {
+    stats.hits.fetch_add(1, std::memory_order_relaxed);
+    return rt;
+  }
+  // Bounded input: an overlong value cannot be an app (Sockudo's columns are VARCHAR(255)).
+  if (value.empty() || value.size() > 255 || directory_->known_unknown(by, value)) {
+    stats.negative.fetch_add(1, std::memory_order_relaxed);
+    return static_cast<AppRuntime*>(nullptr);
+  }
+  directory_->lookup(by, value, ioc, std::move(done));
+  return std::nullopt;
+}
+
+AppRuntime* Hub::upsert_locked(const App& app, std::size_t& next, std::vector<Close>& closes,
+                               ReloadResult* out) {
+  auto it = by_id_.find(app.id);
+  AppRuntime* rt = nullptr;
+  if (it != by_id_.end()) {
+    rt = apps_[it->second].get();
+  } else {
+    // A removed app that comes back keeps its slot.
+    for (std::size_t i = 0; i < next; ++i) {
+      if (apps_[i]->removed.load() && apps_[i]->app->id == app.id) rt = apps_[i].get();
+    }
+  }
+  if (rt == nullptr && next == app_capacity_) return nullptr;
+  const App* snap = snapshots_.emplace_back(std::make_unique<const App>(app)).get();
+  if (rt == nullptr) {
+    auto fresh_rt = std::make_unique<AppRuntime>();
+    fresh_rt->app = snap;
+    fresh_rt->index = next;
+    rt = fresh_rt.get();
+    apps_[next++] = std::move(fresh_rt);
+    if (out) out->added.push_back(app.id);
+  } else {
+    const App* old = rt->app.get();
+    if (rt->removed.load()) {
+      if (out) out->added.push_back(app.id);
+    } else {
+      if (out) out->updated.push_back(app.id);
+      if (old->enabled && !app.enabled) {
+        if (out) out->disabled.push_back(app.id);
+        closes.push_back({rt->index, WsError::app_disabled_by_reload});
+      }
+    }
+    if (old->key != app.key) {
+      auto k = by_key_.find(old->key);
+      if (k != by_key_.end() && k->second == rt->index) by_key_.erase(k);
+    }
+    rt->app = snap;
+    rt->removed.store(false);
+  }
+  by_key_[app.key] = rt->index;
+  by_id_[app.id] = rt->index;
+  return rt;
+}
+
+void Hub::post_closes(const std::vector<Close>& closes) {
+  for (const Close& c : closes) {
+    for (auto& w : workers_) {
+      net::post(w->ioc(), [wp = w.get(), c] { wp->close_app_sessions(c.index, c.why); });
+    }
+  }
+}
+
+AppRuntime* Hub::upsert_app(const App& app) {
+  std::vector<Close> closes;
+  AppRuntime* rt = nullptr;
+  {
+    std::unique_lock lock(apps_mutex_);
+    std::size_t next = app_count_.load(std::memory_order_relaxed);
+    rt = upsert_locked(app, next, closes, nullptr);
+    app_count_.store(next, std::memory_order_release);
+  }
+  post_closes(closes);
+  return rt;
+}
+
+void Hub::remove_app(std::string_view id) {
+  std::vector<Close> closes;
+  {
+    std::unique_lock lock(apps_mutex_);
+    auto d = by_id_.find(id);
+    if (d == by_id_.end()) return;
+    const std::size_t i = d->second;
+    AppRuntime& rt = *apps_[i];
+    by_id_.erase(d);
+    auto k = by_key_.find(rt.app->key);
+    if (k != by_key_.end() && k->second == i) by_key_.erase(k);
+    if (!rt.removed.exchange(true)) closes.push_back({i, WsError::app_removed});
+  }
+  post_closes(closes);
+}
+
+std::vector<std::string> Hub::database_app_ids() const {
+  std::shared_lock lock(apps_mutex_);
+  std::vector<std::string> ids;
+  ids.reserve(by_id_.size());
+  for (const auto& [id, index] : by_id_) ids.push_back(id);
+  return ids;
 }
 
 ReloadResult Hub::reload(const Config& fresh) {
@@ -112,10 +228,6 @@ ReloadResult Hub::reload(const Config& fresh) {
             cur.http_request_limit_bytes() == fresh.http_request_limit_bytes(),
         "send_queue/websocket/http_api limits");
 
-  struct Close {
-    std::size_t index;
-    WsError why;
-  };
   std::vector<Close> closes;
   {
     std::unique_lock lock(apps_mutex_);
@@ -123,49 +235,12 @@ ReloadResult Hub::reload(const Config& fresh) {
     const std::size_t count = app_count_.load(std::memory_order_relaxed);
     std::size_t next = count;
     for (const App& app : fresh.apps) {
-      auto it = by_id_.find(app.id);
-      AppRuntime* rt = nullptr;
-      if (it != by_id_.end()) {
-        rt = apps_[it->second].get();
-      } else {
-        // A removed app that comes back keeps its slot.
-        for (std::size_t i = 0; i < count; ++i) {
-          if (apps_[i]->removed.load() && apps_[i]->app->id == app.id) rt = apps_[i].get();
-        }
-      }
-      if (rt == nullptr && next == app_capacity_) {
+      AppRuntime* rt = upsert_locked(app, next, closes, &out);
+      if (rt == nullptr) {
         out.not_applied.push_back("app " + app.id + " (no app slot left)");
         continue;
       }
-      const App* snap = snapshots_.emplace_back(std::make_unique<const App>(app)).get();
-      if (rt == nullptr) {
-        auto fresh_rt = std::make_unique<AppRuntime>();
-        fresh_rt->app = snap;
-        fresh_rt->index = next;
-        rt = fresh_rt.get();
-        apps_[next++] = std::move(fresh_rt);
-        out.added.push_back(app.id);
-      } else {
-        const App* old = rt->app.get();
-        if (rt->removed.load()) {
-          out.added.push_back(app.id);
-        } else {
-          out.updated.push_back(app.id);
-          if (old->enabled && !app.enabled) {
-            out.disabled.push_back(app.id);
-            closes.push_back({rt->index, WsError::app_disabled_by_reload});
-          }
-        }
-        if (old->key != app.key) {
-          auto k = by_key_.find(old->key);
-          if (k != by_key_.end() && k->second == rt->index) by_key_.erase(k);
-        }
-        rt->app = snap;
-        rt->removed.store(false);
-      }
       seen[rt->index] = true;
-      by_key_[app.key] = rt->index;
-      by_id_[app.id] = rt->index;
     }
     // Publish the new slots before anyone can look them up through the maps.
     app_count_.store(next, std::memory_order_release);
@@ -181,11 +256,7 @@ ReloadResult Hub::reload(const Config& fresh) {
       if (d != by_id_.end() && d->second == i) by_id_.erase(d);
     }
   }
-  for (const Close& c : closes) {
-    for (auto& w : workers_) {
-      net::post(w->ioc(), [wp = w.get(), c] { wp->close_app_sessions(c.index, c.why); });
-    }
-  }
+  post_closes(closes);
   return out;
 }
 

@@ -17,6 +17,7 @@
 #include "channels/registry.hpp"
 #include "protocol/socket_id.hpp"
 #include "server/adapter.hpp"
+#include "server/app_directory.hpp"
 #include "server/broadcast_latency.hpp"
 #include "server/config.hpp"
 #include "server/errors.hpp"
@@ -85,9 +86,26 @@ class Hub {
 
   [[nodiscard]] const Config& config() const noexcept { return config_; }
 
-  /// App lookup; nullptr when unknown (or removed by a reload). Any thread.
+  /// App lookup in memory; nullptr when unknown (or removed by a reload). Any thread.
   [[nodiscard]] AppRuntime* app_by_key(std::string_view key) noexcept;
   [[nodiscard]] AppRuntime* app_by_id(std::string_view id) noexcept;
+  /// The lookup for a connect or an API request: answered at once (the app, or nullptr for an
+  /// unknown one) when memory knows — config-file apps, cached database apps, fresh negative
+  /// entries — else nullopt, and `done` runs later on `ioc` (app_directory.hpp). Any thread.
+  [[nodiscard]] std::optional<AppRuntime*> find_app(AppLookup by, std::string_view value,
+                                                    net::io_context& ioc,
+                                                    AppDirectory::Done done);
+  /// The database app manager; null with the array driver.
+  [[nodiscard]] AppDirectory* directory() noexcept { return directory_.get(); }
+
+  /// Database apps (the directory thread): installs `app` in a new slot or applies it to its
+  /// slot like a reload does (key, secret, limits, features; newly disabled: sockets closed
+  /// with 4003). nullptr when no slot is left (app_manager.max_apps).
+  AppRuntime* upsert_app(const App& app);
+  /// Removes a database app (deleted row): lookups stop finding it, its sockets close with 4001.
+  void remove_app(std::string_view id);
+  /// The ids of the apps in use (not removed). Any thread.
+  [[nodiscard]] std::vector<std::string> database_app_ids() const;
   [[nodiscard]] AppRuntime& app_at(std::size_t index) noexcept { return *apps_[index]; }
   /// App slots in use (removed apps included). Grows on reload, up to app_capacity().
   [[nodiscard]] std::size_t app_count() const noexcept {
@@ -171,6 +189,18 @@ class Hub {
   void close_connections(const std::vector<channels::ConnId>& conns, WsError why);
 
  private:
+  struct Close {
+    std::size_t index;
+    WsError why;
+  };
+  /// The slot of `app` after applying it (matched by id, or a removed slot with its id), or a
+  /// new slot from `next`; nullptr when none is left. Fills `closes` for a newly disabled app
+  /// and `out` (when given) with what changed. Caller holds apps_mutex_ exclusively and
+  /// publishes app_count_ = next.
+  AppRuntime* upsert_locked(const App& app, std::size_t& next, std::vector<Close>& closes,
+                            ReloadResult* out);
+  void post_closes(const std::vector<Close>& closes);
+
   Config config_;
   std::size_t app_capacity_ = 0;
   std::unique_ptr<std::unique_ptr<AppRuntime>[]> apps_;  ///< app_capacity_ slots
@@ -188,6 +218,7 @@ class Hub {
   V2Counters v2_counters_;
   std::unique_ptr<IpLimiter> ip_limiter_;
   std::unique_ptr<IpLimiter> api_limiter_;
+  std::unique_ptr<AppDirectory> directory_;  ///< database app manager, or null
 
   std::mutex state_mutex_;
   channels::Registry registry_;

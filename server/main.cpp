@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -49,6 +50,12 @@ std::string join_ids(const std::vector<std::string>& ids) {
 void reload_apps(server::Hub& hub, const std::string& path, const std::string& host_override,
                  const std::string& port_override) {
   using namespace server;
+  if (AppDirectory* dir = hub.directory()) {
+    // Apps come from the database: SIGHUP re-reads the cached ones now instead of at the TTL.
+    dir->refresh_soon();
+    log::info("reload", {{"apps", "database: " + dir->describe()}, {"refresh", "now"}});
+    return;
+  }
   if (path.empty()) {
     log::warn("reload_ignored", {{"reason", "no --config file (embedded default config)"}});
     return;
@@ -158,6 +165,23 @@ int main(int argc, char** argv) {
   }
 
   Hub hub(cfg);
+  // A database app manager: bad credentials, an unreachable database or a table without
+  // Sockudo's columns stop start-up naming the settings (docs/APP_MANAGERS.md).
+  if (AppDirectory* dir = hub.directory()) {
+    try {
+      dir->open();
+    } catch (const std::exception& e) {
+      const std::string& d = hub.config().app_manager.driver;
+      const std::string section = d == "mysql" ? "mysql" : "postgres";
+      std::string upper = section;
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      std::fprintf(stderr,
+                   "pushcore: configuration error: app_manager.driver \"%s\": database.%s "
+                   "(DATABASE_%s_*): %s\n",
+                   d.c_str(), section.c_str(), upper.c_str(), e.what());
+      return 2;
+    }
+  }
   std::unique_ptr<Listener> listener;
   try {
     listener = std::make_unique<Listener>(hub, hub.config().host, hub.config().port, tls.get());
@@ -171,21 +195,33 @@ int main(int argc, char** argv) {
   // First log line: where we listen and which app to use. The embedded default's secret is the
   // public "app-secret" placeholder; configured secrets (also from the environment, e.g.
   // SOKETI_DEFAULT_APP_SECRET) are never logged.
-  const App& first = hub.config().apps.front();
   const bool embedded = hub.config().embedded_default;
-  const bool placeholder_secret = embedded && first.secret == "app-secret";
-  log::info("listening",
-            {{"host", hub.config().host},
-             {"port", std::to_string(listener->port())},
-             {"tls", tls ? "on" : "off"},
-             {"url", (tls ? "wss://" : "ws://") + hub.config().host + ":" +
-                         std::to_string(listener->port()) + "/app/" + first.key},
-             {"workers", std::to_string(hub.workers().size())},
-             {"config", embedded ? std::string("embedded-default") : config_path},
-             {"apps", std::to_string(hub.config().apps.size())},
-             {"app_id", first.id},
-             {"app_key", first.key},
-             {"app_secret", placeholder_secret ? first.secret : std::string("(configured)")}});
+  const std::string base_url = (tls ? "wss://" : "ws://") + hub.config().host + ":" +
+                               std::to_string(listener->port()) + "/app/";
+  if (const AppDirectory* dir = hub.directory()) {
+    log::info("listening", {{"host", hub.config().host},
+                            {"port", std::to_string(listener->port())},
+                            {"tls", tls ? "on" : "off"},
+                            {"url", base_url + "{key}"},
+                            {"workers", std::to_string(hub.workers().size())},
+                            {"config", embedded ? std::string("embedded-default") : config_path},
+                            {"apps", "database: " + dir->describe()},
+                            {"cache_ttl_s", std::to_string(hub.config().app_manager.ttl().count())}});
+  } else {
+    const App& first = hub.config().apps.front();
+    const bool placeholder_secret = embedded && first.secret == "app-secret";
+    log::info("listening",
+              {{"host", hub.config().host},
+               {"port", std::to_string(listener->port())},
+               {"tls", tls ? "on" : "off"},
+               {"url", base_url + first.key},
+               {"workers", std::to_string(hub.workers().size())},
+               {"config", embedded ? std::string("embedded-default") : config_path},
+               {"apps", std::to_string(hub.config().apps.size())},
+               {"app_id", first.id},
+               {"app_key", first.key},
+               {"app_secret", placeholder_secret ? first.secret : std::string("(configured)")}});
+  }
   for (const auto& w : warnings) log::warn("config_warning", {{"detail", w}});
 
   std::unique_ptr<MetricsServer> metrics;
@@ -224,6 +260,7 @@ int main(int argc, char** argv) {
   }
   hub.webhooks().start();
   for (auto& w : hub.workers()) w->start();
+  if (AppDirectory* dir = hub.directory()) dir->start();
   listener->start();
   if (metrics) metrics->start();
   if (redirect) redirect->start();

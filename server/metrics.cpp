@@ -38,6 +38,57 @@ class Writer {
 
 std::string escape_label(std::string_view v);
 
+// The database app manager (docs/APP_MANAGERS.md): lookups by outcome, queries and their
+// latency, errors, whether the database is reachable.
+void append_app_manager(Writer& w, Hub& hub, std::string_view port_label) {
+  AppDirectory* dir = hub.directory();
+  if (dir == nullptr) return;
+  AppDirectoryStats& st = dir->stats();
+  const std::string port(port_label);
+  auto load = [](const std::atomic<std::uint64_t>& a) {
+    return static_cast<double>(a.load(std::memory_order_relaxed));
+  };
+  w.header("pushcore_app_manager_lookups_total", "counter",
+           "App lookups by key or id: hit (cached app), negative (cached unknown), miss (asked "
+           "the database), refused (database down or queue full), timeout (waited too long)");
+  const std::pair<const char*, const std::atomic<std::uint64_t>*> lookups[] = {
+      {"hit", &st.hits},         {"negative", &st.negative}, {"miss", &st.misses},
+      {"refused", &st.refused},  {"timeout", &st.timeouts}};
+  for (const auto& [result, value] : lookups) {
+    w.sample("pushcore_app_manager_lookups_total",
+             "result=\"" + std::string(result) + "\"," + port, load(*value));
+  }
+  w.header("pushcore_app_manager_queries_total", "counter", "Database statements and connects");
+  w.sample("pushcore_app_manager_queries_total", port, load(st.queries));
+  w.header("pushcore_app_manager_errors_total", "counter", "Failed database connects and queries");
+  w.sample("pushcore_app_manager_errors_total", port, load(st.errors));
+  w.header("pushcore_app_manager_invalid_rows_total", "counter",
+           "Rows that are not a valid app (logged, not served)");
+  w.sample("pushcore_app_manager_invalid_rows_total", port, load(st.bad_rows));
+  w.header("pushcore_app_manager_up", "gauge", "1 while the app database is reachable");
+  w.sample("pushcore_app_manager_up", port, dir->available() ? 1 : 0);
+  w.header("pushcore_app_manager_apps", "gauge", "Database apps in memory");
+  w.sample("pushcore_app_manager_apps", port,
+           static_cast<double>(hub.database_app_ids().size()));
+  w.header("pushcore_app_manager_query_duration_seconds", "histogram",
+           "Latency of app lookup and refresh queries");
+  double cumulative = 0;
+  for (std::size_t b = 0; b <= AppDirectoryStats::bucket_count; ++b) {
+    cumulative += load(st.query_le[b]);
+    std::ostringstream le;
+    if (b == AppDirectoryStats::bucket_count) {
+      le << "+Inf";
+    } else {
+      le << AppDirectoryStats::query_buckets[b];
+    }
+    w.sample("pushcore_app_manager_query_duration_seconds_bucket",
+             "le=\"" + le.str() + "\"," + port, cumulative);
+  }
+  w.sample("pushcore_app_manager_query_duration_seconds_sum", port,
+           load(st.query_micros_sum) / 1e6);
+  w.sample("pushcore_app_manager_query_duration_seconds_count", port, cumulative);
+}
+
 // Protocol V2: replay buffers (connection recovery) and the counters of resumes / idempotency.
 void append_v2(Writer& w, Hub& hub, std::string_view port_label) {
   if (ReplayBuffer* replay = hub.replay()) {
@@ -305,6 +356,7 @@ std::string render_metrics(Hub& hub, std::uint16_t port) {
       out, "sockudo_broadcast_latency_ms", port_label,
       [&](std::size_t a) { return escape_label(hub.app_at(a).app->id); });
   append_v2(w, hub, port_label);
+  append_app_manager(w, hub, port_label);
   hub.adapter().append_metrics(out, port_label);  // cluster adapter samples, if any
   if (hub.config().metrics_prefix != "sockudo_")
     out = with_prefix(out, hub.config().metrics_prefix);

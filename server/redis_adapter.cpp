@@ -132,7 +132,7 @@ RedisAdapter::RedisAdapter(Hub& hub)
       reconnect_timer_(ioc_),
       heartbeat_timer_(ioc_),
       sequenced_(hub.replay() != nullptr),
-      online_(hub.app_count()) {
+      online_(hub.app_capacity()) {
   log::info("cluster_node", {{"node_id", node_id_},
                              {cluster_ ? "redis_cluster_seed" : "redis",
                               seeds_.front().host + ":" + std::to_string(seeds_.front().port)},

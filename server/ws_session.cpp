@@ -44,13 +44,26 @@ void WsSession::start(UpgradeInfo info, std::string_view leftover) {
   stats_ = &worker_.app_counters(hub_.app_capacity());
   open(info.accept_key);
   connected_at_ = last_activity();
-  if (!admit(info)) stats_->connection_errors.fetch_add(1, std::memory_order_relaxed);
+  // A database app not in memory yet: the checks wait for the directory (bounded by
+  // app_manager.lookup_timeout_ms), and nothing is read meanwhile, so early frames stay queued
+  // in the socket (the bytes already read are kept).
+  auto self = std::static_pointer_cast<WsSession>(shared_from_this());
+  const auto found =
+      hub_.find_app(AppLookup::key, info.app_key, worker_.ioc(),
+                    [self, info, early = std::string(leftover)](AppRuntime* app) {
+                      self->finish_start(app, info, early);
+                    });
+  if (found) finish_start(*found, info, leftover);
+}
+
+void WsSession::finish_start(AppRuntime* app, const UpgradeInfo& info, std::string_view leftover) {
+  if (!admit(app, info)) stats_->connection_errors.fetch_add(1, std::memory_order_relaxed);
   begin_reading(leftover);
 }
 
-bool WsSession::admit(const UpgradeInfo& info) {
+bool WsSession::admit(AppRuntime* app, const UpgradeInfo& info) {
   // Checks in Sockudo's order, each answered with an error frame then a close (§1.2 [deviate]).
-  app_ = hub_.app_by_key(info.app_key);
+  app_ = app;
   // Removed by a reload between the lookup and now: as unknown (its sockets are being closed).
   if (app_ != nullptr && app_->removed.load()) app_ = nullptr;
   if (app_ != nullptr) stats_ = &worker_.app_counters(app_->index);

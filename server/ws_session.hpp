@@ -126,7 +126,9 @@ class WsSession final : public WsTransport {
   /// frame that already has its identity).
   void send_json(std::string_view json, bool own_message_id = true);
   /// The §1.2 checks in Sockudo's order; true when the connection is accepted.
-  bool admit(const UpgradeInfo& info);
+  /// The checks of §1.2 once the app is known (`app` null: unknown key), then reading starts.
+  void finish_start(AppRuntime* app, const UpgradeInfo& info, std::string_view leftover);
+  bool admit(AppRuntime* app, const UpgradeInfo& info);
   /// pusher:error for a parse error of the protocol layer (its own code and message).
   void send_error(int code, std::string_view message);
   /// pusher:error for a situation of the error map, its message completed by `detail`.

@@ -1,0 +1,165 @@
+// A throwaway PostgreSQL server on loopback for the database app-manager suites: a fresh data
+// directory made by initdb under the caller's folder (the build folder), a free port (kept
+// across kill() / restart() so a connected pushcore reconnects to the same address, data
+// intact), database `sockudo` and a role pushcore / pushcore-pw owning it. PostgreSQL refuses
+// to run as root: initdb and the server run as the `postgres` system user (Debian's package
+// creates it); the superuser logs in over the unix socket without password (trust).
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+
+import { freePort } from './redis.mjs';
+import { sleep } from './testkit.mjs';
+
+const READY_MS = 30_000;
+const SQL_MS = 20_000;
+const STOP_MS = 10_000;
+
+/// Debian's server binaries (/usr/lib/postgresql/<major>/bin, not on PATH), newest first.
+function pgBinDir() {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) throw new Error('PostgreSQL is not installed (scripts/setup.sh installs it)');
+  const majors = readdirSync(root).filter((d) => existsSync(`${root}/${d}/bin/postgres`)).sort((a, b) => Number(b) - Number(a));
+  if (!majors.length) throw new Error(`no PostgreSQL server under ${root}`);
+  return `${root}/${majors[0]}/bin`;
+}
+
+/// The system user the server runs as when we are root.
+function serverUser() {
+  if (process.getuid() !== 0) return null;
+  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+  return { uid, gid };
+}
+
+function run(bin, argv, ms, opts = {}) {
+  return new Promise((resolve, reject) =>
+    execFile(bin, argv, { timeout: ms, maxBuffer: 16 << 20, ...opts }, (e, out, err) => {
+      if (e) reject(new Error(`${bin.split('/').pop()} ${argv.join(' ').slice(0, 200)}: ${(err || e.message).trim()}`));
+      else resolve(out);
+    }));
+}
+
+const lit = (s) => `'${String(s).replace(/'/g, "''")}'`;
+
+export class Postgres {
+  constructor(dir, port) {
+    this.dir = dir;
+    this.datadir = `${dir}/data`;
+    this.socketDir = dir;
+    this.logFile = `${dir}/server.log`;
+    this.host = '127.0.0.1';
+    this.port = port;
+    this.user = 'pushcore';
+    this.password = 'pushcore-pw';
+    this.database = 'sockudo';
+    this.bin = pgBinDir();
+    this.as = serverUser();
+    this.proc = null;
+    this.exited = null;
+  }
+
+  /// A fresh server under `dir` (wiped first) on `port` (0: a free one), ready, with the
+  /// `sockudo` database owned by the pushcore role.
+  static async start({ dir, port = 0 } = {}) {
+    if (!dir) throw new Error('Postgres.start: dir is required');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const db = new Postgres(dir, port || (await freePort()));
+    if (db.as) chownSync(dir, db.as.uid, db.as.gid);
+    await run(`${db.bin}/initdb`, ['-D', db.datadir, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync', '-E', 'UTF8', '--locale=C'], 120_000, db.as ?? {});
+    await db.launch();
+    await db.sql(`CREATE ROLE ${db.user} LOGIN PASSWORD ${lit(db.password)}`, 'postgres');
+    await db.sql(`CREATE DATABASE ${db.database} OWNER ${db.user}`, 'postgres');
+    return db;
+  }
+
+  get running() {
+    return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  logTail(lines = 30) {
+    try {
+      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  }
+
+  async launch() {
+    if (this.running) return;
+    const args = [
+      '-D', this.datadir, '-p', String(this.port), '-k', this.socketDir,
+      '-c', 'listen_addresses=127.0.0.1',
+      // A fast, small throwaway: no durability, little memory.
+      '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+      '-c', 'shared_buffers=16MB', '-c', 'max_connections=50',
+      '-c', `log_destination=stderr`, '-c', 'logging_collector=off',
+    ];
+    this.proc = spawn(`${this.bin}/postgres`, args, { stdio: ['ignore', 'ignore', 'pipe'], ...(this.as ?? {}) });
+    let log = '';
+    this.proc.stderr.on('data', (d) => {
+      log = (log + d.toString()).slice(-8000);
+      this.lastLog = log;
+    });
+    this.exited = new Promise((r) => this.proc.once('exit', r));
+    let spawnError = null;
+    this.proc.once('error', (e) => {
+      spawnError = e;
+    });
+    const deadline = Date.now() + READY_MS;
+    let last = '';
+    for (;;) {
+      if (spawnError) throw new Error(`cannot start postgres: ${spawnError.message}`);
+      if (!this.running) throw new Error(`postgres exited early (${this.proc.exitCode ?? this.proc.signalCode}):\n${log}`);
+      try {
+        await run(`${this.bin}/pg_isready`, ['-h', this.socketDir, '-p', String(this.port), '-t', '2'], 5_000);
+        return;
+      } catch (e) {
+        last = e.message;
+      }
+      if (Date.now() > deadline) {
+        await this.kill();
+        throw new Error(`timed out after ${READY_MS} ms waiting for postgres on ${this.port} (last: ${last})\n${log}`);
+      }
+      await sleep(100);
+    }
+  }
+
+  /// Runs `query` as the superuser over the unix socket in database `db`; resolves with stdout
+  /// (unaligned, tuples only), rejects with psql's stderr.
+  sql(query, db = this.database) {
+    return run(`${this.bin}/psql`, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', this.socketDir, '-p', String(this.port), '-U', 'postgres', '-d', db, '-At', '-c', query], SQL_MS);
+  }
+
+  /// A fast clean shutdown (SIGINT), SIGKILL after 10 s.
+  async stop() {
+    if (!this.running) return;
+    this.proc.kill('SIGINT');
+    const timer = new Promise((r) => setTimeout(() => r('timeout'), STOP_MS));
+    if ((await Promise.race([this.exited, timer])) === 'timeout' && this.running) {
+      this.proc.kill('SIGKILL');
+      await this.exited;
+    }
+  }
+
+  /// An outage: immediate shutdown (SIGQUIT: backends are dropped at once, clients see their
+  /// connections close), waits for the exit.
+  async kill() {
+    if (!this.running) return;
+    this.proc.kill('SIGQUIT');
+    const timer = new Promise((r) => setTimeout(() => r('timeout'), STOP_MS));
+    if ((await Promise.race([this.exited, timer])) === 'timeout' && this.running) {
+      this.proc.kill('SIGKILL');
+      await this.exited;
+    }
+  }
+
+  killNow() {
+    if (this.running) this.proc.kill('SIGKILL');
+  }
+
+  async restart() {
+    await this.stop();
+    await this.launch();
+  }
+}
