@@ -283,7 +283,7 @@ void read_app_manager(FieldWalker& walker, dom::element value, std::string_view 
           out.negative_ttl = to_seconds(v2, p2, 1);
         } else if (k2 == "enabled") {
           // Database apps are always served from memory (never a query per connection).
-          if (!to_bool(v2, p2)) walker.warn(p2 + ": false is ignored, database apps are always cached");
+          if (!to_bool(v2, p2)) walker.warn_unsupported(p2);
         } else {
           return false;
         }

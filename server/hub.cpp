@@ -11,7 +11,7 @@
 
 namespace server {
 
-Hub::Hub(Config config) : config_(std::move(config)) {
+Hub::Hub(Config config, std::unique_ptr<AppSource> app_source) : config_(std::move(config)) {
   // Room for apps added by reloads (SIGHUP), or for the database apps, without resizing
   // per-worker arrays.
   app_capacity_ = config_.app_manager.uses_database()
@@ -62,8 +62,9 @@ Hub::Hub(Config config) : config_(std::move(config)) {
   }
   api_limiter_ = std::make_unique<IpLimiter>(api);
   if (config_.app_manager.uses_database()) {
-    directory_ = std::make_unique<AppDirectory>(*this, config_.app_manager,
-                                                make_app_source(config_.app_manager));
+    if (!app_source) app_source = make_app_source(config_.app_manager);
+    directory_ =
+        std::make_unique<AppDirectory>(*this, config_.app_manager, std::move(app_source));
   }
 }
 

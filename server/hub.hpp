@@ -79,7 +79,9 @@ struct StringHash {
 
 class Hub {
  public:
-  explicit Hub(Config config);
+  /// `app_source`: with a database app manager, the source to read apps from (tests inject
+  /// one); null = the driver's own (make_app_source).
+  explicit Hub(Config config, std::unique_ptr<AppSource> app_source = nullptr);
   ~Hub();
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;

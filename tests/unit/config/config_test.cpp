@@ -213,7 +213,7 @@ TEST_CASE("config: the Sockudo sample config loads") {
   CHECK(c.metrics_prefix == "sockudo_");  // metrics.prometheus.prefix is supported
   CHECK(warnings == std::vector<std::string>{
                         "Sockudo options not supported by this server, ignored: unix_socket, "
-                        "app_manager.cache, cache.driver, cache.memory, "
+                        "app_manager.cache.enabled, cache.driver, cache.memory, "
                         "http_api.accept_traffic"});
   CHECK_FALSE(c.ssl.redirect_http);
   const Config r = parse(R"({"ssl": {"redirect_http": true, "http_port": 8080}})");
@@ -407,9 +407,9 @@ TEST_CASE("config: bad values throw ConfigError naming the full key path") {
       {R"({"log_level": "loud"})",
        "log_level: expected one of \"debug\", \"info\", \"warn\", \"error\", got \"loud\""},
       {R"({"debug": "maybe"})", "debug: expected true or false, got \"maybe\""},
-      {R"({"app_manager": {"driver": "mysql"}})",
-       "app_manager.driver: expected \"array\" or \"memory\" (apps from the config file), got "
-       "\"mysql\""},
+      {R"({"app_manager": {"driver": "dynamodb"}})",
+       "app_manager.driver: expected \"array\"/\"memory\" (apps from the config file), "
+       "\"postgres\"/\"pgsql\" or \"mysql\", got \"dynamodb\""},
       {R"({"app_manager": {"array": {"apps": {}}}})",
        "app_manager.array.apps: expected an array of apps, got {}"},
       {R"({"app_manager": {"array": {"apps": ["x"]}}})",
@@ -901,4 +901,113 @@ TEST_CASE("config: Sockudo's V2 sections connection_recovery, idempotency, echo_
   CHECK_FALSE(c.v2.default_echo_messages);
   CHECK_THROWS_AS(parse(R"({"connection_recovery": {"max_buffer_size": 0}})"), ConfigError);
   CHECK_THROWS_AS(parse(R"({"connection_recovery": {"buffer_ttl_seconds": 0}})"), ConfigError);
+}
+
+// ================================================================================================
+// Database app managers (docs/APP_MANAGERS.md)
+// ================================================================================================
+
+TEST_CASE("config: app_manager drivers and Sockudo's database section") {
+  std::vector<std::string> warnings;
+  const Config c = parse(R"({
+    "app_manager": {"driver": "pgsql", "cache": {"enabled": true, "ttl": 60, "negative_ttl": 5},
+                    "max_apps": 5000, "lookup_timeout_ms": 750,
+                    "array": {"apps": [{"id": "1", "key": "k", "secret": "s"}]}},
+    "database": {
+      "postgres": {"host": "pg.internal", "port": 5433, "username": "sockudo", "password": "pw",
+                   "database": "apps", "table_name": "tenants", "cache_ttl": 99,
+                   "connection_pool_size": 10, "ssl_mode": "verify-full",
+                   "ssl_ca_path": "/ca.pem", "query_timeout_ms": 1500,
+                   "connect_timeout_seconds": 3},
+      "mysql": {"host": "my.internal", "port": 3307},
+      "redis": {"host": "r"}
+    }})",
+                         &warnings);
+  CHECK(c.app_manager.driver == "postgres");
+  CHECK(c.app_manager.uses_database());
+  CHECK(c.app_manager.ttl() == std::chrono::seconds{60});  // app_manager.cache.ttl wins
+  CHECK(c.app_manager.negative() == std::chrono::seconds{5});
+  CHECK(c.app_manager.max_apps == 5000);
+  CHECK(c.app_manager.lookup_timeout == std::chrono::milliseconds{750});
+  const server::DatabaseSettings& pg = c.app_manager.database();
+  CHECK(pg.host == "pg.internal");
+  CHECK(pg.port == 5433);
+  CHECK(pg.username == "sockudo");
+  CHECK(pg.password == "pw");
+  CHECK(pg.database == "apps");
+  CHECK(pg.table_name == "tenants");
+  CHECK(pg.ssl_mode == "verify-full");
+  CHECK(pg.ssl_ca_path == "/ca.pem");
+  CHECK(pg.query_timeout == std::chrono::milliseconds{1500});
+  CHECK(pg.connect_timeout == std::chrono::seconds{3});
+  CHECK(c.app_manager.mysql.host == "my.internal");
+  CHECK(c.app_manager.mysql.port == 3307);
+  // Apps come from the database only: the file's apps are ignored and no default app is added.
+  CHECK(c.apps.empty());
+  bool ignored = false;
+  for (const std::string& w : warnings) ignored = ignored || w.starts_with("app_manager.array.apps: ignored");
+  CHECK(ignored);
+
+  // The per-driver cache_ttl applies when app_manager.cache.ttl is not given; min(ttl, 30 s) is
+  // the negative default.
+  const Config d = parse(R"({"app_manager": {"driver": "mysql"},
+                             "database": {"mysql": {"cache_ttl": 20}}})");
+  CHECK(d.app_manager.ttl() == std::chrono::seconds{20});
+  CHECK(d.app_manager.negative() == std::chrono::seconds{20});
+  const Config e = parse(R"({"app_manager": {"driver": "postgresql"}})");
+  CHECK(e.app_manager.ttl() == std::chrono::seconds{300});
+  CHECK(e.app_manager.negative() == std::chrono::seconds{30});
+  for (const char* alias : {"memory", "array", "Array"}) {
+    CAPTURE(alias);
+    const Config a = parse(std::string(R"({"app_manager": {"driver": ")") + alias + "\"}}");
+    CHECK_FALSE(a.app_manager.uses_database());
+    CHECK(a.apps.size() == 1);  // the default app
+  }
+}
+
+TEST_CASE("config: invalid app_manager / database values name the key") {
+  CHECK(error_of(R"({"app_manager": {"driver": "dynamodb"}})").starts_with("app_manager.driver: expected"));
+  CHECK(error_of(R"({"app_manager": {"cache": {"ttl": 0}}})").starts_with("app_manager.cache.ttl:"));
+  CHECK(error_of(R"({"app_manager": {"max_apps": 0}})").starts_with("app_manager.max_apps:"));
+  CHECK(error_of(R"({"database": {"postgres": {"port": 70000}}})").starts_with("database.postgres.port:"));
+  CHECK(error_of(R"({"database": {"mysql": {"ssl_mode": "maybe"}}})").starts_with("database.mysql.ssl_mode:"));
+  CHECK(error_of(R"({"database": {"postgres": {"host": ""}}})").starts_with("database.postgres.host:"));
+}
+
+TEST_CASE("config: parse_app_json reads a database row's app like a config-file app") {
+  Config base;
+  base.default_limits.max_event_name_length = 77;
+  std::vector<std::string> warnings;
+  // Flat columns, a `policy` that wins over them, JSON webhooks and origins, NULLs unset.
+  const App app = server::parse_app_json(
+      R"({"id":"42","key":"k","secret":"s","max_connections":10,"enable_client_messages":true,
+          "enabled":false,"max_client_events_per_second":5,"max_backend_events_per_second":null,
+          "policy":{"limits":{"max_connections":3,"message_rate_limit":null},
+                    "features":{"enable_watchlist_events":true},
+                    "channels":{"allowed_origins":["https://a.example"]}},
+          "webhooks":[{"url":"http://127.0.0.1:9/hook","event_types":["channel_occupied"]}],
+          "connection_recovery":{"enabled":true}})",
+      base, "app_manager: app 42", warnings);
+  CHECK(app.id == "42");
+  CHECK(app.key == "k");
+  CHECK(app.secret == "s");
+  CHECK_FALSE(app.enabled);
+  CHECK(app.limits.max_connections == 3);
+  CHECK(app.limits.max_client_events_per_second == 5);
+  CHECK(app.limits.max_event_name_length == 77);  // the server default
+  CHECK(app.enable_client_messages);
+  CHECK(app.enable_watchlist_events);
+  CHECK(app.allowed_origins == std::vector<std::string>{"https://a.example"});
+  REQUIRE(app.webhooks.size() == 1);
+  CHECK(app.webhooks[0].url == "http://127.0.0.1:9/hook");
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("connection_recovery") != std::string::npos);
+
+  std::vector<std::string> w2;
+  CHECK_THROWS_WITH_AS(server::parse_app_json(R"({"id":"1","key":"k"})", base, "app_manager: app 1", w2),
+                       "app_manager: app 1.secret: required, a non-empty string", ConfigError);
+  CHECK_THROWS_AS(server::parse_app_json(R"({"id":"1","key":"k","secret":"s","max_connections":-1})",
+                                         base, "app", w2),
+                  ConfigError);
+  CHECK_THROWS_AS(server::parse_app_json("[1]", base, "app", w2), ConfigError);
 }

@@ -229,8 +229,8 @@ TEST_CASE("sockudo files: config.toml and config.json load, values apply, one wa
     for (const char* expected :
          {"adapter.nats",
           "adapter.enable_socket_counting",
-          "database",
-          "app_manager.cache",
+          "database.surrealdb",
+          "app_manager.cache.enabled",
           "app_manager.array.apps[0].policy.channels.channel_namespaces",
           "app_manager.array.apps[0].policy.channels.channel_delta_compression",
           "app_manager.array.apps[0].policy.idempotency",
