@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "server/hub.hpp"
 #include "server/log.hpp"
 
 namespace server {
@@ -18,9 +17,8 @@ struct AppDirectory::Waiter {
   bool fired = false;
 };
 
-AppDirectory::AppDirectory(Hub& hub, const AppManagerSettings& settings,
-                           std::unique_ptr<AppSource> source)
-    : hub_(hub), settings_(settings), source_(std::move(source)) {
+AppDirectory::AppDirectory(AppSlots& slots, const Config& base, std::unique_ptr<AppSource> source)
+    : slots_(slots), base_(base), settings_(base.app_manager), source_(std::move(source)) {
   description_ = source_->describe();
 }
 
@@ -200,19 +198,19 @@ AppRuntime* AppDirectory::apply_row(const AppRow& row) {
   auto it = row_json_.find(id);
   if (it != row_json_.end() && it->second == json) {
     // Unchanged since it was applied: the slot is current.
-    return hub_.app_by_id(id);
+    return slots_.app_by_id(id);
   }
   std::vector<std::string> warnings;
   App app;
   try {
-    app = parse_app_json(json, hub_.config(), path, warnings);
+    app = parse_app_json(json, base_, path, warnings);
   } catch (const ConfigError& e) {
     stats_.bad_rows.fetch_add(1, std::memory_order_relaxed);
     log::warn("app_manager_bad_row", {{"app_id", id}, {"error", e.what()}});
     return nullptr;
   }
   for (const std::string& w : warnings) log::warn("app_manager_row_warning", {{"warning", w}});
-  AppRuntime* rt = hub_.upsert_app(app);
+  AppRuntime* rt = slots_.upsert_app(app);
   if (rt == nullptr) {
     log::error("app_manager_no_slot",
                {{"app_id", id},
@@ -275,7 +273,7 @@ void AppDirectory::answer_batch(AppLookup by, std::vector<std::string> values) {
 
 void AppDirectory::refresh() {
   // Every database app in use, re-read by id: changes apply, missing rows are deleted apps.
-  const std::vector<std::string> ids = hub_.database_app_ids();
+  const std::vector<std::string> ids = slots_.database_app_ids();
   std::vector<std::string> seen;
   for (std::size_t i = 0; i < ids.size(); i += AppSource::max_values_per_query) {
     const std::vector<std::string> chunk(
@@ -298,7 +296,7 @@ void AppDirectory::refresh() {
     if (std::binary_search(seen.begin(), seen.end(), id)) continue;
     // Deleted (or no longer a valid app): its sockets close with 4001.
     log::info("app_manager_app_removed", {{"app_id", id}});
-    hub_.remove_app(id);
+    slots_.remove_app(id);
     row_json_.erase(id);
   }
 }

@@ -36,10 +36,23 @@
 
 namespace server {
 
-class Hub;
 struct AppRuntime;
 
 enum class AppLookup : unsigned char { key, id };
+
+/// Where the directory keeps the apps it reads: the Hub's app slots (server/hub.hpp), behind
+/// this interface so that the directory does not depend on the Hub.
+class AppSlots {
+ public:
+  virtual ~AppSlots() = default;
+  /// Installs `app` or applies it to its slot (matched by id); nullptr when no slot is left.
+  virtual AppRuntime* upsert_app(const App& app) = 0;
+  /// Forgets a deleted app; its sockets close with 4001.
+  virtual void remove_app(std::string_view id) = 0;
+  [[nodiscard]] virtual AppRuntime* app_by_id(std::string_view id) noexcept = 0;
+  /// The ids of the apps in use (not removed).
+  [[nodiscard]] virtual std::vector<std::string> database_app_ids() const = 0;
+};
 
 /// Counters for the metrics (pushcore_app_manager_*). Relaxed atomics, any thread.
 struct AppDirectoryStats {
@@ -63,7 +76,9 @@ class AppDirectory {
  public:
   using Done = std::function<void(AppRuntime*)>;
 
-  AppDirectory(Hub& hub, const AppManagerSettings& settings, std::unique_ptr<AppSource> source);
+  /// `base`: the server config rows are resolved against (default limits, webhook retry); it
+  /// must outlive the directory, like `slots`.
+  AppDirectory(AppSlots& slots, const Config& base, std::unique_ptr<AppSource> source);
   ~AppDirectory();
   AppDirectory(const AppDirectory&) = delete;
   AppDirectory& operator=(const AppDirectory&) = delete;
@@ -108,7 +123,8 @@ class AppDirectory {
   template <class F>
   auto timed_query(F&& f);
 
-  Hub& hub_;
+  AppSlots& slots_;
+  const Config& base_;
   AppManagerSettings settings_;
   std::unique_ptr<AppSource> source_;
   std::string description_;

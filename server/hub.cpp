@@ -64,7 +64,7 @@ Hub::Hub(Config config, std::unique_ptr<AppSource> app_source) : config_(std::mo
   if (config_.app_manager.uses_database()) {
     if (!app_source) app_source = make_app_source(config_.app_manager);
     directory_ =
-        std::make_unique<AppDirectory>(*this, config_.app_manager, std::move(app_source));
+        std::make_unique<AppDirectory>(*this, config_, std::move(app_source));
   }
 }
 

@@ -77,12 +77,12 @@ struct StringHash {
   }
 };
 
-class Hub {
+class Hub final : public AppSlots {
  public:
   /// `app_source`: with a database app manager, the source to read apps from (tests inject
   /// one); null = the driver's own (make_app_source).
   explicit Hub(Config config, std::unique_ptr<AppSource> app_source = nullptr);
-  ~Hub();
+  ~Hub() override;
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
 
@@ -90,7 +90,7 @@ class Hub {
 
   /// App lookup in memory; nullptr when unknown (or removed by a reload). Any thread.
   [[nodiscard]] AppRuntime* app_by_key(std::string_view key) noexcept;
-  [[nodiscard]] AppRuntime* app_by_id(std::string_view id) noexcept;
+  [[nodiscard]] AppRuntime* app_by_id(std::string_view id) noexcept override;
   /// The lookup for a connect or an API request: answered at once (the app, or nullptr for an
   /// unknown one) when memory knows — config-file apps, cached database apps, fresh negative
   /// entries — else nullopt, and `done` runs later on `ioc` (app_directory.hpp). Any thread.
@@ -103,11 +103,11 @@ class Hub {
   /// Database apps (the directory thread): installs `app` in a new slot or applies it to its
   /// slot like a reload does (key, secret, limits, features; newly disabled: sockets closed
   /// with 4003). nullptr when no slot is left (app_manager.max_apps).
-  AppRuntime* upsert_app(const App& app);
+  AppRuntime* upsert_app(const App& app) override;
   /// Removes a database app (deleted row): lookups stop finding it, its sockets close with 4001.
-  void remove_app(std::string_view id);
+  void remove_app(std::string_view id) override;
   /// The ids of the apps in use (not removed). Any thread.
-  [[nodiscard]] std::vector<std::string> database_app_ids() const;
+  [[nodiscard]] std::vector<std::string> database_app_ids() const override;
   [[nodiscard]] AppRuntime& app_at(std::size_t index) noexcept { return *apps_[index]; }
   /// App slots in use (removed apps included). Grows on reload, up to app_capacity().
   [[nodiscard]] std::size_t app_count() const noexcept {
