@@ -121,16 +121,27 @@ Engine::Engine(const Options& o, Loop& loop, std::uint32_t shard, std::uint32_t 
   joins_leaves_.assign(o_.channels, 0);
   ce_sent_.assign(o_.channels, 0);
   const std::string h = o_.host + ":" + std::to_string(o_.port);
-  upgrade_ = "GET /app/" + o_.app_key + "?protocol=" + std::to_string(o_.protocol) +
-             "&client=pushcore-bench&version=1.0&flash=false HTTP/1.1\r\nHost: " + h +
-             "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
-             "dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  upgrade_tail_ = "?protocol=" + std::to_string(o_.protocol) +
+                 "&client=pushcore-bench&version=1.0&flash=false HTTP/1.1\r\nHost: " + h +
+                 "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
+                 "dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  upgrade_ = "GET /app/" + o_.app_key + upgrade_tail_;
   const sockaddr_in dst = resolve(o_.host, o_.port);
   std::memcpy(&dst_, &dst, sizeof dst);
   const sockaddr_in dst2 = resolve(o_.host, o_.port2 != 0 ? o_.port2 : o_.port);
   std::memcpy(&dst2_, &dst2, sizeof dst2);
   loopback_ = (ntohl(dst.sin_addr.s_addr) >> 24) == 127;
   status_timer_ = loop_.every(50'000'000, [this] { push_status(false); });
+}
+
+const std::string& Engine::upgrade_for(const Conn& c, std::string& buf) const {
+  if (o_.apps == 0) return upgrade_;
+  buf = "GET /app/";
+  buf += o_.app_key;
+  buf += '-';
+  buf += std::to_string(c.g % o_.apps);
+  buf += upgrade_tail_;
+  return buf;
 }
 
 Engine::~Engine() {
@@ -272,15 +283,17 @@ void Engine::start_connect(Conn& c) {
   }
   // On loopback the handshake has usually completed by the time connect() returns: send the
   // upgrade request right away and skip the EPOLLOUT round (three syscalls per connection).
-  const ssize_t n = io::send(c.fd, upgrade_.data(), upgrade_.size(), MSG_NOSIGNAL);
-  if (n == static_cast<ssize_t>(upgrade_.size())) {
+  std::string per_app;
+  const std::string& upgrade = upgrade_for(c, per_app);
+  const ssize_t n = io::send(c.fd, upgrade.data(), upgrade.size(), MSG_NOSIGNAL);
+  if (n == static_cast<ssize_t>(upgrade.size())) {
     c.st = ConnState::handshake;
     loop_.add(c.fd, EPOLLIN | EPOLLRDHUP, &c);
     return;
   }
   if (n > 0) {
     c.st = ConnState::handshake;
-    c.out.assign(std::string_view(upgrade_).substr(static_cast<std::size_t>(n)));
+    c.out.assign(std::string_view(upgrade).substr(static_cast<std::size_t>(n)));
     c.want_out = true;
     loop_.add(c.fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, &c);
     return;
@@ -392,7 +405,8 @@ void Engine::on_conn_io(Conn& c, std::uint32_t events) {
     }
     c.st = ConnState::handshake;
     update_events(c);
-    send_raw(c, upgrade_);
+    std::string per_app;
+    send_raw(c, upgrade_for(c, per_app));
     return;
   }
   if (events & EPOLLOUT) on_writable(c);

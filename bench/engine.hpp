@@ -112,7 +112,10 @@ class Engine {
   std::vector<std::uint32_t> pair_last_;
   std::vector<std::uint64_t> pair_off_;
   std::string scratch_;
-  std::string upgrade_;
+  std::string upgrade_;       ///< the upgrade request (the one app)
+  std::string upgrade_tail_;  ///< what follows /app/KEY in it
+  /// The upgrade request of `c` (its app's key with --apps; `buf` holds it then).
+  const std::string& upgrade_for(const Conn& c, std::string& buf) const;
   alignas(8) unsigned char dst_[16] = {};   ///< sockaddr_in of the server
   alignas(8) unsigned char dst2_[16] = {};  ///< --port2: odd connections go here
   bool loopback_ = false;

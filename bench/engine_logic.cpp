@@ -146,6 +146,15 @@ std::string Engine::auth_for(const Conn& c, const std::string& channel,
   if (o_.channel_type == ChannelType::presence) {
     channel_data = "{\"user_id\":\"u" + std::to_string(o_.tag) + "-" + std::to_string(c.g) + "\"}";
   }
+  if (o_.apps != 0) {
+    std::string suffix(1, '-');
+    suffix += std::to_string(c.g % o_.apps);
+    std::string key = o_.app_key;
+    key += suffix;
+    std::string secret = o_.app_secret;
+    secret += suffix;
+    return auth::sign_channel(key, secret, c.socket_id(), channel, channel_data);
+  }
   return auth::sign_channel(o_.app_key, o_.app_secret, c.socket_id(), channel, channel_data);
 }
 

@@ -90,6 +90,8 @@ Target:
   --port2 P              cluster runs: every other subscriber connects to this port (a second
                          node); the publisher stays on --port
   --app-id ID --app-key KEY --app-secret SECRET     (app-id / app-key / app-secret)
+  --apps N               spread the subscribers over N apps: connection g uses key KEY-(g%N)
+                         and secret SECRET-(g%N) (the publisher stays on the one app)
   --tls                  TLS (wss:// and https://) to a server with ssl.enabled; the handshakes
                          are setup cost, the certificate is not verified
   --server-pid PID       sample the server's CPU (/proc/PID/stat, schedstat) and RSS
@@ -253,7 +255,7 @@ ParseStatus parse_options(int argc, const char* const* argv, Options& o, std::st
         "--duration",     "--warmup",       "--timeout",    "--procs",       "--src-addrs",
         "--concurrency",  "--churners",     "--cycle-rate", "--watchers",    "--event-rate",
         "--slow-share",   "--slow-rcvbuf",  "--json",       "--event",       "--max-rss-growth-kb",
-        "--sample-every", "--port2",        "--protocol"};
+        "--sample-every", "--port2",        "--protocol",   "--apps"};
     if (std::find(std::begin(valued), std::end(valued), a) == std::end(valued)) {
       error = "unknown option '" + std::string(a) + "' (see --help)";
       return ParseStatus::error;
@@ -340,6 +342,8 @@ ParseStatus parse_options(int argc, const char* const* argv, Options& o, std::st
       if (!parse_uint<std::uint32_t>(v, o.slow_rcvbuf, 1, u32max)) return bad("bytes");
     } else if (a == "--json") {
       o.json_path = v;
+    } else if (a == "--apps") {
+      if (!parse_uint<std::uint32_t>(v, o.apps, 0, 10'000'000)) return bad("0..10000000");
     } else if (a == "--protocol") {
       if (v != "7" && v != "2") return bad("7 (Pusher) or 2 (Sockudo V2)");
       o.protocol = v == "2" ? 2 : 7;

@@ -30,6 +30,10 @@ struct Options {
   std::string app_id = "app-id";
   std::string app_key = "app-key";
   std::string app_secret = "app-secret";
+  /// --apps N: subscriber connections spread over N apps, connection g on app g % N with key
+  /// "<app_key>-<g % N>" and secret "<app_secret>-<g % N>" (database app-manager benches);
+  /// 0 = the one app.
+  std::uint32_t apps = 0;
   int server_pid = 0;
   std::string label = "bench";
   // load shape
