@@ -59,8 +59,8 @@ start_node() {
   local pid=$!
   pids+=("$pid")
   for _ in $(seq 1 100); do
-    if grep -q 'msg=listening' "$log"; then
-      echo "$pid $(grep -o 'msg=listening.* port=[0-9]*' "$log" | grep -o 'port=[0-9]*' | head -1 | cut -d= -f2)"
+    if grep -aq "msg=listening" "$log"; then
+      echo "$pid $(grep -ao "msg=listening.* port=[0-9]*" "$log" | grep -o "port=[0-9]*" | head -1 | cut -d= -f2)"
       return
     fi
     sleep 0.1

@@ -2,6 +2,7 @@
 // enabled, limits, features, allowed origins, webhooks, in `policy.*` or Sockudo's flat keys),
 // and how an app's settings are resolved against the server-wide defaults.
 
+#include <algorithm>
 #include <utility>
 
 #include "server/config_detail.hpp"
@@ -302,6 +303,24 @@ void read_app_manager(FieldWalker& walker, dom::element value, std::string_view 
   });
 }
 
+bool is_table_name(std::string_view name) {
+  const auto dot = name.find('.');
+  const bool one_dot =
+      dot == std::string_view::npos ||
+      (dot != 0 && dot + 1 != name.size() && name.find('.', dot + 1) == std::string_view::npos);
+  return !name.empty() && name.size() <= 128 && one_dot &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.';
+         });
+}
+
+std::string to_table_name(dom::element value, std::string_view path) {
+  std::string name = to_string(value, path);
+  if (!is_table_name(name)) fail_value(path, table_name_text, show(value));
+  return name;
+}
+
 void read_database(FieldWalker& walker, dom::element value, std::string_view path,
                    AppManagerSettings& out) {
   walker.for_each_field(value, path, [&](std::string_view k, dom::element v, const std::string& p) {
@@ -325,7 +344,7 @@ void read_database(FieldWalker& walker, dom::element value, std::string_view pat
       } else if (k2 == "database") {
         db->database = to_nonempty_string(v2, p2);
       } else if (k2 == "table_name") {
-        db->table_name = to_nonempty_string(v2, p2);
+        db->table_name = to_table_name(v2, p2);
       } else if (k2 == "cache_ttl") {
         db->cache_ttl = to_seconds(v2, p2, 1);
       } else if (k2 == "connect_timeout_seconds") {

@@ -232,6 +232,12 @@ void read_app_manager(FieldWalker& walker, dom::element value, std::string_view 
 std::optional<std::string> app_manager_driver_name(std::string_view name);
 inline constexpr std::string_view app_manager_drivers_text =
     "\"array\"/\"memory\" (apps from the config file), \"postgres\"/\"pgsql\" or \"mysql\"";
+/// A table name the app managers put into SQL text: letters, digits and '_', optionally
+/// schema.table, at most 128 characters (config_apps.cpp).
+bool is_table_name(std::string_view name);
+inline constexpr std::string_view table_name_text =
+    "letters, digits and _ (optionally schema.table)";
+std::string to_table_name(dom::element value, std::string_view path);
 /// `database` {postgres {...}, mysql {...}} (config_apps.cpp); the other databases warn as
 /// unsupported.
 void read_database(FieldWalker& walker, dom::element value, std::string_view path,

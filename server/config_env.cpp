@@ -338,7 +338,12 @@ const EnvSetting env_table[] = {
        [](T& t, const V& v) { t.config.app_manager.FIELD.database = v.text; }},             \
       {{{PREFIX "_TABLE_NAME"}, {}, "database." #FIELD ".table_name"},                       \
        Phase::config,                                                                       \
-       [](T& t, const V& v) { t.config.app_manager.FIELD.table_name = v.text; }}
+       [](T& t, const V& v) {                                                               \
+         if (!is_table_name(v.text)) {                                                      \
+           fail(v.name, "expected " + std::string(table_name_text) + ", got " + in_quotes(v.text)); \
+         }                                                                                  \
+         t.config.app_manager.FIELD.table_name = v.text;                                    \
+       }}
     PUSHCORE_DB_ENV_ROWS("DATABASE_POSTGRES", postgres),
     PUSHCORE_DB_ENV_ROWS("DATABASE_MYSQL", mysql),
 #undef PUSHCORE_DB_ENV_ROWS

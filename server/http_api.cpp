@@ -156,23 +156,21 @@ void api(Worker& worker, const Request& req, std::string_view path, std::string_
     respond(from_error(req, ApiError::app_key_unknown));
     return;
   }
-  // A database app not in memory yet: the request is kept until the directory answers
-  // (bounded by app_manager.lookup_timeout_ms); its views are re-taken from the copy.
-  auto held = std::make_shared<Request>();
-  auto later = [&worker, held, from = std::string(peer), respond](AppRuntime* app) {
-    const std::string_view target = held->target();
-    const auto q = target.find('?');
-    const std::string_view p = target.substr(0, q);
-    const auth::QueryParams again =
-        auth::parse_query(q == std::string_view::npos ? std::string_view{} : target.substr(q + 1));
-    api_for_app(worker, app, *held, p, again, from, respond);
-  };
-  const auto found = hub.find_app(AppLookup::key, *key, worker.ioc(), later);
-  if (!found) {
-    *held = req;  // copied only on this (rare) path; `later` runs after this returns
+  if (const auto found = hub.find_app(AppLookup::key, *key)) {
+    api_for_app(worker, *found, req, path, params, peer, std::move(respond));
     return;
   }
-  api_for_app(worker, *found, req, path, params, peer, std::move(respond));
+  // A database app not in memory yet: a copy of the request waits for the directory's answer
+  // (bounded by app_manager.lookup_timeout_ms); its views are taken again from the copy.
+  auto held = std::make_shared<Request>(req);
+  hub.ask_database(AppLookup::key, *key, worker.ioc(),
+                   [&worker, held, from = std::string(peer), respond](AppRuntime* app) {
+                     const std::string_view target = held->target();
+                     const auto q = target.find('?');
+                     const auth::QueryParams again = auth::parse_query(
+                         q == std::string_view::npos ? std::string_view{} : target.substr(q + 1));
+                     api_for_app(worker, app, *held, target.substr(0, q), again, from, respond);
+                   });
 }
 
 void api_for_app(Worker& worker, AppRuntime* app, const Request& req, std::string_view path,
@@ -326,12 +324,11 @@ void handle(Worker& worker, const Request& req, std::string_view peer, Responder
     res = up(worker, req, std::nullopt);
   } else if (path.rfind("/up/", 0) == 0) {
     const std::string id = protocol::percent_decode(path.substr(4));
-    auto held = std::make_shared<Request>();
-    const auto found = worker.hub().find_app(
-        AppLookup::id, id, worker.ioc(),
-        [&worker, held, respond](AppRuntime* app) { respond(up(worker, *held, app)); });
-    if (!found) {
-      *held = req;
+    const auto found = worker.hub().find_app(AppLookup::id, id);
+    if (!found) {  // a database app not in memory: answered when the directory knows
+      worker.hub().ask_database(AppLookup::id, id, worker.ioc(),
+                                [&worker, held = std::make_shared<Request>(req),
+                                 respond](AppRuntime* app) { respond(up(worker, *held, app)); });
       return;
     }
     res = up(worker, req, *found);

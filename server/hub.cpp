@@ -91,8 +91,7 @@ AppRuntime* Hub::app_by_id(std::string_view id) noexcept {
   return it == by_id_.end() ? nullptr : apps_[it->second].get();
 }
 
-std::optional<AppRuntime*> Hub::find_app(AppLookup by, std::string_view value,
-                                         net::io_context& ioc, AppDirectory::Done done) {
+std::optional<AppRuntime*> Hub::find_app(AppLookup by, std::string_view value) {
   AppRuntime* rt = by == AppLookup::key ? app_by_key(value) : app_by_id(value);
   if (rt != nullptr && rt->removed.load()) rt = nullptr;
   if (directory_ == nullptr) return rt;
@@ -106,8 +105,12 @@ std::optional<AppRuntime*> Hub::find_app(AppLookup by, std::string_view value,
     stats.negative.fetch_add(1, std::memory_order_relaxed);
     return static_cast<AppRuntime*>(nullptr);
   }
-  directory_->lookup(by, value, ioc, std::move(done));
   return std::nullopt;
+}
+
+void Hub::ask_database(AppLookup by, std::string_view value, net::io_context& ioc,
+                       AppDirectory::Done done) {
+  directory_->lookup(by, value, ioc, std::move(done));
 }
 
 AppRuntime* Hub::upsert_locked(const App& app, std::size_t& next, std::vector<Close>& closes,

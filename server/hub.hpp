@@ -91,12 +91,13 @@ class Hub final : public AppSlots {
   /// App lookup in memory; nullptr when unknown (or removed by a reload). Any thread.
   [[nodiscard]] AppRuntime* app_by_key(std::string_view key) noexcept;
   [[nodiscard]] AppRuntime* app_by_id(std::string_view id) noexcept override;
-  /// The lookup for a connect or an API request: answered at once (the app, or nullptr for an
-  /// unknown one) when memory knows — config-file apps, cached database apps, fresh negative
-  /// entries — else nullopt, and `done` runs later on `ioc` (app_directory.hpp). Any thread.
-  [[nodiscard]] std::optional<AppRuntime*> find_app(AppLookup by, std::string_view value,
-                                                    net::io_context& ioc,
-                                                    AppDirectory::Done done);
+  /// The lookup for a connect or an API request, from memory: the app, or nullptr for an
+  /// unknown one, when memory knows (config-file apps, cached database apps, fresh negative
+  /// entries); nullopt when only the database can tell: then call ask_database. Any thread.
+  [[nodiscard]] std::optional<AppRuntime*> find_app(AppLookup by, std::string_view value);
+  /// After find_app said nullopt: `done` runs later on `ioc` with the answer (app_directory.hpp).
+  void ask_database(AppLookup by, std::string_view value, net::io_context& ioc,
+                    AppDirectory::Done done);
   /// The database app manager; null with the array driver.
   [[nodiscard]] AppDirectory* directory() noexcept { return directory_.get(); }
 

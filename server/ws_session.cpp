@@ -47,13 +47,16 @@ void WsSession::start(UpgradeInfo info, std::string_view leftover) {
   // A database app not in memory yet: the checks wait for the directory (bounded by
   // app_manager.lookup_timeout_ms), and nothing is read meanwhile, so early frames stay queued
   // in the socket (the bytes already read are kept).
-  auto self = std::static_pointer_cast<WsSession>(shared_from_this());
-  const auto found =
-      hub_.find_app(AppLookup::key, info.app_key, worker_.ioc(),
-                    [self, info, early = std::string(leftover)](AppRuntime* app) {
+  if (const auto found = hub_.find_app(AppLookup::key, info.app_key)) {
+    finish_start(*found, info, leftover);
+    return;
+  }
+  const std::string key = info.app_key;
+  hub_.ask_database(AppLookup::key, key, worker_.ioc(),
+                    [self = std::static_pointer_cast<WsSession>(shared_from_this()),
+                     info = std::move(info), early = std::string(leftover)](AppRuntime* app) {
                       self->finish_start(app, info, early);
                     });
-  if (found) finish_start(*found, info, leftover);
 }
 
 void WsSession::finish_start(AppRuntime* app, const UpgradeInfo& info, std::string_view leftover) {

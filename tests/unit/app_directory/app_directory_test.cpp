@@ -96,15 +96,15 @@ Answer resolve(Hub& hub, AppLookup by, const std::string& value,
                std::chrono::milliseconds max = 3000ms) {
   Answer a;
   net::io_context& ioc = hub.workers().front()->ioc();
-  const auto found = hub.find_app(by, value, ioc, [&a](AppRuntime* app) {
-    a.answered = true;
-    a.app = app;
-  });
-  if (found) {
+  if (const auto found = hub.find_app(by, value)) {
     a.immediate = a.answered = true;
     a.app = *found;
     return a;
   }
+  hub.ask_database(by, value, ioc, [&a](AppRuntime* app) {
+    a.answered = true;
+    a.app = app;
+  });
   const auto deadline = std::chrono::steady_clock::now() + max;
   while (!a.answered && std::chrono::steady_clock::now() < deadline) {
     ioc.restart();
@@ -183,11 +183,12 @@ TEST_CASE("app directory: cached apps, negative entries, coalesced and batched l
     ++answered;
     if (app != nullptr) k2_app = app;
   };
-  (void)hub.find_app(AppLookup::key, "blocker", ioc, [&](AppRuntime*) { ++answered; });
+  hub.ask_database(AppLookup::key, "blocker", ioc, [&](AppRuntime*) { ++answered; });
   std::this_thread::sleep_for(50ms);  // the thread now waits in select_by("blocker")
-  for (int i = 0; i < 30; ++i) (void)hub.find_app(AppLookup::key, "k2", ioc, count);
+  for (int i = 0; i < 30; ++i) hub.ask_database(AppLookup::key, "k2", ioc, count);
   for (int i = 0; i < 5; ++i) {
-    (void)hub.find_app(AppLookup::key, "other" + std::to_string(i), ioc, [&](AppRuntime*) { ++answered; });
+    hub.ask_database(AppLookup::key, "other" + std::to_string(i), ioc,
+                     [&](AppRuntime*) { ++answered; });
   }
   {
     std::lock_guard lock(db.m);

@@ -972,6 +972,10 @@ TEST_CASE("config: invalid app_manager / database values name the key") {
   CHECK(error_of(R"({"database": {"postgres": {"port": 70000}}})").starts_with("database.postgres.port:"));
   CHECK(error_of(R"({"database": {"mysql": {"ssl_mode": "maybe"}}})").starts_with("database.mysql.ssl_mode:"));
   CHECK(error_of(R"({"database": {"postgres": {"host": ""}}})").starts_with("database.postgres.host:"));
+  CHECK(error_of(R"({"database": {"postgres": {"table_name": "apps; DROP TABLE x"}}})")
+            .starts_with("database.postgres.table_name: expected letters, digits and _"));
+  CHECK(error_of(R"({"database": {"mysql": {"table_name": "a.b.c"}}})").starts_with("database.mysql.table_name:"));
+  CHECK(error_of(R"({"database": {"mysql": {"table_name": "sockudo.apps"}}})").empty());
 }
 
 TEST_CASE("config: parse_app_json reads a database row's app like a config-file app") {

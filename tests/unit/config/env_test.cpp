@@ -352,6 +352,7 @@ TEST_CASE("env: invalid values are ConfigErrors naming the variable") {
       {"APP_MANAGER_DRIVER", "dynamodb"},
       {"CACHE_TTL_SECONDS", "0"},
       {"DATABASE_POSTGRES_PORT", "70000"},
+      {"DATABASE_MYSQL_TABLE_NAME", "x`y"},
       {"REDIS_CLUSTER_NODES", "10.0.0.1"},
       {"REDIS_CLUSTER_NODES", "redis://h:7000/3"},
       {"REDIS_URL", "http://x"},
