@@ -4,8 +4,10 @@
 // intact), database `sockudo` and a role pushcore / pushcore-pw owning it. PostgreSQL refuses
 // to run as root: initdb and the server run as the `postgres` system user (Debian's package
 // creates it); the superuser logs in over the unix socket without password (trust).
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { freePort } from './redis.mjs';
 import { sleep } from './testkit.mjs';
@@ -64,8 +66,19 @@ export class Postgres {
     if (!dir) throw new Error('Postgres.start: dir is required');
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    const db = new Postgres(dir, port || (await freePort()));
-    if (db.as) chownSync(dir, db.as.uid, db.as.gid);
+    let where = dir;
+    const as = serverUser();
+    if (as) {
+      chownSync(dir, as.uid, as.gid);
+      // The server user must reach the folder: a build folder under a private home (mode 700)
+      // is not reachable, then a private temporary folder is used instead.
+      if (spawnSync('test', ['-w', dir, '-a', '-x', dir], as).status !== 0) {
+        where = mkdtempSync(join(tmpdir(), 'pushcore-pg-'));
+        chownSync(where, as.uid, as.gid);
+        console.log(`# postgres: ${dir} is not reachable by the postgres user, using ${where}`);
+      }
+    }
+    const db = new Postgres(where, port || (await freePort()));
     await run(`${db.bin}/initdb`, ['-D', db.datadir, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync', '-E', 'UTF8', '--locale=C'], 120_000, db.as ?? {});
     await db.launch();
     await db.sql(`CREATE ROLE ${db.user} LOGIN PASSWORD ${lit(db.password)}`, 'postgres');
