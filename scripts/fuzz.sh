@@ -27,7 +27,7 @@ extra=()
 if command -v ccache >/dev/null 2>&1; then extra+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 CXX=clang++-14 cmake -S "$root" -B "$build" -DPUSHCORE_FUZZ=ON -DPUSHCORE_TESTS=OFF \
   -DPUSHCORE_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo "${extra[@]}" >/dev/null
-targets=(ws_frame client_message signature config http_api http_head cluster_envelope)
+targets=(ws_frame client_message signature config http_api http_head cluster_envelope app_row)
 [ -n "$only" ] && targets=("$only")
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]/#/fuzz_}"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"

@@ -2,15 +2,10 @@
 // directory made by mariadb-install-db, a free port (kept across kill() / restart() so a
 // connected pushcore reconnects to the same address, data intact), database `sockudo` and a
 // user pushcore / pushcore-pw with ALL on it. Root logs in without password, over the socket.
-import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 
+import { DbServer, run, SQL_MS } from './dbserver.mjs';
 import { freePort } from './redis.mjs';
-import { sleep } from './testkit.mjs';
-
-const READY_MS = 30_000;
-const SQL_MS = 20_000;
-const STOP_MS = 10_000;
 
 /// The first of `names` found on PATH or in the usual sbin folders (mariadbd lives in
 /// /usr/sbin, which is not always on a test runner's PATH).
@@ -20,32 +15,20 @@ function findBin(names) {
   return names[0];
 }
 
-/// Runs a command, bounded; resolves with stdout, rejects with an Error carrying stderr.
-function run(bin, argv, ms) {
-  return new Promise((resolve, reject) =>
-    execFile(bin, argv, { timeout: ms, maxBuffer: 16 << 20 }, (e, out, err) => {
-      if (e) reject(new Error(`${bin} ${argv.filter((a) => !a.startsWith('--socket')).join(' ').slice(0, 200)}: ${(err || e.message).trim()}`));
-      else resolve(out);
-    }));
-}
-
 /// SQL string literal (single quotes, backslashes escaped), for the set-up statements.
 const lit = (s) => `'${String(s).replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 
-export class MariaDb {
+export class MariaDb extends DbServer {
   constructor(dir, port, extra = []) {
+    super('mariadbd', port);
     this.dir = dir;
     this.extra = extra;
     this.datadir = `${dir}/data`;
     this.socket = `${dir}/mysqld.sock`;
     this.errorLog = `${dir}/error.log`;
-    this.host = '127.0.0.1';
-    this.port = port;
     this.user = 'pushcore';
     this.password = 'pushcore-pw';
     this.database = 'sockudo';
-    this.proc = null;
-    this.exited = null;
     this.bins = {
       install: findBin(['mariadb-install-db', 'mysql_install_db']),
       server: findBin(['mariadbd', 'mysqld']),
@@ -69,10 +52,6 @@ export class MariaDb {
     return db;
   }
 
-  get running() {
-    return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
-  }
-
   /// The last `lines` lines of the server's error log ('' when there is none yet).
   logTail(lines = 30) {
     try {
@@ -82,8 +61,8 @@ export class MariaDb {
     }
   }
 
-  async launch() {
-    if (this.running) return;
+  launch() {
+    if (this.running) return Promise.resolve();
     const args = [
       '--no-defaults',
       `--datadir=${this.datadir}`,
@@ -103,34 +82,8 @@ export class MariaDb {
       '--max-connections=200',
       ...this.extra,
     ];
-    this.proc = spawn(this.bins.server, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    this.proc.stderr.on('data', (d) => {
-      stderr = (stderr + d.toString()).slice(-4000);
-    });
-    this.exited = new Promise((r) => this.proc.once('exit', r));
-    let spawnError = null;
-    this.proc.once('error', (e) => {
-      spawnError = e;
-    });
-    // Not pollUntil: an early exit must fail at once, with the log's tail, not after 30 s.
-    const deadline = Date.now() + READY_MS;
-    let last = '';
-    for (;;) {
-      if (spawnError) throw new Error(`cannot start ${this.bins.server}: ${spawnError.message}`);
-      if (!this.running) throw new Error(`mariadbd exited early (${this.proc.exitCode ?? this.proc.signalCode}):\n${this.logTail() || stderr}`);
-      try {
-        await run(this.bins.admin, ['--no-defaults', `--socket=${this.socket}`, '-uroot', '--connect-timeout=2', 'ping'], 5_000);
-        return;
-      } catch (e) {
-        last = e.message;
-      }
-      if (Date.now() > deadline) {
-        await this.kill(); // never leave a half-started server behind
-        throw new Error(`timed out after ${READY_MS} ms waiting for mariadbd on ${this.port} (last: ${last})\n${this.logTail()}`);
-      }
-      await sleep(100);
-    }
+    const ping = ['--no-defaults', `--socket=${this.socket}`, '-uroot', '--connect-timeout=2', 'ping'];
+    return this.spawnAndWait(this.bins.server, args, {}, () => run(this.bins.admin, ping, 5_000));
   }
 
   /// Runs `query` (one or more statements) as root over the unix socket in database `db`;
@@ -139,34 +92,5 @@ export class MariaDb {
     const argv = ['--no-defaults', `--socket=${this.socket}`, '-uroot', '-N', '-B', '-e', query];
     if (db) argv.push(db);
     return run(this.bins.client, argv, SQL_MS);
-  }
-
-  /// SIGTERM (a clean shutdown), SIGKILL after 10 s.
-  async stop() {
-    if (!this.running) return;
-    this.proc.kill('SIGTERM');
-    const timer = new Promise((r) => setTimeout(() => r('timeout'), STOP_MS));
-    if ((await Promise.race([this.exited, timer])) === 'timeout' && this.running) {
-      this.proc.kill('SIGKILL');
-      await this.exited;
-    }
-  }
-
-  /// SIGKILL (an outage: clients see the connection drop), waits for the exit.
-  async kill() {
-    if (!this.running) return;
-    this.proc.kill('SIGKILL');
-    await this.exited;
-  }
-
-  /// SIGKILL without waiting (process exit handlers).
-  killNow() {
-    if (this.running) this.proc.kill('SIGKILL');
-  }
-
-  /// The same data directory and port again, after stop() or kill().
-  async restart() {
-    await this.stop();
-    await this.launch();
   }
 }

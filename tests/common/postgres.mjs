@@ -4,17 +4,13 @@
 // intact), database `sockudo` and a role pushcore / pushcore-pw owning it. PostgreSQL refuses
 // to run as root: initdb and the server run as the `postgres` system user (Debian's package
 // creates it); the superuser logs in over the unix socket without password (trust).
-import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { DbServer, run, SQL_MS } from './dbserver.mjs';
 import { freePort } from './redis.mjs';
-import { sleep } from './testkit.mjs';
-
-const READY_MS = 30_000;
-const SQL_MS = 20_000;
-const STOP_MS = 10_000;
 
 /// Debian's server binaries (/usr/lib/postgresql/<major>/bin, not on PATH), newest first.
 function pgBinDir() {
@@ -33,31 +29,19 @@ function serverUser() {
   return { uid, gid };
 }
 
-function run(bin, argv, ms, opts = {}) {
-  return new Promise((resolve, reject) =>
-    execFile(bin, argv, { timeout: ms, maxBuffer: 16 << 20, ...opts }, (e, out, err) => {
-      if (e) reject(new Error(`${bin.split('/').pop()} ${argv.join(' ').slice(0, 200)}: ${(err || e.message).trim()}`));
-      else resolve(out);
-    }));
-}
-
 const lit = (s) => `'${String(s).replace(/'/g, "''")}'`;
 
-export class Postgres {
+export class Postgres extends DbServer {
   constructor(dir, port) {
+    super('postgres', port);
     this.dir = dir;
     this.datadir = `${dir}/data`;
     this.socketDir = dir;
-    this.logFile = `${dir}/server.log`;
-    this.host = '127.0.0.1';
-    this.port = port;
     this.user = 'pushcore';
     this.password = 'pushcore-pw';
     this.database = 'sockudo';
     this.bin = pgBinDir();
     this.as = serverUser();
-    this.proc = null;
-    this.exited = null;
   }
 
   /// A fresh server under `dir` (wiped first) on `port` (0: a free one), ready, with the
@@ -86,56 +70,18 @@ export class Postgres {
     return db;
   }
 
-  get running() {
-    return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
-  }
-
-  logTail(lines = 30) {
-    try {
-      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '';
-    }
-  }
-
-  async launch() {
-    if (this.running) return;
+  launch() {
+    if (this.running) return Promise.resolve();
     const args = [
       '-D', this.datadir, '-p', String(this.port), '-k', this.socketDir,
       '-c', 'listen_addresses=127.0.0.1',
       // A fast, small throwaway: no durability, little memory.
       '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
       '-c', 'shared_buffers=16MB', '-c', 'max_connections=50',
-      '-c', `log_destination=stderr`, '-c', 'logging_collector=off',
+      '-c', 'log_destination=stderr', '-c', 'logging_collector=off',
     ];
-    this.proc = spawn(`${this.bin}/postgres`, args, { stdio: ['ignore', 'ignore', 'pipe'], ...(this.as ?? {}) });
-    let log = '';
-    this.proc.stderr.on('data', (d) => {
-      log = (log + d.toString()).slice(-8000);
-      this.lastLog = log;
-    });
-    this.exited = new Promise((r) => this.proc.once('exit', r));
-    let spawnError = null;
-    this.proc.once('error', (e) => {
-      spawnError = e;
-    });
-    const deadline = Date.now() + READY_MS;
-    let last = '';
-    for (;;) {
-      if (spawnError) throw new Error(`cannot start postgres: ${spawnError.message}`);
-      if (!this.running) throw new Error(`postgres exited early (${this.proc.exitCode ?? this.proc.signalCode}):\n${log}`);
-      try {
-        await run(`${this.bin}/pg_isready`, ['-h', this.socketDir, '-p', String(this.port), '-t', '2'], 5_000);
-        return;
-      } catch (e) {
-        last = e.message;
-      }
-      if (Date.now() > deadline) {
-        await this.kill();
-        throw new Error(`timed out after ${READY_MS} ms waiting for postgres on ${this.port} (last: ${last})\n${log}`);
-      }
-      await sleep(100);
-    }
+    return this.spawnAndWait(`${this.bin}/postgres`, args, this.as ?? {}, () =>
+      run(`${this.bin}/pg_isready`, ['-h', this.socketDir, '-p', String(this.port), '-t', '2'], 5_000));
   }
 
   /// Runs `query` as the superuser over the unix socket in database `db`; resolves with stdout
@@ -144,35 +90,14 @@ export class Postgres {
     return run(`${this.bin}/psql`, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', this.socketDir, '-p', String(this.port), '-U', 'postgres', '-d', db, '-At', '-c', query], SQL_MS);
   }
 
-  /// A fast clean shutdown (SIGINT), SIGKILL after 10 s.
-  async stop() {
-    if (!this.running) return;
-    this.proc.kill('SIGINT');
-    const timer = new Promise((r) => setTimeout(() => r('timeout'), STOP_MS));
-    if ((await Promise.race([this.exited, timer])) === 'timeout' && this.running) {
-      this.proc.kill('SIGKILL');
-      await this.exited;
-    }
+  /// A fast clean shutdown (SIGINT: active transactions are rolled back).
+  stop() {
+    return this.signalAndWait('SIGINT');
   }
 
   /// An outage: immediate shutdown (SIGQUIT: backends are dropped at once, clients see their
-  /// connections close), waits for the exit.
-  async kill() {
-    if (!this.running) return;
-    this.proc.kill('SIGQUIT');
-    const timer = new Promise((r) => setTimeout(() => r('timeout'), STOP_MS));
-    if ((await Promise.race([this.exited, timer])) === 'timeout' && this.running) {
-      this.proc.kill('SIGKILL');
-      await this.exited;
-    }
-  }
-
-  killNow() {
-    if (this.running) this.proc.kill('SIGKILL');
-  }
-
-  async restart() {
-    await this.stop();
-    await this.launch();
+  /// connections close).
+  kill() {
+    return this.signalAndWait('SIGQUIT');
   }
 }
