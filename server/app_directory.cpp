@@ -33,9 +33,11 @@ void AppDirectory::open() {
 void AppDirectory::start() {
   next_refresh_ = Clock::now() + settings_.ttl();
   thread_ = std::thread([this] { run(); });
+  source_->watch([this](std::string id) { note_changed(std::move(id)); });
 }
 
 void AppDirectory::stop() {
+  source_->stop_watching();  // no note_changed() after this
   {
     std::lock_guard lock(mutex_);
     stop_ = true;
@@ -43,6 +45,22 @@ void AppDirectory::stop() {
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   fail_all_pending();
+}
+
+void AppDirectory::note_changed(std::string id) {
+  {
+    std::lock_guard lock(mutex_);
+    // A new row's key may sit in the negative cache: forget the unknowns (cheap, bounded).
+    unknown_[0].clear();
+    unknown_[1].clear();
+    if (id.empty() || changed_.size() >= max_pending) {
+      refresh_requested_ = true;
+      changed_.clear();
+    } else {
+      changed_.push_back(std::move(id));
+    }
+  }
+  wake_.notify_one();
 }
 
 void AppDirectory::refresh_soon() {
@@ -271,9 +289,8 @@ void AppDirectory::answer_batch(AppLookup by, std::vector<std::string> values) {
   }
 }
 
-void AppDirectory::refresh() {
-  // Every database app in use, re-read by id: changes apply, missing rows are deleted apps.
-  const std::vector<std::string> ids = slots_.database_app_ids();
+void AppDirectory::refresh(const std::vector<std::string>& ids) {
+  // Re-read by id: changes apply, missing rows are deleted apps.
   std::vector<std::string> seen;
   for (std::size_t i = 0; i < ids.size(); i += AppSource::max_values_per_query) {
     const std::vector<std::string> chunk(
@@ -309,7 +326,7 @@ void AppDirectory::run() {
       refresh_requested_ = false;
       next_refresh_ = now;
     }
-    const bool work = !order_[0].empty() || !order_[1].empty();
+    const bool work = !order_[0].empty() || !order_[1].empty() || !changed_.empty();
     if (!work && now < next_refresh_ && (source_->connected() || now < next_connect_)) {
       auto until = next_refresh_;
       if (!source_->connected()) until = std::min(until, next_connect_);
@@ -349,8 +366,18 @@ void AppDirectory::run() {
     }
     if (Clock::now() >= next_refresh_ && source_->connected()) {
       next_refresh_ = Clock::now() + settings_.ttl();
-      refresh();
+      refresh(slots_.database_app_ids());  // every database app in use
     }
+    // Notified changes (LISTEN/NOTIFY): only the apps in memory; others load on first use.
+    std::vector<std::string> changed;
+    {
+      std::lock_guard guard(mutex_);
+      changed.swap(changed_);
+    }
+    std::sort(changed.begin(), changed.end());
+    changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+    std::erase_if(changed, [this](const std::string& id) { return slots_.app_by_id(id) == nullptr; });
+    if (!changed.empty() && source_->connected()) refresh(changed);
     lock.lock();
   }
 }

@@ -112,7 +112,10 @@ class AppDirectory {
 
   void run();
   void answer_batch(AppLookup by, std::vector<std::string> values);
-  void refresh();
+  /// Re-reads `ids` (apps in memory): changed rows applied, missing ones removed.
+  void refresh(const std::vector<std::string>& ids);
+  /// A change notification from the source (its thread): `id` re-read soon; "" = everything.
+  void note_changed(std::string id);
   /// Applies one row; returns the app's slot or nullptr (bad row, no slot left).
   AppRuntime* apply_row(const AppRow& row);
   void ensure_connected();
@@ -138,6 +141,7 @@ class AppDirectory {
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> unknown_[2];
   bool stop_ = false;
   bool refresh_requested_ = false;
+  std::vector<std::string> changed_;  ///< ids notified as changed, not re-read yet
 
   // Directory thread only.
   std::unordered_map<std::string, std::string> row_json_;  ///< app id -> its row as last applied

@@ -8,6 +8,7 @@
 // and MariaDB servers).
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -91,6 +92,14 @@ class AppSource {
                                         const std::vector<std::string>& values) = 0;
 
   static constexpr std::size_t max_values_per_query = 500;
+
+  /// Change notifications, where the database has them (PostgreSQL LISTEN on
+  /// database.postgres.notify_channel): `changed` is called from the source's own thread with
+  /// the payload (an app id), or with "" when notifications may have been missed (after a
+  /// reconnect). Default: none. Called once, after connect() succeeded.
+  virtual void watch(std::function<void(std::string)> changed) { (void)changed; }
+  /// Stops the watch thread (before the receiver of `changed` goes away). Idempotent.
+  virtual void stop_watching() {}
 };
 
 /// The driver for settings.driver ("postgres" or "mysql").

@@ -5,8 +5,10 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "server/app_source.hpp"
 
@@ -76,7 +78,10 @@ class PostgresSource final : public AppSource {
     }
     select_ = "SELECT " + column_list() + " FROM " + db_.table_name + " WHERE ";
   }
-  ~PostgresSource() override { close(); }
+  ~PostgresSource() override {
+    stop_watching();
+    close();
+  }
 
   [[nodiscard]] std::string describe() const override {
     return "postgres " + db_.host + ":" + std::to_string(db_.port) + "/" + db_.database +
@@ -85,40 +90,7 @@ class PostgresSource final : public AppSource {
 
   void connect() override {
     close();
-    const std::string port = std::to_string(db_.port);
-    const std::string timeout = std::to_string(std::max<long long>(1, db_.connect_timeout.count()));
-    const std::string user_timeout = std::to_string(db_.query_timeout.count());
-    // statement_timeout: the server gives up on a slow query too.
-    const std::string options = "-c statement_timeout=" + std::to_string(db_.query_timeout.count());
-    std::vector<const char*> keys = {"host",    "port",     "user",
-                                     "dbname",  "password", "connect_timeout",
-                                     "options", "application_name", "tcp_user_timeout"};
-    std::vector<const char*> values = {db_.host.c_str(),     port.c_str(),
-                                       db_.username.c_str(), db_.database.c_str(),
-                                       db_.password.c_str(), timeout.c_str(),
-                                       options.c_str(),      "pushcore",
-                                       user_timeout.c_str()};
-    const auto add = [&](const char* k, const std::string& v) {
-      if (v.empty()) return;
-      keys.push_back(k);
-      values.push_back(v.c_str());
-    };
-    add("sslmode", db_.ssl_mode);
-    add("sslrootcert", db_.ssl_ca_path);
-    add("sslcert", db_.ssl_cert_path);
-    add("sslkey", db_.ssl_key_path);
-    keys.push_back(nullptr);
-    values.push_back(nullptr);
-    conn_ = PQconnectdbParams(keys.data(), values.data(), 0);
-    if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
-      const std::string why = conn_ ? one_line(PQerrorMessage(conn_)) : "out of memory";
-      close();
-      throw AppSourceError(true, "postgres " + db_.host + ":" + port + "/" + db_.database + ": " +
-                                     why);
-    }
-    PQsetnonblocking(conn_, 1);
-    // Server notices ("column ... already exists, skipping") are not worth a line on stderr.
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    conn_ = open_connection();
   }
 
   [[nodiscard]] bool connected() const override {
@@ -188,7 +160,101 @@ class PostgresSource final : public AppSource {
     return rows;
   }
 
+  void watch(std::function<void(std::string)> changed) override {
+    if (db_.notify_channel.empty() || watcher_.joinable()) return;
+    watcher_ = std::thread([this, changed = std::move(changed)] { watch_loop(changed); });
+  }
+
+  void stop_watching() override {
+    stop_watch_.store(true);
+    if (watcher_.joinable()) watcher_.join();
+  }
+
  private:
+  // A connection with the settings (non-blocking after the handshake); throws AppSourceError.
+  PGconn* open_connection() const {
+    const std::string port = std::to_string(db_.port);
+    const std::string timeout = std::to_string(std::max<long long>(1, db_.connect_timeout.count()));
+    const std::string user_timeout = std::to_string(db_.query_timeout.count());
+    // statement_timeout: the server gives up on a slow query too.
+    const std::string options = "-c statement_timeout=" + std::to_string(db_.query_timeout.count());
+    std::vector<const char*> keys = {"host",    "port",     "user",
+                                     "dbname",  "password", "connect_timeout",
+                                     "options", "application_name", "tcp_user_timeout"};
+    std::vector<const char*> values = {db_.host.c_str(),     port.c_str(),
+                                       db_.username.c_str(), db_.database.c_str(),
+                                       db_.password.c_str(), timeout.c_str(),
+                                       options.c_str(),      "pushcore",
+                                       user_timeout.c_str()};
+    const auto add = [&](const char* k, const std::string& v) {
+      if (v.empty()) return;
+      keys.push_back(k);
+      values.push_back(v.c_str());
+    };
+    add("sslmode", db_.ssl_mode);
+    add("sslrootcert", db_.ssl_ca_path);
+    add("sslcert", db_.ssl_cert_path);
+    add("sslkey", db_.ssl_key_path);
+    keys.push_back(nullptr);
+    values.push_back(nullptr);
+    PGconn* conn = PQconnectdbParams(keys.data(), values.data(), 0);
+    if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
+      const std::string why = conn ? one_line(PQerrorMessage(conn)) : "out of memory";
+      if (conn != nullptr) PQfinish(conn);
+      throw AppSourceError(true, "postgres " + db_.host + ":" + port + "/" + db_.database + ": " +
+                                     why);
+    }
+    PQsetnonblocking(conn, 1);
+    // Server notices ("column ... already exists, skipping") are not worth a line on stderr.
+    PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+    return conn;
+  }
+
+  // The LISTEN connection (its own thread): each notification's payload goes to `changed`; after
+  // a reconnect "" (notifications may have been missed meanwhile). Backoff 100 ms .. 5 s.
+  void watch_loop(const std::function<void(std::string)>& changed) {
+    PGconn* conn = nullptr;
+    auto backoff = std::chrono::milliseconds{100};
+    bool first = true;
+    while (!stop_watch_.load()) {
+      if (conn == nullptr) {
+        try {
+          conn = open_connection();
+          // Quoted: the channel matches pg_notify('<channel>', ...) exactly (checked at load:
+          // letters, digits and _).
+          const std::string listen = "LISTEN \"" + db_.notify_channel + "\"";
+          PQclear(PQexec(conn, listen.c_str()));  // blocking is fine: its own connection
+          if (PQstatus(conn) != CONNECTION_OK) throw AppSourceError(true, "LISTEN failed");
+          backoff = std::chrono::milliseconds{100};
+          if (!first) changed("");
+          first = false;
+        } catch (const AppSourceError&) {
+          if (conn != nullptr) PQfinish(conn);
+          conn = nullptr;
+          for (auto slept = std::chrono::milliseconds{0}; slept < backoff && !stop_watch_.load();
+               slept += std::chrono::milliseconds{50}) {
+            std::this_thread::sleep_for(std::chrono::milliseconds{50});
+          }
+          backoff = std::min(backoff * 2, std::chrono::milliseconds{5000});
+          continue;
+        }
+      }
+      pollfd p{PQsocket(conn), POLLIN, 0};
+      const int rc = ::poll(&p, 1, 200);  // wakes up to look at stop_watch_
+      if (rc < 0 && errno != EINTR) continue;
+      if (rc > 0 && (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK)) {
+        PQfinish(conn);
+        conn = nullptr;
+        continue;
+      }
+      while (PGnotify* n = PQnotifies(conn)) {
+        changed(n->extra ? std::string(n->extra) : std::string());
+        PQfreemem(n);
+      }
+    }
+    if (conn != nullptr) PQfinish(conn);
+  }
+
   void close() noexcept {
     if (conn_ != nullptr) PQfinish(conn_);
     conn_ = nullptr;
@@ -251,6 +317,8 @@ class PostgresSource final : public AppSource {
   DatabaseSettings db_;
   std::string select_;
   PGconn* conn_ = nullptr;
+  std::thread watcher_;
+  std::atomic<bool> stop_watch_{false};
 };
 
 }  // namespace

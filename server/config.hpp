@@ -172,6 +172,9 @@ struct DatabaseSettings {
   std::string ssl_ca_path;
   std::string ssl_cert_path;
   std::string ssl_key_path;
+  /// PostgreSQL only (pushcore): LISTEN on this channel; a notification whose payload is an app
+  /// id re-reads that app at once (docs/APP_MANAGERS.md has the trigger). "" = TTL only.
+  std::string notify_channel;
 };
 
 /// Where apps come from (`app_manager`): "array" (the config file; SIGHUP reloads it), or a

@@ -364,6 +364,12 @@ void read_database(FieldWalker& walker, dom::element value, std::string_view pat
         db->ssl_cert_path = to_string(v2, p2);
       } else if (k2 == "ssl_key_path") {
         db->ssl_key_path = to_string(v2, p2);
+      } else if (k2 == "notify_channel" && db == &out.postgres) {
+        db->notify_channel = to_string(v2, p2);
+        if (!db->notify_channel.empty() &&
+            (!is_table_name(db->notify_channel) || db->notify_channel.find('.') != std::string::npos)) {
+          fail_value(p2, "letters, digits and _", show(v2));
+        }
       } else if (k2 == "connection_pool_size" || k2 == "pool_min" || k2 == "pool_max" ||
                  k2 == "cache_cleanup_interval" || k2 == "cache_max_capacity") {
         // Sockudo's pool and cache sizing: one connection and the app slots here.

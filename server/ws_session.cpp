@@ -60,6 +60,8 @@ void WsSession::start(UpgradeInfo info, std::string_view leftover) {
 }
 
 void WsSession::finish_start(AppRuntime* app, const UpgradeInfo& info, std::string_view leftover) {
+  // Closed while its app was being looked up (a drain, a slow consumer of nothing): no checks.
+  if (closed() || closing()) return;
   if (!admit(app, info)) stats_->connection_errors.fetch_add(1, std::memory_order_relaxed);
   begin_reading(leftover);
 }

@@ -321,6 +321,34 @@ const scenarios = [
     const lines = server.tail.filter((l) => /msg=app_manager_refusing_unknown_keys/.test(l)).length;
     assert(lines >= 1 && lines <= 3, `refusal log lines: ${lines}`);
   }],
+  ...(driver === 'postgres' ? [['LISTEN/NOTIFY: with notify_channel, changes apply at once, long before the TTL', async () => {
+    // The trigger of docs/APP_MANAGERS.md; a node with a 300 s TTL, so only the notification can
+    // explain a change seen within seconds.
+    await db.sql(`CREATE OR REPLACE FUNCTION pushcore_app_changed() RETURNS trigger AS $$
+      BEGIN PERFORM pg_notify('pushcore_apps', CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END); RETURN NULL; END
+      $$ LANGUAGE plpgsql`);
+    await db.sql(`CREATE TRIGGER pushcore_app_changed AFTER INSERT OR UPDATE OR DELETE ON applications FOR EACH ROW EXECUTE FUNCTION pushcore_app_changed()`);
+    const slow = await startServer(dbEnv({ CACHE_TTL_SECONDS: '300' }), { ...baseConfig, database: { postgres: { notify_channel: 'pushcore_apps' } } }, 'pushcore-notify');
+    try {
+      const k = mkApp('kilo');
+      await insertApp(k);
+      const r = raw(slow.port, k.key);
+      await r.established();
+      await db.sql(`UPDATE applications SET secret = 'kilo-rotated' WHERE id = 'kilo-id'`);
+      await pollUntil(async () => (await status(sdk(slow.port, k, 'kilo-rotated').trigger('x', 'y', {}))) === 200, 'new secret accepted via NOTIFY', 3_000, 100);
+      await db.sql(`UPDATE applications SET enabled = FALSE WHERE id = 'kilo-id'`);
+      assertEq(await r.closeCode(3_000), 4003, 'disabled via NOTIFY');
+      const l = mkApp('lima');
+      assertEq(await raw(slow.port, l.key).closeCode(), 4001, 'lima before its row');
+      await insertApp(l); // its negative entry (30 s with this TTL) is dropped by the notification
+      const r2 = raw(slow.port, l.key);
+      await r2.established();
+      await db.sql(`DELETE FROM applications WHERE id = 'lima-id'`);
+      assertEq(await r2.closeCode(3_000), 4001, 'deleted via NOTIFY');
+    } finally {
+      await slow.stop();
+    }
+  }]] : []),
   ['Prometheus: lookups, queries, latency histogram, errors', async () => {
     assert((await metric('pushcore_app_manager_lookups_total', 'result="hit"')) > 0, 'hits');
     assert((await metric('pushcore_app_manager_queries_total')) > 0, 'queries');
